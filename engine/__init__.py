@@ -1,0 +1,23 @@
+"""focuspress engine: importance-steered JPEG compression.
+
+>>> from engine import Engine, CompressOptions, load_image
+>>> result = Engine().compress(load_image("photo.png"), CompressOptions(quality=75))
+"""
+
+from engine.api import COMPOSITORS, CompressOptions, CompressResult, Engine, save_map_images, write_result
+from engine.errors import FocuspressError, InputError, OptionsError, OutputError
+from engine.io import load_image
+
+__all__ = [
+    "COMPOSITORS",
+    "CompressOptions",
+    "CompressResult",
+    "Engine",
+    "FocuspressError",
+    "InputError",
+    "OptionsError",
+    "OutputError",
+    "load_image",
+    "save_map_images",
+    "write_result",
+]

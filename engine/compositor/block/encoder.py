@@ -1,0 +1,129 @@
+"""The ``block`` compositor: a JPEG encoder whose quantization follows the importance map.
+
+load -> YCbCr -> (4:2:0) -> 8x8 DCT -> tables -> per-block RDO levels -> Huffman/progressive.
+Every decision the map steers happens inside the encoder, so the output is one ordinary JPEG.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.compositor.block.color import downsample_2x2, pad_to_multiple, rgb_to_ycbcr
+from engine.compositor.block.dct import forward_dct
+from engine.compositor.block.masking import (
+    block_activity,
+    block_importance,
+    masking_factor,
+    roi_factor,
+    upsample_blocks,
+)
+from engine.compositor.block.quantize import quantize_rdo
+from engine.compositor.block.tables import DEFAULT_TUNING, TableTuning, tables_for
+from engine.compositor.block.writer import write_jpeg
+
+SUBSAMPLING_CHOICES = ("420", "444")
+
+
+@dataclass(frozen=True)
+class BlockSettings:
+    """Encoder knobs; the defaults are the tuned ones (``training/tune_tables.py``)."""
+
+    subsampling: str = "420"
+    tables: str = "perceptual"
+    tuning: TableTuning = field(default_factory=lambda: DEFAULT_TUNING)
+    rdo_lambda: float = 0.12
+    masking_strength: float = 0.5
+    roi_spread: float = 3.0
+    symbol_bits: float = 4.0
+    progressive: str = "auto"
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """Everything about an image that does not depend on quality: computed once per image.
+
+    Rate control re-encodes the same image at many qualities; only quantization and entropy
+    coding run again.
+    """
+
+    coefficients: list[np.ndarray]
+    block_weight: list[np.ndarray]
+    width: int
+    height: int
+    subsampled: bool
+    icc_profile: bytes | None
+
+
+def is_greyscale(rgb: np.ndarray) -> bool:
+    """True when all three channels are equal: the JPEG then needs one component only."""
+    return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
+
+
+def prepare(
+    rgb: np.ndarray,
+    importance: np.ndarray | None,
+    roi_strength: float,
+    settings: BlockSettings,
+    icc_profile: bytes | None = None,
+) -> PreparedImage:
+    """Colour-convert, transform and weigh every block of ``rgb`` (HxWx3 uint8)."""
+    if settings.subsampling not in SUBSAMPLING_CHOICES:
+        raise ValueError(f"subsampling must be one of {SUBSAMPLING_CHOICES}")
+    height, width = rgb.shape[:2]
+    grey = is_greyscale(rgb)
+    subsampled = settings.subsampling == "420" and not grey
+    mcu = 16 if subsampled else 8
+    y, cb, cr = rgb_to_ycbcr(rgb)
+    y = pad_to_multiple(y, mcu, mcu)
+    luma = forward_dct(y)
+    activity = block_activity(luma)
+    weight = masking_factor(activity, strength=settings.masking_strength)
+    if importance is not None and roi_strength > 0:
+        imp = block_importance(importance, luma.shape[0], luma.shape[1], 8)
+        weight = weight * roi_factor(imp, strength=roi_strength, spread=settings.roi_spread)
+    coefficients = [luma]
+    weights = [weight]
+    if not grey:
+        for plane in (cb, cr):
+            plane = pad_to_multiple(plane, mcu, mcu)
+            if subsampled:
+                plane = downsample_2x2(plane)
+            coeffs = forward_dct(plane)
+            coefficients.append(coeffs)
+            weights.append(upsample_blocks(weight, coeffs.shape[:2]))
+    return PreparedImage(coefficients, weights, width, height, subsampled, icc_profile)
+
+
+def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSettings) -> bytes:
+    """Quantize and entropy-code a :class:`PreparedImage` at ``quality`` (1..100, float)."""
+    tables = tables_for(settings.tables, quality, settings.tuning, subsampled=prepared.subsampled)
+    planes = []
+    for index, (coeffs, weight) in enumerate(zip(prepared.coefficients, prepared.block_weight)):
+        table = tables[min(index, 2)]
+        lam = None if settings.rdo_lambda <= 0 else weight * settings.rdo_lambda
+        planes.append(quantize_rdo(coeffs, table, lam, symbol_bits=settings.symbol_bits))
+    return write_jpeg(
+        planes,
+        tables[: len(planes)],
+        prepared.width,
+        prepared.height,
+        icc_profile=prepared.icc_profile,
+        progressive=settings.progressive,
+    )
+
+
+def encode_block(
+    rgb: np.ndarray,
+    importance: np.ndarray | None,
+    quality: float,
+    *,
+    roi_strength: float = 0.5,
+    settings: BlockSettings | None = None,
+    icc_profile: bytes | None = None,
+) -> bytes:
+    """One-call form: prepare ``rgb`` and encode it at ``quality``."""
+    settings = settings or BlockSettings()
+    prepared = prepare(rgb, importance, roi_strength, settings, icc_profile)
+    return encode_prepared(prepared, quality, settings)

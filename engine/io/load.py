@@ -1,0 +1,159 @@
+"""Decode any supported photo into 8-bit sRGB-or-tagged RGB, the one form the engine works on.
+
+Why here: every face (CLI, daemon, GUI) must treat hostile and odd inputs the same way, so all
+of the hygiene lives in one function: EXIF orientation, ICC profile, alpha, 16-bit and grey
+inputs, and a pixel limit against decompression bombs.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from engine.errors import InputError
+
+#: Inputs larger than this many pixels are refused (a 100-megapixel photo still passes).
+DEFAULT_MAX_PIXELS = 120_000_000
+#: Transparent pixels are composited onto white, as a browser shows them on a page.
+DEFAULT_BACKGROUND = (255, 255, 255)
+SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF")
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded photo: ``rgb`` is HxWx3 uint8, upright, alpha already flattened."""
+
+    rgb: np.ndarray
+    icc_profile: bytes | None = None
+    source_format: str = ""
+    source_bytes: int = 0
+    source_path: Path | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def pixels(self) -> int:
+        return self.height * self.width
+
+
+def load_image(
+    source: str | Path | bytes,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    background: tuple[int, int, int] = DEFAULT_BACKGROUND,
+) -> LoadedImage:
+    """Decode ``source`` (a path or the file's bytes) or raise :class:`InputError` with a reason."""
+    path: Path | None = None
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+        name = "<bytes>"
+    else:
+        path = Path(source)
+        name = str(path)
+        data = _read_bytes(path)
+    if not data:
+        raise InputError(f"{name}: empty file")
+    try:
+        return _decode(data, name, path, max_pixels, background)
+    except InputError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, UnidentifiedImageError) as exc:
+        raise InputError(f"{name}: cannot decode image ({_short(exc)})") from exc
+    except Image.DecompressionBombError as exc:  # pragma: no cover - guarded above
+        raise InputError(f"{name}: image too large ({_short(exc)})") from exc
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not an image")
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file") from exc
+    except PermissionError as exc:
+        raise InputError(f"{path}: permission denied") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({_short(exc)})") from exc
+
+
+def _decode(
+    data: bytes,
+    name: str,
+    path: Path | None,
+    max_pixels: int,
+    background: tuple[int, int, int],
+) -> LoadedImage:
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        # Pillow warns (then errors at 2x) on big images; we apply our own limit before decoding.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise InputError(f"{name}: image has no pixels")
+        if width * height > max_pixels:
+            raise InputError(
+                f"{name}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
+                f"over the limit of {max_pixels / 1e6:.0f} (decompression-bomb guard)"
+            )
+        if getattr(image, "n_frames", 1) > 1:
+            notes.append(f"animated ({image.n_frames} frames): first frame used")
+            image.seek(0)
+        source_format = image.format or ""
+        icc = image.info.get("icc_profile") or None
+        image.load()  # forces a full decode: truncated files fail here, not later
+        image = ImageOps.exif_transpose(image) or image
+    rgb = _to_rgb8(image, background, notes)
+    return LoadedImage(
+        rgb=rgb,
+        icc_profile=icc if image.mode != "CMYK" else None,
+        source_format=source_format,
+        source_bytes=len(data),
+        source_path=path,
+        notes=tuple(notes),
+    )
+
+
+def _to_rgb8(image: Image.Image, background: tuple[int, int, int], notes: list[str]) -> np.ndarray:
+    """Convert any Pillow mode to HxWx3 uint8, scaling 16-bit and flattening alpha."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if arr.max(initial=0) > 255 or mode.startswith("I;16") else 255.0
+        grey = np.clip(np.round(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
+        notes.append("16-bit greyscale reduced to 8 bits")
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode == "F":
+        arr = np.asarray(image, dtype=np.float64)
+        grey = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        if float(alpha.min(initial=1.0)) < 1.0:
+            notes.append(f"alpha flattened onto RGB{background}")
+        bg = np.asarray(background, dtype=np.float32)
+        out = rgba[..., :3] * alpha + bg * (1.0 - alpha)
+        return np.clip(np.round(out), 0, 255).astype(np.uint8)
+    if mode == "CMYK":
+        notes.append("CMYK converted to RGB")
+    if mode != "RGB":
+        image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

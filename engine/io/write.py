@@ -1,0 +1,74 @@
+"""Atomic, durable output: a reader never sees half a file, and a crash never leaves one."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+from engine.errors import OutputError
+
+
+def refuse_overwrite(output: Path, inputs: list[Path]) -> None:
+    """Raise when ``output`` is one of the ``inputs`` (same file by inode or by path)."""
+    for src in inputs:
+        try:
+            if output.exists() and src.exists() and os.path.samefile(output, src):
+                raise OutputError(f"{output}: refusing to overwrite the input {src}")
+        except OSError:
+            pass
+        if output.resolve() == src.resolve():
+            raise OutputError(f"{output}: refusing to overwrite the input {src}")
+
+
+def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``.
+
+    The temp name starts with a dot and ends in ``.tmp`` so that watchers (ours included)
+    ignore it. The directory is fsynced too, so the rename itself survives a power cut.
+    """
+    path = Path(path)
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot create output ({_reason(exc)})") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            if fsync:
+                os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, path)
+        if fsync:
+            _fsync_dir(directory)
+    except OSError as exc:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise OutputError(f"{path}: cannot write output ({_reason(exc)})") from exc
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "no space left on device"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return exc.strerror or type(exc).__name__

@@ -1,0 +1,52 @@
+"""Importance maps: where a viewer looks, so the compositor knows where bits matter.
+
+Backends, each in a module of its own: ``cam`` (top-k class activation maps of
+EfficientNet-Lite0), ``faces`` (OpenCV's face detector), ``combined`` (both, the default) and
+``none`` (uniform: masking alone steers the encoder). Models are built once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from engine.saliency.base import SaliencyModel, UniformSaliency
+
+SALIENCY_CHOICES = ("combined", "cam", "faces", "none")
+DEFAULT_SALIENCY = "combined"
+_cache: dict[str, SaliencyModel] = {}
+_lock = threading.Lock()
+
+
+def load_saliency(name: str = DEFAULT_SALIENCY) -> SaliencyModel:
+    """The shared instance of the named model (loaded on first use, then reused)."""
+    if name not in SALIENCY_CHOICES:
+        raise ValueError(f"unknown saliency model {name!r}; choose one of {', '.join(SALIENCY_CHOICES)}")
+    with _lock:
+        if name not in _cache:
+            _cache[name] = _build(name)
+        return _cache[name]
+
+
+def _build(name: str) -> SaliencyModel:
+    if name == "none":
+        return UniformSaliency()
+    if name == "faces":
+        from engine.saliency.faces import FaceSaliency
+
+        return FaceSaliency()
+    if name == "cam":
+        from engine.saliency.cam import CamSaliency
+
+        return CamSaliency()
+    from engine.saliency.combined import CombinedSaliency
+
+    cam = load_saliency("cam") if "cam" in _cache else None
+    return CombinedSaliency(cam=cam)  # type: ignore[arg-type]
+
+
+def model_device(model: SaliencyModel) -> str:
+    """'gpu' or 'cpu': where the model's network runs (a model without one runs on the CPU)."""
+    return str(getattr(model, "device", "cpu"))
+
+
+__all__ = ["DEFAULT_SALIENCY", "SALIENCY_CHOICES", "SaliencyModel", "load_saliency", "model_device"]

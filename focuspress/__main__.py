@@ -1,0 +1,3 @@
+from focuspress.cli import main
+
+main()

@@ -1,0 +1,279 @@
+"""The ``focuspress`` command: a thin face over the engine (and, later, the daemon).
+
+Exit codes: 0 all done; 2 bad input or options (one line each, no traceback); 1 an
+unexpected failure (a bug: the traceback is printed so it can be reported).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from focuspress import __version__
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off stderr
+
+app = typer.Typer(
+    name="focuspress",
+    help=(
+        "Compress photos into ordinary JPEGs that spend their bits where people look.\n\n"
+        "A saliency model (EfficientNet-Lite0 class activation maps plus a face detector) marks "
+        "what matters; the block compositor steers quantization block by block inside the JPEG "
+        "encoder. Example: focuspress compress photo.png -o out"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+EXIT_BAD_INPUT = 2
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"focuspress {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = None,
+) -> None:
+    """focuspress: importance-steered JPEG compression."""
+
+
+def _fail(message: str) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def compress(
+    images: Annotated[
+        list[Path], typer.Argument(help="Photos to compress (PNG, JPEG, WebP, TIFF, BMP).", show_default=False)
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the JPEGs (created if missing).")] = Path(
+        "out"
+    ),
+    quality: Annotated[
+        float,
+        typer.Option("-q", "--quality", min=1, max=100, help="1..100, as in libjpeg; higher is better and bigger."),
+    ] = 75,
+    target_size: Annotated[
+        Optional[str], typer.Option("--target-size", help="Aim for a file size, e.g. 150KB (met within 3% under).")
+    ] = None,
+    target_ssimulacra2: Annotated[
+        Optional[float],
+        typer.Option("--target-ssimulacra2", help="Aim for a perceived quality: 90 excellent, 70 good, 50 fair."),
+    ] = None,
+    roi_strength: Annotated[
+        float,
+        typer.Option(
+            "--roi-strength",
+            min=0,
+            max=1,
+            help="How strongly the map moves bits to what matters (0 = perceptual masking only).",
+        ),
+    ] = 0.5,
+    compositor: Annotated[
+        str, typer.Option("--compositor", help="block (steered inside the encoder) or pixel (the original method).")
+    ] = "block",
+    saliency: Annotated[
+        str, typer.Option("--saliency", help="Importance map: combined, cam, faces or none.")
+    ] = "combined",
+    subsampling: Annotated[
+        str, typer.Option("--subsampling", help="Chroma subsampling: 444 (sharper colour) or 420.")
+    ] = "444",
+    progressive: Annotated[
+        str, typer.Option("--progressive", help="auto (whichever is smaller), always or never.")
+    ] = "auto",
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="Also print PSNR, MS-SSIM and SSIMULACRA2 of each output.")
+    ] = False,
+    roi_mask: Annotated[
+        Optional[Path],
+        typer.Option("--roi-mask", help="A mask image (white = region of interest) for ROI-PSNR; one input only."),
+    ] = None,
+    save_map: Annotated[
+        bool, typer.Option("--save-map", help="Also write each photo's importance map and overlay PNGs.")
+    ] = False,
+) -> None:
+    """Compress IMAGES into OUTPUT/<name>.jpg and print a summary.
+
+    Examples:
+
+      focuspress compress photo.png -o out
+
+      focuspress compress *.png -o out --target-size 150KB
+
+      focuspress compress photo.png -o out -q 85 --metrics
+    """
+    from engine import CompressOptions, Engine, FocuspressError, load_image, save_map_images, write_result
+    from engine.io import refuse_overwrite
+    from engine.ratecontrol import parse_size
+
+    try:
+        options = CompressOptions(
+            quality=quality,
+            target_size=parse_size(target_size) if target_size else None,
+            target_ssimulacra2=target_ssimulacra2,
+            roi_strength=roi_strength,
+            compositor=compositor,
+            saliency=saliency,
+            subsampling=subsampling,
+            progressive=progressive,
+        ).validate()
+        if roi_mask is not None and len(images) != 1:
+            raise FocuspressError("--roi-mask goes with exactly one input image")
+        targets = _output_paths(images, output)
+        for target in targets.values():
+            refuse_overwrite(target, list(images))
+    except FocuspressError as exc:
+        _fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+    engine = Engine(saliency=saliency)
+    table = _summary_table(metrics, roi_mask is not None)
+    failures = 0
+    total_in = total_out = 0
+    started = time.perf_counter()
+    with err.status("loading the saliency model…"):
+        _ = engine.model
+    for image_path, target in targets.items():
+        t0 = time.perf_counter()
+        try:
+            image = load_image(image_path)
+            result = engine.compress(image, options)
+            write_result(result, target)
+            if save_map:
+                save_map_images(image.rgb, result.importance, output, image_path.stem)
+            row = [
+                image_path.name,
+                f"{image.width}x{image.height}",
+                _kb(image.source_bytes),
+                _kb(result.bytes),
+                f"{result.bpp:.3f}",
+                f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
+                f"{result.quality:.1f}",
+                f"{(time.perf_counter() - t0) * 1000:.0f}",
+            ]
+            if metrics:
+                row += _metric_cells(image.rgb, result.decoded(), roi_mask)
+            table.add_row(*row)
+            total_in += image.source_bytes
+            total_out += result.bytes
+            for note in image.notes:
+                err.print(f"[yellow]note:[/yellow] {image_path.name}: {note}", highlight=False)
+        except FocuspressError as exc:
+            failures += 1
+            _fail(str(exc))
+    if table.row_count:
+        out.print(table)
+        elapsed = time.perf_counter() - started
+        saving = 100.0 * (1 - total_out / total_in) if total_in else 0.0
+        out.print(
+            f"{table.row_count} written to {output}/ · {_kb(total_in)} → {_kb(total_out)} "
+            f"({saving:.0f}% smaller) · {elapsed:.1f} s · model on {engine.device}",
+            highlight=False,
+        )
+    if failures:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command(name="map")
+def map_command(
+    image: Annotated[Path, typer.Argument(help="The photo to analyse.", show_default=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the map PNGs.")] = Path("out"),
+    saliency: Annotated[str, typer.Option("--saliency", help="combined, cam, faces or none.")] = "combined",
+) -> None:
+    """Write IMAGE's importance map: <name>.map.png (grey) and <name>.overlay.png (heatmap).
+
+    This is the original tool's Importance_map.png: white is where bits are spent.
+    """
+    from engine import Engine, FocuspressError, load_image, save_map_images
+    from engine.saliency import SALIENCY_CHOICES
+
+    if saliency not in SALIENCY_CHOICES:
+        _fail(f"saliency must be one of {', '.join(SALIENCY_CHOICES)}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        loaded = load_image(image)
+        engine = Engine(saliency=saliency)
+        importance = engine.importance_maps([loaded.rgb])[0]
+        map_path, overlay_path = save_map_images(loaded.rgb, importance, output, image.stem)
+    except FocuspressError as exc:
+        _fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    out.print(f"wrote {map_path} and {overlay_path} (mean importance {importance.mean():.2f})", highlight=False)
+
+
+def _output_paths(images: list[Path], output: Path) -> dict[Path, Path]:
+    from engine import FocuspressError
+
+    targets: dict[Path, Path] = {}
+    seen: dict[Path, Path] = {}
+    for path in images:
+        target = output / f"{path.stem}.jpg"
+        if target in seen:
+            raise FocuspressError(f"{path} and {seen[target]} would both be written to {target}")
+        seen[target] = path
+        targets[path] = target
+    return targets
+
+
+def _summary_table(metrics: bool, roi: bool) -> Table:
+    table = Table(title="focuspress", title_justify="left")
+    for name in ("file", "size", "in", "out", "bpp", "smaller", "quality", "ms"):
+        table.add_column(name, justify="left" if name == "file" else "right")
+    if metrics:
+        for name in ("PSNR", "MS-SSIM", "SSIMULACRA2") + (("ROI-PSNR",) if roi else ()):
+            table.add_column(name, justify="right")
+    return table
+
+
+def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[str]:
+    from engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
+
+    cells = [
+        f"{psnr(reference, decoded):.2f}",
+        f"{ms_ssim(reference, decoded):.4f}",
+        f"{ssimulacra2(reference, decoded):.1f}",
+    ]
+    if roi_mask is not None:
+        from engine import load_image
+
+        mask = load_image(roi_mask).rgb[..., 0] > 127
+        if mask.shape != reference.shape[:2]:
+            from engine import FocuspressError
+
+            raise FocuspressError(
+                f"{roi_mask}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {reference.shape[1]}x{reference.shape[0]}"
+            )
+        cells.append(f"{roi_psnr(reference, decoded, mask):.2f}")
+    return cells
+
+
+def _kb(n: int) -> str:
+    return f"{n / 1000:.1f} KB" if n < 1_000_000 else f"{n / 1e6:.2f} MB"
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        _fail("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
