@@ -69,10 +69,11 @@ def load_image(
         return _decode(data, name, path, max_pixels, background)
     except InputError:
         raise
-    except (OSError, ValueError, SyntaxError, EOFError, UnidentifiedImageError) as exc:
+    except Image.DecompressionBombError as exc:
+        # Pillow's own guard fires inside open() for headers over twice its limit.
+        raise InputError(f"{name}: image too large (decompression-bomb guard: {_short(exc)})") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, KeyError, UnidentifiedImageError) as exc:
         raise InputError(f"{name}: cannot decode image ({_short(exc)})") from exc
-    except Image.DecompressionBombError as exc:  # pragma: no cover - guarded above
-        raise InputError(f"{name}: image too large ({_short(exc)})") from exc
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -99,7 +100,9 @@ def _decode(
     with warnings.catch_warnings():
         # Pillow warns (then errors at 2x) on big images; we apply our own limit before decoding.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = Image.open(io.BytesIO(data), formats=SUPPORTED_FORMATS)
+        Image.init()  # registers every plugin, so the format allow-list below can be checked
+        formats = [name for name in SUPPORTED_FORMATS if name in Image.OPEN]
+        image = Image.open(io.BytesIO(data), formats=formats)
         width, height = image.size
         if width <= 0 or height <= 0:
             raise InputError(f"{name}: image has no pixels")

@@ -1,0 +1,122 @@
+"""The block compositor's transform, quantizer and bitstream against libjpeg itself."""
+
+from __future__ import annotations
+
+import io
+
+import jpeglib
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.compositor.block.color import downsample_2x2, pad_to_multiple, rgb_to_ycbcr
+from engine.compositor.block.dct import forward_dct, inverse_dct
+from engine.compositor.block.encoder import BlockSettings, encode_block, prepare
+from engine.compositor.block.quantize import quantize_rdo
+from engine.compositor.block.tables import annex_k_tables, integer_tables, perceptual_tables, tables_for
+from tests.conftest import encode, synthetic_photo
+
+
+def _read_dct(data: bytes, tmp_path):
+    path = tmp_path / "x.jpg"
+    path.write_bytes(data)
+    return jpeglib.read_dct(str(path))
+
+
+def test_dct_roundtrip_is_lossless(photo):
+    y, _, _ = rgb_to_ycbcr(photo)
+    plane = pad_to_multiple(y, 8, 8)
+    back = inverse_dct(forward_dct(plane))
+    assert np.max(np.abs(back - plane)) < 1e-3
+
+
+@pytest.mark.parametrize("subsampling,pil_sub", [("444", 0), ("420", 2)])
+def test_coefficients_match_libjpeg(photo, tmp_path, subsampling, pil_sub):
+    """Our DCT + plain rounding equals libjpeg's (Pillow) coefficients, up to its integer DCT."""
+    ours = encode_block(
+        photo, None, 80, roi_strength=0,
+        settings=BlockSettings(subsampling=subsampling, tables="annex-k", rdo_lambda=0, progressive="never"),
+    )
+    theirs = encode(photo, "JPEG", quality=80, subsampling=pil_sub)
+    a, b = _read_dct(ours, tmp_path), _read_dct(theirs, tmp_path)
+    np.testing.assert_array_equal(a.qt[0], b.qt[0])
+    for comp in ("Y", "Cb", "Cr"):
+        ca, cb = getattr(a, comp), getattr(b, comp)
+        assert ca.shape == cb.shape
+        diff = np.abs(ca.astype(int) - cb.astype(int))
+        assert diff.max() <= 1, comp
+        assert (diff == 0).mean() > 0.98, comp
+
+
+def test_written_coefficients_are_exactly_ours(photo, tmp_path):
+    settings = BlockSettings(progressive="never")
+    prepared = prepare(photo, None, 0.0, settings)
+    tables = tables_for("perceptual", 70)
+    expected = quantize_rdo(prepared.coefficients[0], tables[0], prepared.block_weight[0] * settings.rdo_lambda)
+    data = encode_block(photo, None, 70, roi_strength=0, settings=settings)
+    read = _read_dct(data, tmp_path)
+    np.testing.assert_array_equal(read.Y, expected)
+    np.testing.assert_array_equal(read.qt[0], tables[0])
+
+
+def test_output_decodes_with_libjpeg_turbo_and_keeps_size():
+    photo = synthetic_photo(101, 77)  # odd sizes: partial MCUs
+    for sub in ("444", "420"):
+        data = encode_block(photo, None, 85, settings=BlockSettings(subsampling=sub))
+        decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        assert decoded.shape == photo.shape
+        err = np.abs(decoded.astype(int) - photo.astype(int)).mean()
+        assert err < 12
+
+
+def test_greyscale_input_writes_one_component(tmp_path):
+    grey = np.repeat(synthetic_photo()[..., :1], 3, axis=2)
+    data = encode_block(grey, None, 75)
+    assert Image.open(io.BytesIO(data)).mode == "L"
+
+
+def test_quality_is_monotone_in_size(photo):
+    sizes = [len(encode_block(photo, None, q, roi_strength=0)) for q in (20, 50, 80, 95)]
+    assert sizes == sorted(sizes)
+
+
+def test_rdo_zeroes_more_with_bigger_lambda():
+    rng = np.random.default_rng(1)
+    coeffs = rng.normal(0, 20, (4, 4, 8, 8)).astype(np.float32)
+    table = np.full((8, 8), 10.0)
+    plain = quantize_rdo(coeffs, table, None)
+    np.testing.assert_array_equal(plain, np.round(coeffs / 10))
+    weak = quantize_rdo(coeffs, table, np.full((4, 4), 0.05))
+    strong = quantize_rdo(coeffs, table, np.full((4, 4), 1.0))
+    assert (strong == 0).sum() > (weak == 0).sum() > (plain == 0).sum()
+    # DC is never steered: blocking shows first
+    np.testing.assert_array_equal(strong[:, :, 0, 0], plain[:, :, 0, 0])
+
+
+def test_importance_moves_quality_to_the_roi():
+    photo = synthetic_photo(128, 256, seed=3)
+    importance = np.zeros(photo.shape[:2], np.float32)
+    importance[:, :128] = 1.0
+    def side_errors(strength):
+        data = encode_block(photo, importance, 60, roi_strength=strength)
+        dec = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(float)
+        err = (dec - photo) ** 2
+        return err[:, :128].mean(), err[:, 128:].mean()
+    roi0, bg0 = side_errors(0.0)
+    roi1, bg1 = side_errors(1.0)
+    assert roi1 < roi0  # the important half got better
+    assert bg1 > bg0  # paid for by the background
+
+
+def test_tables_are_legal_and_monotone():
+    for family in ("perceptual", "annex-k"):
+        low, high = tables_for(family, 30), tables_for(family, 90)
+        assert low.dtype == np.uint16 and low.min() >= 1 and low.max() <= 255
+        assert np.all(low >= high)
+    np.testing.assert_array_equal(integer_tables(annex_k_tables(50))[0, 0, :3], [16, 11, 10])
+    assert perceptual_tables(75).shape == (3, 8, 8)
+
+
+def test_downsample_averages():
+    plane = np.arange(16, dtype=np.float32).reshape(4, 4)
+    np.testing.assert_allclose(downsample_2x2(plane), [[2.5, 4.5], [10.5, 12.5]])

@@ -1,0 +1,125 @@
+"""Input hygiene: every odd or hostile input gets a clear outcome."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.errors import InputError, OutputError
+from engine.io import atomic_write, load_image, refuse_overwrite
+from tests.conftest import encode, synthetic_photo
+
+
+def test_png_roundtrip(tmp_path, photo):
+    path = tmp_path / "a.png"
+    path.write_bytes(encode(photo))
+    loaded = load_image(path)
+    np.testing.assert_array_equal(loaded.rgb, photo)
+    assert loaded.source_format == "PNG"
+    assert loaded.source_bytes == path.stat().st_size
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "TIFF", "BMP"])
+def test_formats_decode(tmp_path, photo, fmt):
+    path = tmp_path / f"a.{fmt.lower()}"
+    path.write_bytes(encode(photo, fmt))
+    assert load_image(path).rgb.shape == photo.shape
+
+
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        (b"", "empty file"),
+        (b"this is not an image at all", "cannot decode"),
+        (encode(synthetic_photo(), "PNG")[:300], "cannot decode"),
+        (encode(synthetic_photo(), "JPEG")[:400], "cannot decode"),
+    ],
+    ids=["empty", "text", "truncated-png", "truncated-jpeg"],
+)
+def test_bad_inputs_raise_one_line(tmp_path, content, needle):
+    path = tmp_path / "bad.jpg"
+    path.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        load_image(path)
+    message = str(info.value)
+    assert needle in message and "\n" not in message and str(path) in message
+
+
+def test_missing_and_directory(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        load_image(tmp_path / "nope.png")
+    with pytest.raises(InputError, match="directory"):
+        load_image(tmp_path)
+
+
+def test_decompression_bomb_header_refused(tmp_path):
+    # A tiny PNG whose header claims 30000x30000 pixels.
+    img = Image.new("L", (30000, 30000))
+    path = tmp_path / "bomb.png"
+    img.save(path, optimize=True)
+    assert path.stat().st_size < 2_000_000
+    with pytest.raises(InputError, match="decompression-bomb"):
+        load_image(path, max_pixels=50_000_000)
+
+
+def test_exif_orientation_applied(tmp_path):
+    photo = synthetic_photo(40, 80)
+    img = Image.fromarray(photo)
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 CW to display
+    path = tmp_path / "rot.jpg"
+    img.save(path, "JPEG", exif=exif, quality=95)
+    loaded = load_image(path)
+    assert loaded.rgb.shape[:2] == (80, 40)
+
+
+def test_icc_profile_kept(tmp_path, photo):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = tmp_path / "icc.png"
+    Image.fromarray(photo).save(path, icc_profile=icc)
+    assert load_image(path).icc_profile == icc
+
+
+def test_alpha_flattened_onto_white(tmp_path):
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[:4, :, 3] = 255  # top opaque red, bottom fully transparent
+    path = tmp_path / "a.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    loaded = load_image(path)
+    np.testing.assert_array_equal(loaded.rgb[0, 0], [255, 0, 0])
+    np.testing.assert_array_equal(loaded.rgb[7, 0], [255, 255, 255])
+    assert any("alpha" in note for note in loaded.notes)
+
+
+def test_sixteen_bit_and_grey(tmp_path):
+    grey16 = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).astype(np.uint16)
+    path = tmp_path / "g16.png"
+    Image.fromarray(grey16).save(path)
+    loaded = load_image(path)
+    assert loaded.rgb.dtype == np.uint8 and loaded.rgb.shape == (64, 64, 3)
+    assert loaded.rgb.max() > 200  # scaled from 16 bits, not clipped to 255 of 65535
+    grey = tmp_path / "g.png"
+    Image.fromarray(np.full((8, 8), 77, np.uint8)).save(grey)
+    assert np.all(load_image(grey).rgb == 77)
+
+
+def test_atomic_write_leaves_no_temp(tmp_path):
+    target = tmp_path / "out" / "x.jpg"
+    atomic_write(target, b"abc")
+    atomic_write(target, b"defg")
+    assert target.read_bytes() == b"defg"
+    assert os.listdir(target.parent) == ["x.jpg"]
+
+
+def test_refuse_overwrite(tmp_path):
+    src = tmp_path / "a.jpg"
+    src.write_bytes(b"x")
+    with pytest.raises(OutputError, match="refusing to overwrite"):
+        refuse_overwrite(tmp_path / "." / "a.jpg", [src])
+    refuse_overwrite(tmp_path / "b.jpg", [src])

@@ -1,0 +1,91 @@
+"""Rate control hits its targets; metrics agree with their references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import CompressOptions, Engine
+from engine.errors import OptionsError
+from engine.io import LoadedImage
+from engine.metrics import bd_rate, psnr, roi_psnr
+from engine.ratecontrol import parse_size
+from tests.conftest import encode, synthetic_photo
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(saliency="none")
+
+
+def _image(rgb) -> LoadedImage:
+    return LoadedImage(rgb=rgb, source_bytes=len(encode(rgb)))
+
+
+@pytest.mark.parametrize("compositor", ["block", "pixel"])
+def test_target_size_within_three_percent_under(engine, compositor):
+    rgb = synthetic_photo(192, 256, seed=5)
+    for target in (6000, 12000):
+        result = engine.compress(_image(rgb), CompressOptions(target_size=target, compositor=compositor))
+        assert result.bytes <= target
+        if compositor == "block":
+            assert result.bytes >= 0.97 * target, (target, result.bytes)
+
+
+def test_target_size_below_minimum_is_an_error(engine):
+    with pytest.raises(OptionsError, match="below the smallest"):
+        engine.compress(_image(synthetic_photo()), CompressOptions(target_size=50))
+
+
+def test_target_ssimulacra2_reaches_target(engine):
+    from engine.metrics import ssimulacra2
+
+    rgb = synthetic_photo(128, 128, seed=2)
+    result = engine.compress(_image(rgb), CompressOptions(target_ssimulacra2=70))
+    assert ssimulacra2(rgb, result.decoded()) >= 70
+    lower = engine.compress(_image(rgb), CompressOptions(quality=max(1, result.quality - 8)))
+    assert ssimulacra2(rgb, lower.decoded()) < ssimulacra2(rgb, result.decoded())
+
+
+def test_parse_size():
+    assert parse_size("150KB") == 150_000
+    assert parse_size("1.5MB") == 1_500_000
+    assert parse_size("2KiB") == 2048
+    assert parse_size("900") == 900
+    with pytest.raises(OptionsError):
+        parse_size("lots")
+
+
+def test_bd_rate_known_answer():
+    rate = np.array([0.5, 1.0, 2.0, 4.0])
+    quality = np.array([30.0, 35.0, 40.0, 45.0])
+    assert bd_rate(rate, quality, rate * 0.8, quality) == pytest.approx(-20.0, abs=1e-6)
+    assert bd_rate(rate, quality, rate * 1.1, quality, window=(32, 40)) == pytest.approx(10.0, abs=1e-6)
+    assert np.isnan(bd_rate(rate, quality, rate, quality + 100))
+
+
+def test_psnr_and_roi_psnr():
+    a = np.zeros((4, 4, 3), np.uint8)
+    b = a.copy()
+    b[0, 0] = 10
+    mask = np.zeros((4, 4), bool)
+    mask[2:, 2:] = True
+    assert roi_psnr(a, b, mask) == float("inf")
+    assert psnr(a, b) == pytest.approx(10 * np.log10(255**2 / (100 * 3 / 48)))
+
+
+def test_ssimulacra2_matches_package(tmp_path):
+    from PIL import Image
+    from ssimulacra2 import compute_ssimulacra2
+
+    from engine.metrics import ssimulacra2
+
+    ref = synthetic_photo(64, 96, seed=7)
+    for q in (30, 85):
+        dist_path = tmp_path / f"d{q}.jpg"
+        Image.fromarray(ref).save(dist_path, quality=q)
+        ref_path = tmp_path / "r.png"
+        Image.fromarray(ref).save(ref_path)
+        dist = np.asarray(Image.open(dist_path).convert("RGB"))
+        assert ssimulacra2(ref, dist) == pytest.approx(compute_ssimulacra2(str(ref_path), str(dist_path)), abs=0.01)
+    assert ssimulacra2(ref, ref) == pytest.approx(100.0, abs=0.01)

@@ -1,0 +1,55 @@
+"""Importance maps: shape, range, determinism, and the face term."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.saliency import load_saliency
+from engine.saliency.cam import network_size
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def astronaut(sample_path=None):
+    from tests.conftest import SAMPLE
+
+    return np.asarray(Image.open(SAMPLE).convert("RGB"))
+
+
+def test_network_sizes_are_few():
+    sizes = {network_size(h, w) for h in range(100, 2000, 37) for w in range(100, 2000, 41)}
+    assert all(max(s) == 448 and s[0] % 32 == 0 and s[1] % 32 == 0 for s in sizes)
+    assert len(sizes) <= 30
+
+
+def test_cam_map_shape_range_determinism(astronaut):
+    model = load_saliency("cam")
+    a = model.predict(astronaut)
+    b = model.predict(astronaut)
+    assert a.shape == astronaut.shape[:2] and a.dtype == np.float32
+    assert a.min() >= 0.0 and a.max() <= 1.0 and a.max() > 0.9
+    np.testing.assert_array_equal(a, b)
+    odd = model.predict(astronaut[:123, :301])
+    assert odd.shape == (123, 301)
+
+
+def test_face_term_lights_the_face(astronaut):
+    faces = load_saliency("faces")
+    boxes = faces.detect(astronaut)
+    assert len(boxes) == 1
+    x, y, w, h = boxes[0]
+    assert 150 < x + w / 2 < 260 and 60 < y + h / 2 < 170  # Eileen Collins' face
+    combined = load_saliency("combined").predict(astronaut)
+    face_value = combined[int(y + h / 2), int(x + w / 2)]
+    assert face_value > 0.95 and combined.mean() < 0.5
+
+
+def test_batch_equals_single(astronaut):
+    model = load_saliency("cam")
+    other = astronaut[::-1].copy()
+    batch = model.predict_batch([astronaut, other])
+    np.testing.assert_allclose(batch[0], model.predict(astronaut), atol=1e-5)
+    np.testing.assert_allclose(batch[1], model.predict(other), atol=1e-5)
