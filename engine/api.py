@@ -139,6 +139,23 @@ class Engine:
             )
         return results
 
+    def compress_with_map(
+        self, image: LoadedImage, importance: np.ndarray, options: CompressOptions = CompressOptions()
+    ) -> CompressResult:
+        """Compress with a map computed elsewhere (the daemon batches maps across files)."""
+        options.validate()
+        t0 = time.perf_counter()
+        rate = self._composite(image, importance, options)
+        return CompressResult(
+            data=rate.data,
+            importance=importance,
+            quality=rate.quality,
+            width=image.width,
+            height=image.height,
+            input_bytes=image.source_bytes,
+            timings_ms={"compositor": (time.perf_counter() - t0) * 1000.0},
+        )
+
     def _composite(self, image: LoadedImage, importance: np.ndarray, options: CompressOptions) -> RateResult:
         if options.compositor == "block":
             settings = replace(self.block_settings, subsampling=options.subsampling, progressive=options.progressive)

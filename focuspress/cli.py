@@ -217,6 +217,37 @@ def map_command(
     out.print(f"wrote {map_path} and {overlay_path} (mean importance {importance.mean():.2f})", highlight=False)
 
 
+@app.command()
+def daemon(
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="YAML config (see config/focuspress.example.yaml).")
+    ] = Path("/etc/focuspress/config.yaml"),
+    check_config: Annotated[bool, typer.Option("--check-config", help="Validate the config and exit.")] = False,
+) -> None:
+    """Watch inbox folders, compress what lands, write outboxes, export Prometheus metrics.
+
+    SIGTERM drains in-flight work and exits 0; SIGHUP reloads the config (a bad file is
+    refused and the running config kept). Logs one line per file on stderr (the journal
+    under systemd).
+    """
+    import logging
+
+    from daemon.config import ConfigError, load_config
+
+    try:
+        parsed = load_config(config)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if check_config:
+        out.print(f"{config}: OK ({len(parsed.inboxes)} inbox(es))", highlight=False)
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    from daemon.service import Service
+
+    raise typer.Exit(Service(parsed, config).run())
+
+
 def _output_paths(images: list[Path], output: Path) -> dict[Path, Path]:
     from engine import FocuspressError
 
@@ -256,9 +287,9 @@ def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[str]:
         if mask.shape != reference.shape[:2]:
             from engine import FocuspressError
 
-            raise FocuspressError(
-                f"{roi_mask}: mask is {mask.shape[1]}x{mask.shape[0]}, image is {reference.shape[1]}x{reference.shape[0]}"
-            )
+            mask_size = f"{mask.shape[1]}x{mask.shape[0]}"
+            image_size = f"{reference.shape[1]}x{reference.shape[0]}"
+            raise FocuspressError(f"{roi_mask}: mask is {mask_size}, image is {image_size}")
         cells.append(f"{roi_psnr(reference, decoded, mask):.2f}")
     return cells
 

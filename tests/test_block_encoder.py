@@ -34,7 +34,10 @@ def test_dct_roundtrip_is_lossless(photo):
 def test_coefficients_match_libjpeg(photo, tmp_path, subsampling, pil_sub):
     """Our DCT + plain rounding equals libjpeg's (Pillow) coefficients, up to its integer DCT."""
     ours = encode_block(
-        photo, None, 80, roi_strength=0,
+        photo,
+        None,
+        80,
+        roi_strength=0,
         settings=BlockSettings(subsampling=subsampling, tables="annex-k", rdo_lambda=0, progressive="never"),
     )
     theirs = encode(photo, "JPEG", quality=80, subsampling=pil_sub)
@@ -97,11 +100,13 @@ def test_importance_moves_quality_to_the_roi():
     photo = synthetic_photo(128, 256, seed=3)
     importance = np.zeros(photo.shape[:2], np.float32)
     importance[:, :128] = 1.0
+
     def side_errors(strength):
         data = encode_block(photo, importance, 60, roi_strength=strength)
         dec = np.asarray(Image.open(io.BytesIO(data)).convert("RGB")).astype(float)
         err = (dec - photo) ** 2
         return err[:, :128].mean(), err[:, 128:].mean()
+
     roi0, bg0 = side_errors(0.0)
     roi1, bg1 = side_errors(1.0)
     assert roi1 < roi0  # the important half got better

@@ -72,7 +72,9 @@ def load_image(
     except Image.DecompressionBombError as exc:
         # Pillow's own guard fires inside open() for headers over twice its limit.
         raise InputError(f"{name}: image too large (decompression-bomb guard: {_short(exc)})") from exc
-    except (OSError, ValueError, SyntaxError, EOFError, KeyError, UnidentifiedImageError) as exc:
+    except UnidentifiedImageError as exc:
+        raise InputError(f"{name}: cannot decode image (not a PNG, JPEG, WebP, TIFF, BMP or GIF)") from exc
+    except (OSError, ValueError, SyntaxError, EOFError, KeyError) as exc:
         raise InputError(f"{name}: cannot decode image ({_short(exc)})") from exc
 
 

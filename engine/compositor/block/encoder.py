@@ -21,6 +21,7 @@ from engine.compositor.block.masking import (
 )
 from engine.compositor.block.quantize import quantize_rdo
 from engine.compositor.block.tables import DEFAULT_TUNING, TableTuning, tables_for
+from engine.compositor.block.trellis import quantize_trellis
 from engine.compositor.block.writer import write_jpeg
 
 SUBSAMPLING_CHOICES = ("420", "444")
@@ -30,14 +31,15 @@ SUBSAMPLING_CHOICES = ("420", "444")
 class BlockSettings:
     """Encoder knobs; the defaults are the tuned ones (``training/tune_tables.py``)."""
 
-    subsampling: str = "420"
+    subsampling: str = "444"
     tables: str = "perceptual"
     tuning: TableTuning = field(default_factory=lambda: DEFAULT_TUNING)
-    rdo_lambda: float = 0.12
+    rdo_lambda: float = 0.08
     masking_strength: float = 0.5
     roi_spread: float = 3.0
     symbol_bits: float = 4.0
     progressive: str = "auto"
+    quantizer: str = "simple"
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,12 @@ def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSett
     planes = []
     for index, (coeffs, weight) in enumerate(zip(prepared.coefficients, prepared.block_weight)):
         table = tables[min(index, 2)]
-        lam = None if settings.rdo_lambda <= 0 else weight * settings.rdo_lambda
-        planes.append(quantize_rdo(coeffs, table, lam, symbol_bits=settings.symbol_bits))
+        if settings.rdo_lambda <= 0:
+            planes.append(quantize_rdo(coeffs, table, None))
+        elif settings.quantizer == "trellis":
+            planes.append(quantize_trellis(coeffs, table, weight * settings.rdo_lambda))
+        else:
+            planes.append(quantize_rdo(coeffs, table, weight * settings.rdo_lambda, symbol_bits=settings.symbol_bits))
     return write_jpeg(
         planes,
         tables[: len(planes)],

@@ -22,8 +22,11 @@ def block_activity(luma_coefficients: np.ndarray) -> np.ndarray:
 def masking_factor(
     activity: np.ndarray, *, strength: float, reference: float = 6.0, lo: float = 0.5, hi: float = 3.0
 ) -> np.ndarray:
-    """Lambda multiplier from activity: (eroded activity / reference) ** strength, clipped."""
-    if strength <= 0:
+    """Lambda multiplier from activity: (eroded activity / reference) ** strength, clipped.
+
+    A negative strength inverts the rule (flat blocks dropped first); it exists for tuning.
+    """
+    if strength == 0:
         return np.ones_like(activity)
     eroded = minimum_filter(activity, size=3, mode="nearest")
     smoothed = uniform_filter(eroded, size=3, mode="nearest")

@@ -36,7 +36,7 @@ def quantize_rdo(
     x = coefficients / table.astype(np.float32)
     rounded = np.round(x)
     if block_lambda is None or not np.any(block_lambda > 0):
-        return rounded.astype(np.int16)
+        return np.ascontiguousarray(rounded, dtype=np.int16)
     sign = np.sign(x)
     ax = np.abs(x)
     l0 = np.abs(rounded)
@@ -50,4 +50,4 @@ def quantize_rdo(
     best = np.where(cost_zero <= best_cost, 0.0, best)
     levels = sign * best
     levels[:, :, 0, 0] = rounded[:, :, 0, 0]
-    return levels.astype(np.int16)
+    return np.ascontiguousarray(levels, dtype=np.int16)

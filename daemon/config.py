@@ -1,0 +1,130 @@
+"""The daemon's YAML configuration: schema (pydantic), defaults, and clear refusals.
+
+Unknown keys and bad values stop the daemon at start (and a SIGHUP reload keeps the old
+config) with a message that names the key, e.g. ``inboxes.0.roi_strength: must be <= 1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from engine.errors import FocuspressError
+
+DEFAULT_PATTERNS = ["*.jpg", "*.jpeg", "*.png", "*.webp", "*.tif", "*.tiff", "*.bmp"]
+DEFAULT_IGNORE = [".*", "*.part", "*.tmp", "*.partial", "*.crdownload", "*~", "*.swp"]
+
+
+class ConfigError(FocuspressError):
+    """The configuration file is missing, not YAML, or does not match the schema."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CompressSettings(Strict):
+    """How an inbox's photos are compressed; one of quality / target_size / target_ssimulacra2."""
+
+    quality: float = Field(75, ge=1, le=100)
+    target_size: str | None = None
+    target_ssimulacra2: float | None = Field(None, gt=0, le=100)
+    roi_strength: float = Field(0.5, ge=0, le=1)
+    compositor: Literal["block", "pixel"] = "block"
+    subsampling: Literal["444", "420"] = "444"
+    progressive: Literal["auto", "always", "never"] = "auto"
+
+    @field_validator("target_size")
+    @classmethod
+    def _size_parses(cls, value: str | None) -> str | None:
+        if value is not None:
+            from engine.ratecontrol import parse_size
+
+            parse_size(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CompressSettings:
+        if self.target_size is not None and self.target_ssimulacra2 is not None:
+            raise ValueError("give target_size or target_ssimulacra2, not both")
+        return self
+
+
+class InboxConfig(Strict):
+    """One watched folder and where its results go."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]+$", description="label in metrics and logs")
+    path: Path
+    outbox: Path
+    patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_PATTERNS))
+    ignore: list[str] = Field(default_factory=lambda: list(DEFAULT_IGNORE))
+    recursive: bool = False
+    originals: Literal["keep", "archive", "delete"] = "archive"
+    archive: Path | None = None
+    quarantine: Path | None = None
+    compress: CompressSettings = Field(default_factory=CompressSettings)
+
+    @model_validator(mode="after")
+    def _folders(self) -> InboxConfig:
+        if self.originals == "archive" and self.archive is None:
+            raise ValueError("originals: archive needs an 'archive' folder")
+        if self.outbox.resolve() == self.path.resolve():
+            raise ValueError("outbox must differ from the inbox path")
+        return self
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.quarantine or (self.path.parent / f"{self.path.name}.quarantine")
+
+
+class MetricsConfig(Strict):
+    address: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)
+
+
+class DaemonConfig(Strict):
+    """The whole file."""
+
+    inboxes: list[InboxConfig] = Field(..., min_length=1)
+    journal: Path = Path("/var/lib/focuspress/journal.sqlite3")
+    saliency: Literal["combined", "cam", "faces", "none"] = "combined"
+    workers: int = Field(2, ge=1, le=64)
+    queue_size: int = Field(16, ge=1, le=10000)
+    batch_size: int = Field(1, ge=1, le=64, description="images per model call (raise on a GPU)")
+    settle_seconds: float = Field(1.0, ge=0, le=3600, description="a file must be unchanged this long")
+    scan_interval_seconds: float = Field(30.0, ge=1, description="periodic rescan for missed events")
+    drain_timeout_seconds: float = Field(30.0, ge=0)
+    max_attempts: int = Field(3, ge=1, le=100, description="crash-retries before a file is quarantined")
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    log_format: Literal["json", "text"] = "json"
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> DaemonConfig:
+        names = [inbox.name for inbox in self.inboxes]
+        if len(set(names)) != len(names):
+            raise ValueError("inbox names must be unique")
+        return self
+
+
+def load_config(path: Path) -> DaemonConfig:
+    """Read and validate ``path``; raise :class:`ConfigError` with one line per problem."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return DaemonConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+            problems.append(f"{where}: {message}")
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from None

@@ -1,0 +1,161 @@
+"""The journal: a SQLite record of every file's state, so nothing is lost or done twice.
+
+States, in order: ``pending`` (seen, settled, waiting) -> ``processing`` (a worker took it)
+-> ``written`` (output durable in the outbox) -> ``done`` (original kept, archived or deleted).
+Side exits: ``quarantined`` (bad file moved aside with a reason). A file's identity is its
+path plus size and mtime, so a new upload under an old name is new work.
+
+Crash rules, applied at start by :meth:`Journal.recover`: ``processing`` goes back to
+``pending`` (the output is rewritten atomically, so a redo cannot leave a partial or second
+file), ``written`` resumes at the originals step. WAL mode with ``synchronous=FULL``: a
+committed transition survives a power cut.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+STATES = ("pending", "processing", "written", "done", "quarantined")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    inbox TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    output TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    seen_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (path, size, mtime_ns)
+);
+CREATE INDEX IF NOT EXISTS files_state ON files (state);
+CREATE UNIQUE INDEX IF NOT EXISTS files_output ON files (output) WHERE output IS NOT NULL;
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    inbox: str
+    path: Path
+    size: int
+    mtime_ns: int
+    state: str
+    output: Path | None
+    attempts: int
+    seen_at: float
+
+
+class Journal:
+    """Thread-safe wrapper over one SQLite connection (the daemon's writes are few and small)."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _row(self, row) -> Entry:
+        return Entry(
+            id=row[0],
+            inbox=row[1],
+            path=Path(row[2]),
+            size=row[3],
+            mtime_ns=row[4],
+            state=row[5],
+            output=Path(row[6]) if row[6] else None,
+            attempts=row[7],
+            seen_at=row[8],
+        )
+
+    _COLUMNS = "id, inbox, path, size, mtime_ns, state, output, attempts, seen_at"
+
+    def known(self, path: Path, size: int, mtime_ns: int) -> Entry | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {self._COLUMNS} FROM files WHERE path=? AND size=? AND mtime_ns=?",
+                (str(path), size, mtime_ns),
+            ).fetchone()
+        return self._row(row) if row else None
+
+    def add(self, inbox: str, path: Path, size: int, mtime_ns: int, seen_at: float | None = None) -> Entry | None:
+        """Record a settled file as pending; None when this exact file is already known."""
+        now = time.time()
+        with self._lock:
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO files (inbox, path, size, mtime_ns, state, seen_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                (inbox, str(path), size, mtime_ns, seen_at or now, now),
+            )
+            if cursor.rowcount == 0:
+                return None
+            row = self._db.execute(f"SELECT {self._COLUMNS} FROM files WHERE id=?", (cursor.lastrowid,)).fetchone()
+        return self._row(row)
+
+    def claim_output(self, entry_id: int, preferred: Path) -> Path:
+        """Reserve an outbox name for this entry: ``preferred``, or ``stem-N.jpg`` if taken."""
+        with self._lock:
+            row = self._db.execute("SELECT output FROM files WHERE id=?", (entry_id,)).fetchone()
+            if row and row[0]:
+                return Path(row[0])
+            candidate, n = preferred, 1
+            while True:
+                try:
+                    self._db.execute("UPDATE files SET output=? WHERE id=?", (str(candidate), entry_id))
+                    return candidate
+                except sqlite3.IntegrityError:
+                    candidate = preferred.with_name(f"{preferred.stem}-{n}{preferred.suffix}")
+                    n += 1
+
+    def set_state(self, entry_id: int, state: str, error: str | None = None, *, attempt: bool = False) -> None:
+        assert state in STATES, state
+        with self._lock:
+            self._db.execute(
+                "UPDATE files SET state=?, error=COALESCE(?, error), updated_at=?, attempts=attempts+? WHERE id=?",
+                (state, error, time.time(), 1 if attempt else 0, entry_id),
+            )
+
+    def in_state(self, *states: str) -> list[Entry]:
+        marks = ",".join("?" for _ in states)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._COLUMNS} FROM files WHERE state IN ({marks}) ORDER BY id", states
+            ).fetchall()
+        return [self._row(row) for row in rows]
+
+    def pending_after(self, last_id: int, limit: int) -> list[Entry]:
+        """Pending entries with id > ``last_id``, oldest first (the feeder's cursor)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {self._COLUMNS} FROM files WHERE state='pending' AND id>? ORDER BY id LIMIT ?",
+                (last_id, limit),
+            ).fetchall()
+        return [self._row(row) for row in rows]
+
+    def recover(self) -> int:
+        """After a crash: work that was in flight is pending again. Returns how many."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE files SET state='pending', updated_at=? WHERE state='processing'", (time.time(),)
+            )
+        return cursor.rowcount
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall()
+        return {state: count for state, count in rows}

@@ -1,0 +1,108 @@
+"""Prometheus metrics and the /healthz probe, served on one loopback-by-default address.
+
+``/metrics``: the counters below (``focuspress_`` prefix). ``/healthz``: 200 ``ready`` once
+the model is loaded and the watchers run, 503 ``starting``/``draining`` otherwise, so a
+load balancer or systemd watchdog script can tell.
+"""
+
+from __future__ import annotations
+
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, make_wsgi_app
+
+from focuspress import __version__
+
+STAGES = ("decode", "saliency", "compositor", "write")
+_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class DaemonMetrics:
+    """Every metric the daemon exports, on a private registry (tests create several)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.files_seen = Counter(
+            "focuspress_files_seen", "Settled files taken into the journal", ["inbox"], registry=r
+        )
+        self.files_processed = Counter(
+            "focuspress_files_processed", "Files compressed and written", ["inbox"], registry=r
+        )
+        self.files_failed = Counter("focuspress_files_failed", "Files that failed (any reason)", ["inbox"], registry=r)
+        self.files_quarantined = Counter(
+            "focuspress_files_quarantined", "Files moved to quarantine", ["inbox", "reason"], registry=r
+        )
+        self.bytes_in = Counter("focuspress_bytes_in", "Input bytes of processed files", ["inbox"], registry=r)
+        self.bytes_out = Counter("focuspress_bytes_out", "Output bytes written", ["inbox"], registry=r)
+        self.saving_ratio = Gauge(
+            "focuspress_saving_ratio", "1 - bytes_out/bytes_in over processed files", ["inbox"], registry=r
+        )
+        self.queue_depth = Gauge("focuspress_queue_depth", "Files settled and waiting for a worker", registry=r)
+        self.waiting = Gauge("focuspress_files_waiting", "Files nominated, not yet settled", registry=r)
+        self.in_flight = Gauge("focuspress_in_flight", "Files being compressed now", registry=r)
+        self.stage_seconds = Histogram(
+            "focuspress_stage_seconds", "Time per processing stage", ["stage"], buckets=_BUCKETS, registry=r
+        )
+        self.latency_seconds = Histogram(
+            "focuspress_arrival_to_output_seconds", "From first event to durable output", buckets=_BUCKETS, registry=r
+        )
+        self.model_device = Gauge(
+            "focuspress_model_device", "1 for the device the model runs on", ["device"], registry=r
+        )
+        self.ready = Gauge("focuspress_ready", "1 once the model is loaded and inboxes are watched", registry=r)
+        self.build = Info("focuspress_build", "Build information", registry=r)
+        self.build.info({"version": __version__})
+        self._totals: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def record_output(self, inbox: str, bytes_in: int, bytes_out: int) -> None:
+        self.files_processed.labels(inbox).inc()
+        self.bytes_in.labels(inbox).inc(bytes_in)
+        self.bytes_out.labels(inbox).inc(bytes_out)
+        with self._lock:
+            totals = self._totals.setdefault(inbox, [0.0, 0.0])
+            totals[0] += bytes_in
+            totals[1] += bytes_out
+            if totals[0] > 0:
+                self.saving_ratio.labels(inbox).set(1.0 - totals[1] / totals[0])
+
+    def set_device(self, device: str) -> None:
+        for name in ("cpu", "gpu"):
+            self.model_device.labels(name).set(1.0 if name == device else 0.0)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - scrapes are not news
+        pass
+
+
+class MetricsServer:
+    """Serves /metrics and /healthz from a background thread."""
+
+    def __init__(self, metrics: DaemonMetrics, address: str, port: int) -> None:
+        self.metrics = metrics
+        self.state = "starting"
+        prometheus_app = make_wsgi_app(metrics.registry)
+
+        def app(environ, start_response):
+            if environ.get("PATH_INFO") == "/healthz":
+                ok = self.state == "ready"
+                start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [self.state.encode() + b"\n"]
+            return prometheus_app(environ, start_response)
+
+        self._server: WSGIServer = make_server(address, port, app, handler_class=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="metrics", daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_port)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

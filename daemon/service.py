@@ -1,0 +1,179 @@
+"""Wiring and lifecycle: start, feed, reload on SIGHUP, drain on SIGTERM.
+
+Start-up order matters for "nothing lost": open the journal and recover it, finish outputs
+that were written but whose originals were not yet handled, load the model, start the
+watchers, then scan the inboxes for files that arrived while the daemon was down.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+from daemon.config import ConfigError, DaemonConfig, load_config
+from daemon.journal import Journal
+from daemon.metrics import DaemonMetrics, MetricsServer
+from daemon.watcher import InboxWatcher, Settler, scan
+from daemon.workers import Job, Processor, WorkerPool
+from engine import Engine
+
+log = logging.getLogger("focuspress.daemon")
+TICK_SECONDS = 0.2
+
+
+class Service:
+    def __init__(self, config: DaemonConfig, config_path: Path | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.metrics = DaemonMetrics()
+        self.journal = Journal(config.journal)
+        self.engine = Engine(saliency=config.saliency)
+        self.settler = Settler(config.settle_seconds)
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._enqueued_through = 0
+        self.server: MetricsServer | None = None
+        self.watcher: InboxWatcher | None = None
+        self.pool: WorkerPool | None = None
+        self.processor: Processor | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.server = MetricsServer(self.metrics, self.config.metrics.address, self.config.metrics.port)
+        self.server.start()
+        recovered = self.journal.recover()
+        if recovered:
+            log.info("recovered %d file(s) that were in flight at the last stop", recovered)
+        self.engine.warm_up()
+        self.metrics.set_device(self.engine.device)
+        self.processor = Processor(self.config, self.journal, self.metrics, self.engine)
+        self._finish_written()
+        self.pool = WorkerPool(
+            self.processor, self.config.workers, self.config.queue_size, self.config.batch_size, self.metrics
+        )
+        self.pool.start()
+        self._start_watching()
+        self.server.state = "ready"
+        self.metrics.ready.set(1)
+        log.info(
+            "focuspress daemon ready: %d inbox(es), model on %s, metrics on %s:%d",
+            len(self.config.inboxes),
+            self.engine.device,
+            self.config.metrics.address,
+            self.server.port,
+        )
+
+    def _start_watching(self) -> None:
+        self.watcher = InboxWatcher(list(self.config.inboxes), self.settler)
+        self.watcher.start()
+        self._rescan()
+
+    def _rescan(self) -> None:
+        for inbox in self.config.inboxes:
+            for path in scan(inbox):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                if self.journal.known(path, st.st_size, st.st_mtime_ns) is None:
+                    self.settler.nominate(inbox, path)
+
+    def _finish_written(self) -> None:
+        assert self.processor is not None
+        inboxes = {inbox.name: inbox for inbox in self.config.inboxes}
+        for entry in self.journal.in_state("written"):
+            inbox = inboxes.get(entry.inbox)
+            if inbox is not None:
+                self.processor.dispose_original(entry, inbox)
+
+    def run(self) -> int:
+        """Main loop until SIGTERM/SIGINT; returns the process exit code."""
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+        self.start()
+        last_scan = time.monotonic()
+        while not self._stop.is_set():
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+            self.tick()
+            if time.monotonic() - last_scan > self.config.scan_interval_seconds:
+                self._rescan()
+                last_scan = time.monotonic()
+            self._stop.wait(TICK_SECONDS)
+        return self.shutdown()
+
+    def tick(self) -> None:
+        """Settled files into the journal; pending journal entries into the queue while it has room."""
+        inboxes = {inbox.name: inbox for inbox in self.config.inboxes}
+        for candidate in self.settler.settled():
+            entry = self.journal.add(
+                candidate.inbox, candidate.path, candidate.size, candidate.mtime_ns, seen_at=candidate.first_seen
+            )
+            if entry is not None:
+                self.metrics.files_seen.labels(candidate.inbox).inc()
+        self.metrics.waiting.set(len(self.settler))
+        assert self.pool is not None
+        while self.pool.has_room():
+            entries = self._next_pending(self.config.queue_size)
+            if not entries:
+                break
+            for entry in entries:
+                inbox = inboxes.get(entry.inbox)
+                self._enqueued_through = max(self._enqueued_through, entry.id)
+                if inbox is None:  # its inbox left the config: leave it pending
+                    continue
+                if not self.pool.put(Job(entry, inbox), timeout=0.05):
+                    self._enqueued_through = entry.id - 1
+                    return
+
+    def _next_pending(self, limit: int):
+        return self.journal.pending_after(self._enqueued_through, limit)
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; on any problem keep running with the old one."""
+        if self.config_path is None:
+            return
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            return
+        fixed = ("journal", "metrics", "workers", "queue_size", "saliency")
+        changed = [key for key in fixed if getattr(new, key) != getattr(self.config, key)]
+        if changed:
+            log.warning("reload: %s need a restart to change; other settings applied", ", ".join(changed))
+            new = new.model_copy(update={key: getattr(self.config, key) for key in changed})
+        assert self.watcher is not None and self.processor is not None
+        self.watcher.stop()
+        self.config = new
+        self.processor.config = new
+        self._start_watching()
+        log.info("configuration reloaded: %d inbox(es)", len(new.inboxes))
+
+    def shutdown(self) -> int:
+        if self.server is not None:
+            self.server.state = "draining"
+        self.metrics.ready.set(0)
+        if self.watcher is not None:
+            self.watcher.stop()
+        finished = True
+        if self.pool is not None:
+            finished = self.pool.stop(self.config.drain_timeout_seconds)
+        if self.server is not None:
+            self.server.stop()
+        self.journal.close()
+        if finished:
+            log.info("stopped cleanly")
+            return 0
+        log.warning("drain timeout: unfinished files stay in the journal and resume at the next start")
+        return 0
+
+
+def run_daemon(config_path: Path) -> int:
+    config = load_config(config_path)
+    return Service(config, config_path).run()

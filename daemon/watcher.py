@@ -1,0 +1,181 @@
+"""From filesystem events to settled candidates: a partial upload is never taken.
+
+watchdog's inotify observer reports close-after-write (``closed``) events; other platforms
+and network filesystems give only created/modified. Either way an event only *nominates* a
+file; it becomes a candidate once its size and mtime have stayed the same for
+``settle_seconds`` after the last event. Temporary names (``*.part``, ``*.tmp``, dotfiles) are
+never nominated, and a rename from such a name into a real one (how careful uploaders finish)
+nominates the new name.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat as stat_module
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from daemon.config import InboxConfig
+
+
+@dataclass(frozen=True)
+class Candidate:
+    inbox: str
+    path: Path
+    size: int
+    mtime_ns: int
+    first_seen: float
+
+
+def matches(inbox: InboxConfig, path: Path) -> bool:
+    """Is ``path`` (inside ``inbox``) a photo to take, by the inbox's patterns and ignores?"""
+    name = path.name
+    if any(fnmatch.fnmatch(name, pattern) for pattern in inbox.ignore):
+        return False
+    lowered = name.lower()
+    return any(fnmatch.fnmatch(lowered, pattern.lower()) for pattern in inbox.patterns)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, settler: Settler, inbox: InboxConfig) -> None:
+        self.settler = settler
+        self.inbox = inbox
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            return
+        if event.event_type == "moved":
+            self.settler.nominate(self.inbox, Path(os.fsdecode(event.dest_path)))
+        elif event.event_type in ("created", "modified", "closed"):
+            self.settler.nominate(self.inbox, Path(os.fsdecode(event.src_path)))
+        elif event.event_type == "deleted":
+            self.settler.forget(Path(os.fsdecode(event.src_path)))
+
+
+class Settler:
+    """Tracks nominated files and releases each once it has stopped changing."""
+
+    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle_seconds = settle_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        # path -> (inbox, last stat (size, mtime_ns) or None, time of last change, first seen)
+        self._pending: dict[Path, tuple[InboxConfig, tuple[int, int] | None, float, float]] = {}
+
+    def nominate(self, inbox: InboxConfig, path: Path) -> None:
+        if not _inside(inbox, path) or not matches(inbox, path):
+            return
+        now = self._clock()
+        with self._lock:
+            previous = self._pending.get(path)
+            first = previous[3] if previous else time.time()
+            self._pending[path] = (inbox, None, now, first)  # any event restarts the clock
+
+    def forget(self, path: Path) -> None:
+        with self._lock:
+            self._pending.pop(path, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def settled(self, limit: int | None = None) -> list[Candidate]:
+        """Files whose (size, mtime) stayed the same for ``settle_seconds``; they leave the tracker.
+
+        Any event or any change of the stat restarts the clock; vanished or non-regular files
+        are dropped.
+        """
+        now = self._clock()
+        ready: list[Candidate] = []
+        with self._lock:
+            items = list(self._pending.items())
+        for path, (inbox, last_stat, stable_since, first) in items:
+            if limit is not None and len(ready) >= limit:
+                break
+            try:
+                st = path.lstat()
+            except OSError:
+                self.forget(path)
+                continue
+            if not stat_module.S_ISREG(st.st_mode):
+                self.forget(path)
+                continue
+            stat = (st.st_size, st.st_mtime_ns)
+            with self._lock:
+                current = self._pending.get(path)
+                if current is None or current[2] != stable_since:
+                    continue  # forgotten or re-nominated meanwhile
+                if stat != last_stat:
+                    self._pending[path] = (inbox, stat, now, first)
+                    continue
+                if now - stable_since < self.settle_seconds:
+                    continue
+                del self._pending[path]
+            ready.append(Candidate(inbox.name, path, stat[0], stat[1], first))
+        return ready
+
+
+def _inside(inbox: InboxConfig, path: Path) -> bool:
+    try:
+        relative = path.relative_to(inbox.path)
+    except ValueError:
+        return False
+    return inbox.recursive or len(relative.parts) == 1
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return path.is_file() and not path.is_symlink()
+    except OSError:
+        return False
+
+
+def scan(inbox: InboxConfig) -> Iterable[Path]:
+    """Every matching regular file in the inbox now (start-up and periodic rescans)."""
+    root = inbox.path
+    if inbox.recursive:
+        # followlinks=False: a symlink loop in an inbox cannot trap the scan
+        for directory, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                path = Path(directory) / name
+                if matches(inbox, path) and _is_regular(path):
+                    yield path
+        return
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            regular = entry.is_file(follow_symlinks=False)
+        except OSError:
+            continue
+        if regular and matches(inbox, path):
+            yield path
+
+
+class InboxWatcher:
+    """One watchdog observer over all inboxes, feeding a :class:`Settler`."""
+
+    def __init__(self, inboxes: list[InboxConfig], settler: Settler) -> None:
+        self.settler = settler
+        self.observer = Observer()
+        for inbox in inboxes:
+            inbox.path.mkdir(parents=True, exist_ok=True)
+            self.observer.schedule(_Handler(settler, inbox), str(inbox.path), recursive=inbox.recursive)
+
+    def start(self) -> None:
+        self.observer.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join(timeout=5)

@@ -1,0 +1,274 @@
+"""The processing pipeline for one journal entry, and the bounded pool that runs it.
+
+Per file: decode -> saliency -> compositor -> write (atomic, fsynced) -> journal ``written``
+-> originals (keep / archive / delete, fsynced) -> journal ``done``. A bad file goes to the
+inbox's quarantine folder with ``<name>.error.txt`` beside it. The model is loaded once and
+shared by the worker threads (TensorFlow and numpy release the GIL in their kernels); with
+``batch_size`` > 1 a worker takes several queued files and computes their maps in one call.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from daemon.config import DaemonConfig, InboxConfig
+from daemon.journal import Entry, Journal
+from daemon.metrics import DaemonMetrics
+from engine import CompressOptions, Engine, FocuspressError, load_image
+from engine.io import atomic_write
+from engine.io.write import _fsync_dir
+from engine.ratecontrol import parse_size
+
+log = logging.getLogger("focuspress.daemon")
+
+
+def options_for(inbox: InboxConfig, saliency: str) -> CompressOptions:
+    c = inbox.compress
+    return CompressOptions(
+        quality=c.quality,
+        target_size=parse_size(c.target_size) if c.target_size else None,
+        target_ssimulacra2=c.target_ssimulacra2,
+        roi_strength=c.roi_strength,
+        compositor=c.compositor,
+        saliency=saliency,
+        subsampling=c.subsampling,
+        progressive=c.progressive,
+    )
+
+
+@dataclass
+class Job:
+    entry: Entry
+    inbox: InboxConfig
+    enqueued_at: float = field(default_factory=time.time)
+
+
+def output_name(inbox: InboxConfig, path: Path) -> Path:
+    """Outbox path for an inbox file: same relative folder, ``.jpg`` suffix."""
+    relative = path.relative_to(inbox.path)
+    return inbox.outbox / relative.with_suffix(".jpg")
+
+
+def _move_durably(source: Path, folder: Path, name: str | None = None) -> Path:
+    """Move ``source`` into ``folder`` (rename, or copy+fsync+unlink across filesystems)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / (name or source.name)
+    n = 1
+    while target.exists():
+        target = folder / f"{Path(name or source.name).stem}-{n}{Path(name or source.name).suffix}"
+        n += 1
+    try:
+        os.rename(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+        with open(target, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.unlink(source)
+    _fsync_dir(folder)
+    _fsync_dir(source.parent)
+    return target
+
+
+class Processor:
+    """Runs jobs: the same code path for the thread pool and for crash recovery."""
+
+    def __init__(self, config: DaemonConfig, journal: Journal, metrics: DaemonMetrics, engine: Engine) -> None:
+        self.config = config
+        self.journal = journal
+        self.metrics = metrics
+        self.engine = engine
+
+    def process_batch(self, jobs: list[Job]) -> None:
+        loaded = []
+        for job in jobs:
+            self.journal.set_state(job.entry.id, "processing", attempt=True)
+            if job.entry.attempts + 1 > self.config.max_attempts:
+                self.quarantine(job, f"gave up after {job.entry.attempts} interrupted attempts")
+                continue
+            t0 = time.perf_counter()
+            try:
+                image = load_image(job.entry.path)
+            except FocuspressError as exc:
+                self.quarantine(job, str(exc))
+                continue
+            self.metrics.stage_seconds.labels("decode").observe(time.perf_counter() - t0)
+            loaded.append((job, image, t0))
+        if not loaded:
+            return
+        # Maps for the whole batch in one model call; then each file on its own.
+        t1 = time.perf_counter()
+        try:
+            maps = self.engine.importance_maps([image.rgb for _, image, _ in loaded], self.config.saliency)
+        except Exception as exc:  # a model failure must not take the service down
+            log.exception("saliency failed")
+            for job, _, _ in loaded:
+                self.quarantine(job, f"saliency model failed: {exc}")
+            return
+        per_image = (time.perf_counter() - t1) / len(loaded)
+        for (job, image, t0), importance in zip(loaded, maps):
+            self.metrics.stage_seconds.labels("saliency").observe(per_image)
+            self._finish(job, image, importance, t0)
+
+    def _finish(self, job: Job, image, importance: np.ndarray, t0: float) -> None:
+        inbox, entry = job.inbox, job.entry
+        try:
+            t2 = time.perf_counter()
+            result = self.engine.compress_with_map(image, importance, options_for(inbox, self.config.saliency))
+            self.metrics.stage_seconds.labels("compositor").observe(time.perf_counter() - t2)
+            t3 = time.perf_counter()
+            target = self.journal.claim_output(entry.id, output_name(inbox, entry.path))
+            atomic_write(target, result.data)
+            self.journal.set_state(entry.id, "written")
+            self.metrics.stage_seconds.labels("write").observe(time.perf_counter() - t3)
+        except FocuspressError as exc:
+            self.quarantine(job, str(exc))
+            return
+        except Exception as exc:  # keep the service alive; the file goes aside with the reason
+            log.exception("unexpected failure on %s", entry.path)
+            self.quarantine(job, f"internal error: {type(exc).__name__}: {exc}")
+            return
+        self.dispose_original(entry, inbox)
+        self.metrics.record_output(inbox.name, entry.size, result.bytes)
+        latency = max(0.0, time.time() - entry.seen_at)
+        self.metrics.latency_seconds.observe(latency)
+        self._log(
+            inbox.name,
+            entry.path.name,
+            "ok",
+            entry.size,
+            result.bytes,
+            (time.perf_counter() - t0) * 1000,
+            output=str(target),
+        )
+
+    def dispose_original(self, entry: Entry, inbox: InboxConfig) -> None:
+        """Archive/delete/keep the original; only ever called once its output is durable."""
+        try:
+            if inbox.originals == "delete":
+                entry.path.unlink(missing_ok=True)
+                _fsync_dir(entry.path.parent)
+            elif inbox.originals == "archive" and entry.path.exists():
+                assert inbox.archive is not None
+                _move_durably(entry.path, inbox.archive)
+        except OSError as exc:
+            log.warning("could not %s original %s: %s", inbox.originals, entry.path, exc)
+        self.journal.set_state(entry.id, "done")
+
+    def quarantine(self, job: Job, reason: str) -> None:
+        inbox, entry = job.inbox, job.entry
+        self.metrics.files_failed.labels(inbox.name).inc()
+        short = reason.split(":")[-1].strip().split(" (")[0][:40] or "error"
+        try:
+            if entry.path.exists():
+                moved = _move_durably(entry.path, inbox.quarantine_dir)
+                note = moved.with_name(moved.name + ".error.txt")
+                atomic_write(note, f"{entry.path}\n{reason}\n".encode())
+        except OSError as exc:
+            reason = f"{reason}; could not move to quarantine: {exc}"
+        self.journal.set_state(entry.id, "quarantined", error=reason)
+        self.metrics.files_quarantined.labels(inbox.name, short).inc()
+        self._log(inbox.name, entry.path.name, "quarantined", entry.size, 0, 0.0, reason=reason)
+
+    def _log(self, inbox: str, name: str, outcome: str, size_in: int, size_out: int, ms: float, **extra) -> None:
+        record = {"inbox": inbox, "file": name, "outcome": outcome, "bytes_in": size_in, "bytes_out": size_out}
+        record["ms"] = round(ms, 1)
+        record.update(extra)
+        if self.config.log_format == "json":
+            log.info(json.dumps(record))
+        else:
+            log.info(" ".join(f"{k}={v}" for k, v in record.items()))
+
+
+class WorkerPool:
+    """``workers`` threads draining a bounded queue; ``put`` blocks when it is full."""
+
+    def __init__(self, processor: Processor, workers: int, queue_size: int, batch_size: int, metrics: DaemonMetrics):
+        self.processor = processor
+        self.batch_size = batch_size
+        self.metrics = metrics
+        self.queue: queue.Queue[Job | None] = queue.Queue(maxsize=queue_size)
+        self._threads = [threading.Thread(target=self._run, name=f"worker-{i}", daemon=True) for i in range(workers)]
+        self._busy = 0
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def has_room(self) -> bool:
+        return not self.queue.full()
+
+    def put(self, job: Job, timeout: float | None = None) -> bool:
+        try:
+            self.queue.put(job, timeout=timeout)
+        except queue.Full:
+            return False
+        self.metrics.queue_depth.set(self.queue.qsize())
+        return True
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return self._busy
+
+    def _run(self) -> None:
+        while True:
+            job = self.queue.get()
+            if job is None:
+                return
+            batch = [job]
+            while len(batch) < self.batch_size:
+                try:
+                    extra = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if extra is None:
+                    self.queue.put(None)
+                    break
+                batch.append(extra)
+            self.metrics.queue_depth.set(self.queue.qsize())
+            with self._lock:
+                self._busy += len(batch)
+            self.metrics.in_flight.inc(len(batch))
+            try:
+                self.processor.process_batch(batch)
+            except Exception:
+                log.exception("worker failed on a batch; entries stay in the journal for retry")
+            finally:
+                with self._lock:
+                    self._busy -= len(batch)
+                self.metrics.in_flight.dec(len(batch))
+
+    def stop(self, timeout: float) -> bool:
+        """Finish in-flight work (up to ``timeout``); queued jobs stay ``pending`` in the journal.
+
+        True when every worker finished in time.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        self.metrics.queue_depth.set(0)
+        for _ in self._threads:
+            while True:
+                try:
+                    self.queue.put(None, timeout=0.1)
+                    break
+                except queue.Full:
+                    if time.monotonic() > deadline:
+                        return False
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)

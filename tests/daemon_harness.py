@@ -1,0 +1,123 @@
+"""Run the real daemon as a subprocess over real folders (helpers for the daemon tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(root: Path, *, inboxes: int = 1, originals: str = "archive", **overrides) -> Path:
+    config = {
+        "journal": str(root / "state" / "journal.sqlite3"),
+        "saliency": "none",
+        "settle_seconds": 0.4,
+        "scan_interval_seconds": 5,
+        "drain_timeout_seconds": 20,
+        "metrics": {"address": "127.0.0.1", "port": free_port()},
+        "inboxes": [
+            {
+                "name": f"cam{i}",
+                "path": str(root / f"in{i}"),
+                "outbox": str(root / f"out{i}"),
+                "originals": originals,
+                "archive": str(root / f"done{i}"),
+                "quarantine": str(root / f"quarantine{i}"),
+                "compress": {"quality": 70},
+            }
+            for i in range(inboxes)
+        ],
+    }
+    config.update(overrides)
+    path = root / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+class Daemon:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self.config = yaml.safe_load(config_path.read_text())
+        self.log_path = config_path.parent / "daemon.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        m = self.config["metrics"]
+        return f"http://{m['address']}:{m['port']}"
+
+    def start(self, wait: bool = True) -> Daemon:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "focuspress", "daemon", "--config", str(self.config_path)],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daemon exited {self.proc.returncode}: {self.log()}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"daemon not ready: {self.log()}")
+
+    def metric(self, name: str, labels: str = "") -> float:
+        with urllib.request.urlopen(self.base_url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+        for line in text.splitlines():
+            if line.startswith(name + (("{" + labels + "}") if labels else "")) and not line.startswith("#"):
+                key, _, value = line.rpartition(" ")
+                if labels or key == name:
+                    return float(value)
+        return 0.0
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.1, message: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(message or "condition not met")

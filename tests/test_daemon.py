@@ -1,0 +1,247 @@
+"""The daemon on real folders, with the real watchdog observer and real signals."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+from daemon.config import ConfigError, load_config
+from daemon.watcher import Settler
+from tests.conftest import encode, synthetic_photo
+from tests.daemon_harness import Daemon, wait_for, write_config
+
+
+def photo_bytes(seed: int, size=(96, 128)) -> bytes:
+    return encode(synthetic_photo(*size, seed=seed), "PNG")
+
+
+def drop(path: Path, data: bytes) -> None:
+    """Write like an uploader that is careful: temp name, then rename."""
+    tmp = path.with_name("." + path.name + ".part")
+    tmp.write_bytes(data)
+    os.rename(tmp, path)
+
+
+def outputs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("*")) if folder.exists() else []
+
+
+def test_config_errors_name_the_key(tmp_path):
+    path = write_config(tmp_path)
+    raw = yaml.safe_load(path.read_text())
+    raw["inboxes"][0]["compress"]["roi_strength"] = 3
+    raw["inboxes"][0]["colour"] = "blue"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "inboxes.0.compress.roi_strength" in str(info.value) and "inboxes.0.colour: unknown key" in str(info.value)
+    proc = subprocess.run(
+        [sys.executable, "-m", "focuspress", "daemon", "--config", str(path), "--check-config"],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 2 and "unknown key" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_example_config_is_valid():
+    root = Path(__file__).resolve().parents[1]
+    config = load_config(root / "config" / "focuspress.example.yaml")
+    assert config.inboxes[0].originals == "archive"
+
+
+def test_settler_waits_for_a_growing_file(tmp_path):
+    from daemon.config import InboxConfig
+
+    inbox = InboxConfig(name="a", path=tmp_path, outbox=tmp_path / "out", originals="keep")
+    now = [0.0]
+    settler = Settler(1.0, clock=lambda: now[0])
+    target = tmp_path / "x.jpg"
+    target.write_bytes(b"a" * 10)
+    settler.nominate(inbox, target)
+    settler.nominate(inbox, tmp_path / "x.jpg.part")  # temp names are never taken
+    for _ in range(5):  # keeps growing: never settles
+        now[0] += 0.6
+        assert settler.settled() == []
+        with open(target, "ab") as handle:
+            handle.write(b"b" * 10)
+    now[0] += 0.6
+    assert settler.settled() == []  # first look after the last change
+    now[0] += 1.1
+    ready = settler.settled()
+    assert [c.path for c in ready] == [target] and ready[0].size == 60
+    assert len(settler) == 0
+
+
+def test_drop_files_and_chunked_upload(tmp_path):
+    daemon = Daemon(write_config(tmp_path)).start()
+    try:
+        inbox, outbox = tmp_path / "in0", tmp_path / "out0"
+        for i in range(3):
+            drop(inbox / f"p{i}.png", photo_bytes(i))
+        # A slow upload straight into the final name, in chunks with pauses shorter than settle.
+        data = photo_bytes(9, size=(256, 256))
+        with open(inbox / "slow.png", "wb") as handle:
+            for start in range(0, len(data), len(data) // 6 + 1):
+                handle.write(data[start : start + len(data) // 6 + 1])
+                handle.flush()
+                time.sleep(0.2)
+                assert not (outbox / "slow.jpg").exists()
+        wait_for(lambda: len(outputs(outbox)) == 4, 60, message=daemon.log())
+        for name in outputs(outbox):
+            Image.open(outbox / name).load()  # complete, decodable JPEGs
+        slow = np.asarray(Image.open(outbox / "slow.jpg").convert("RGB"))
+        assert slow.shape == (256, 256, 3)  # the whole upload was compressed, not a prefix
+        assert outputs(tmp_path / "done0") == ["p0.png", "p1.png", "p2.png", "slow.png"]
+        assert outputs(inbox) == []
+        assert daemon.metric("focuspress_files_processed_total", 'inbox="cam0"') == 4
+        assert daemon.stop() == 0
+        assert '"outcome": "ok"' in daemon.log()
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
+
+
+def test_quarantine_and_service_keeps_running(tmp_path):
+    daemon = Daemon(write_config(tmp_path)).start()
+    try:
+        inbox = tmp_path / "in0"
+        drop(inbox / "text.jpg", b"this is not a jpeg")
+        drop(inbox / "trunc.png", photo_bytes(1)[:200])
+        drop(inbox / "good.png", photo_bytes(2))
+        quarantine = tmp_path / "quarantine0"
+        wait_for(lambda: len(outputs(quarantine)) == 4 and outputs(tmp_path / "out0") == ["good.jpg"], 60)
+        reason = (quarantine / "text.jpg.error.txt").read_text()
+        assert "cannot decode image" in reason
+        assert daemon.metric("focuspress_files_failed_total", 'inbox="cam0"') == 2
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
+
+
+def test_files_present_at_start_are_processed_and_keep_mode(tmp_path):
+    path = write_config(tmp_path, originals="keep")
+    inbox = tmp_path / "in0"
+    inbox.mkdir()
+    for i in range(2):
+        (inbox / f"early{i}.png").write_bytes(photo_bytes(i))
+    daemon = Daemon(path).start()
+    try:
+        wait_for(lambda: len(outputs(tmp_path / "out0")) == 2, 60, message=daemon.log())
+        assert daemon.stop() == 0
+        # restart: kept originals are known to the journal and not done again
+        daemon.start()
+        time.sleep(2.0)
+        assert daemon.metric("focuspress_files_seen_total", 'inbox="cam0"') == 0
+        assert outputs(inbox) == ["early0.png", "early1.png"]
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.stop()
+
+
+def test_sighup_reload_adds_an_inbox_and_refuses_a_bad_config(tmp_path):
+    path = write_config(tmp_path, inboxes=1)
+    daemon = Daemon(path).start()
+    try:
+        good = write_config(tmp_path, inboxes=2)  # same file, one more inbox
+        raw = yaml.safe_load(good.read_text())
+        raw["metrics"] = daemon.config["metrics"]
+        path.write_text(yaml.safe_dump(raw))
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: "configuration reloaded: 2 inbox(es)" in daemon.log(), 20)
+        drop(tmp_path / "in1" / "new.png", photo_bytes(5))
+        wait_for(lambda: outputs(tmp_path / "out1") == ["new.jpg"], 60, message=daemon.log())
+        path.write_text("inboxes: [{name: x}]\nunknown_key: 1\n")
+        daemon.signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in daemon.log(), 20)
+        drop(tmp_path / "in0" / "still.png", photo_bytes(6))
+        wait_for(lambda: outputs(tmp_path / "out0") == ["still.jpg"], 60, message=daemon.log())
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
+
+
+def test_kill_9_at_random_points_loses_nothing_and_does_nothing_twice(tmp_path):
+    rng = random.Random(1234)
+    path = write_config(tmp_path, workers=2, queue_size=4)
+    inbox, outbox = tmp_path / "in0", tmp_path / "out0"
+    inbox.mkdir()
+    names = [f"img{i:02d}.png" for i in range(24)]
+    for i, name in enumerate(names):
+        (inbox / name).write_bytes(photo_bytes(i, size=(160, 200)))
+    daemon = Daemon(path)
+    for _round in range(4):
+        daemon.start(wait=False)
+        time.sleep(rng.uniform(0.5, 3.0))
+        daemon.kill()
+        # no partial output is ever visible under a final name
+        for name in outputs(outbox):
+            if not name.startswith("."):
+                Image.open(outbox / name).load()
+    daemon.start()
+    try:
+        wait_for(lambda: len([n for n in outputs(outbox) if not n.startswith(".")]) == len(names), 120,
+                 message=daemon.log())
+        wait_for(lambda: len(outputs(tmp_path / "done0")) == len(names), 30)
+        final = [n for n in outputs(outbox) if not n.startswith(".")]
+        assert final == sorted(n.replace(".png", ".jpg") for n in names)  # each exactly once, no "-1" twins
+        assert outputs(tmp_path / "done0") == sorted(names)  # every original archived once
+        assert outputs(inbox) == []
+        db = sqlite3.connect(tmp_path / "state" / "journal.sqlite3")
+        states = dict(db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall())
+        assert states == {"done": len(names)}
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
+    # temp files a kill left behind are dotfiles: ignored by watchers and viewers; clean them
+    leftovers = [n for n in outputs(outbox) if n.startswith(".")]
+    assert all(n.endswith(".tmp") for n in leftovers)
+
+
+def test_sigterm_drains_and_exits_zero(tmp_path):
+    daemon = Daemon(write_config(tmp_path)).start()
+    for i in range(4):
+        drop(tmp_path / "in0" / f"d{i}.png", photo_bytes(i, size=(256, 320)))
+    wait_for(lambda: daemon.metric("focuspress_files_seen_total", 'inbox="cam0"') >= 1, 30)
+    started = time.monotonic()
+    assert daemon.stop(timeout=40) == 0
+    assert time.monotonic() - started < 25
+    assert "stopped cleanly" in daemon.log()
+    # whatever was not finished is pending and completes at the next start
+    daemon.start()
+    try:
+        wait_for(lambda: len(outputs(tmp_path / "out0")) == 4, 60, message=daemon.log())
+    finally:
+        daemon.stop()
+
+
+def test_systemd_unit_verifies(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze not installed")
+    root = Path(__file__).resolve().parents[1]
+    unit = (root / "systemd" / "focuspress.service").read_text()
+    binary = Path(sys.executable).with_name("focuspress")
+    if not binary.exists():
+        pytest.skip("focuspress console script not installed in this environment")
+    unit = unit.replace("/opt/focuspress/.venv/bin/focuspress", str(binary))
+    target = tmp_path / "focuspress.service"
+    target.write_text(unit)
+    proc = subprocess.run([analyze, "verify", str(target)], capture_output=True, text=True)
+    problems = [line for line in proc.stderr.splitlines() if "focuspress.service" in line]
+    assert proc.returncode == 0 and not problems, proc.stderr
+    for option in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=", "Restart=on-failure", "User="):
+        assert option in unit
