@@ -248,6 +248,95 @@ def daemon(
     raise typer.Exit(Service(parsed, config).run())
 
 
+bench_app = typer.Typer(
+    help="Rate-distortion and throughput benchmarks against libjpeg-turbo, mozjpeg, jpegli, WebP, AVIF, JPEG XL.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(bench_app, name="bench")
+DEFAULT_CODECS = (
+    "focuspress-block,focuspress-block-roi0,focuspress-pixel,jpeg-turbo,mozjpeg,jpegli,webp,avif-444,avif-420,jxl"
+)
+
+
+@bench_app.callback()
+def bench(
+    ctx: typer.Context,
+    data: Annotated[
+        Optional[Path], typer.Option("--data", help="Folder of test images (e.g. ../shared/data/kodak).")
+    ] = None,
+    codecs_list: Annotated[str, typer.Option("--codecs", help="Comma-separated codec names.")] = DEFAULT_CODECS,
+    masks: Annotated[Optional[Path], typer.Option("--masks", help="Folder of ROI masks named like the images.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
+    quick: Annotated[bool, typer.Option("--quick", help="3 images, every other quality point (CI).")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")] = None,
+    anchor: Annotated[str, typer.Option("--anchor", help="Codec the BD-rates are measured against.")] = "jpeg-turbo",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Results folder.")] = Path("benchmarks/results/run"),
+) -> None:
+    """Sweep every codec's quality over the images, score every output, write
+    results.json, summary.md and RD plots to OUTPUT.
+
+    Example: focuspress bench --data ../shared/data/kodak -o benchmarks/results/kodak
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.progress import Progress
+
+    from bench import codecs as codec_registry
+    from bench import report, runner
+
+    if data is None or not data.is_dir():
+        _fail(f"--data must be a folder of images (got {data})")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    names = [name.strip() for name in codecs_list.split(",") if name.strip()]
+    known = codec_registry.available()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        _fail(f"unknown codec(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if anchor not in names:
+        names.append(anchor)
+    images = runner.list_images(data, 3 if quick and not limit else limit)
+    if not images:
+        _fail(f"{data}: no images")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    with Progress(console=err) as progress:
+        task = progress.add_task("encoding, decoding, scoring", total=len(images) * len(names))
+        try:
+            rows = runner.run(
+                images, names, masks=masks, jobs=jobs, quick=quick, progress=lambda _: progress.advance(task)
+            )
+        except runner.CodecFailure as exc:
+            _fail(str(exc))
+            raise typer.Exit(1) from None
+    runner.save_rows(rows, output)
+    summary = report.summary_markdown(rows, anchor, f"focuspress bench: {data.name}")
+    (output / "summary.md").write_text(summary)
+    report.plot(rows, output)
+    out.print(summary, highlight=False)
+    out.print(f"results in {output}/ (results.json, summary.md, rd_*.png)", highlight=False)
+
+
+@bench_app.command("daemon")
+def bench_daemon(
+    data: Annotated[Path, typer.Option("--data", help="Images to drop (cycled to reach --count).")] = Path(
+        "../shared/data/kodak"
+    ),
+    count: Annotated[int, typer.Option("--count", min=1, help="How many files to drop at once.")] = 200,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+) -> None:
+    """Drop COUNT images at once into a real daemon's inbox; report images/s, latency, memory."""
+    from bench.daemon_load import run_load
+
+    if not data.is_dir():
+        _fail(f"--data must be a folder of images (got {data})")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    report_lines = run_load(data, count, workers=workers, saliency=saliency, console=err)
+    for line in report_lines:
+        out.print(line, highlight=False)
+
+
 def _output_paths(images: list[Path], output: Path) -> dict[Path, Path]:
     from engine import FocuspressError
 

@@ -49,7 +49,8 @@ def test_config_errors_name_the_key(tmp_path):
     assert "inboxes.0.compress.roi_strength" in str(info.value) and "inboxes.0.colour: unknown key" in str(info.value)
     proc = subprocess.run(
         [sys.executable, "-m", "focuspress", "daemon", "--config", str(path), "--check-config"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 2 and "unknown key" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -192,8 +193,9 @@ def test_kill_9_at_random_points_loses_nothing_and_does_nothing_twice(tmp_path):
                 Image.open(outbox / name).load()
     daemon.start()
     try:
-        wait_for(lambda: len([n for n in outputs(outbox) if not n.startswith(".")]) == len(names), 120,
-                 message=daemon.log())
+        wait_for(
+            lambda: len([n for n in outputs(outbox) if not n.startswith(".")]) == len(names), 120, message=daemon.log()
+        )
         wait_for(lambda: len(outputs(tmp_path / "done0")) == len(names), 30)
         final = [n for n in outputs(outbox) if not n.startswith(".")]
         assert final == sorted(n.replace(".png", ".jpg") for n in names)  # each exactly once, no "-1" twins

@@ -89,3 +89,22 @@ def test_ssimulacra2_matches_package(tmp_path):
         dist = np.asarray(Image.open(dist_path).convert("RGB"))
         assert ssimulacra2(ref, dist) == pytest.approx(compute_ssimulacra2(str(ref_path), str(dist_path)), abs=0.01)
     assert ssimulacra2(ref, ref) == pytest.approx(100.0, abs=0.01)
+
+
+@pytest.mark.slow
+def test_ms_ssim_matches_tensorflow():
+    from engine.metrics import ms_ssim
+    from engine.saliency.tf_runtime import tensorflow
+
+    tf = tensorflow()
+    rng = np.random.default_rng(3)
+    for shape in ((200, 260), (181, 203), (64, 96)):
+        ref = synthetic_photo(*shape, seed=4)
+        dist = np.clip(ref.astype(int) + rng.integers(-20, 20, ref.shape), 0, 255).astype(np.uint8)
+        scales = 5 if min(shape) >= 176 else 3
+        weights = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)[:scales]
+        expected = tf.image.ssim_multiscale(
+            ref[None].astype(np.float32), dist[None].astype(np.float32), 255.0, power_factors=weights
+        ).numpy()[0]
+        assert ms_ssim(ref, dist) == pytest.approx(float(expected), abs=2e-3), shape
+    assert ms_ssim(ref, ref) == pytest.approx(1.0)

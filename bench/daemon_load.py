@@ -1,0 +1,128 @@
+"""``focuspress bench daemon``: a burst of files into a real daemon process, measured.
+
+Copies ``count`` images (cycling through ``data``) into a fresh inbox as fast as possible,
+each via a temp name and a rename (as uploaders do), then waits for every output. Reports
+sustained images/s (first drop to last output), arrival-to-output latency p50/p99 (output
+mtime minus the drop time), the daemon's peak RSS (VmHWM), and lost/duplicated counts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = "combined", console=None) -> list[str]:
+    sources = sorted(p for p in data.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    if not sources:
+        raise SystemExit(f"{data}: no images")
+    root = Path(tempfile.mkdtemp(prefix="focuspress-load-"))
+    port = _free_port()
+    config = {
+        "journal": str(root / "journal.sqlite3"),
+        "saliency": saliency,
+        "workers": workers,
+        "queue_size": 2 * workers,
+        "settle_seconds": 0.5,
+        "metrics": {"address": "127.0.0.1", "port": port},
+        "inboxes": [
+            {
+                "name": "load",
+                "path": str(root / "in"),
+                "outbox": str(root / "out"),
+                "originals": "delete",
+                "quarantine": str(root / "quarantine"),
+            }
+        ],
+    }
+    (root / "config.yaml").write_text(yaml.safe_dump(config))
+    log = open(root / "daemon.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "focuspress", "daemon", "--config", str(root / "config.yaml")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("daemon did not become ready: see " + str(root / "daemon.log"))
+        inbox, outbox = root / "in", root / "out"
+        dropped: dict[str, float] = {}
+        for i in range(count):
+            source = sources[i % len(sources)]
+            name = f"{i:05d}_{source.stem}{source.suffix}"
+            tmp = inbox / f".{name}.part"
+            shutil.copyfile(source, tmp)
+            os.rename(tmp, inbox / name)
+            dropped[Path(name).stem] = time.time()
+        first_drop = min(dropped.values())
+        if console:
+            console.print(f"dropped {count} files in {time.time() - first_drop:.1f} s; waiting for outputs")
+        expected = set(dropped)
+        last_progress, last_count = time.monotonic(), 0
+        while True:
+            done = [p for p in outbox.glob("*.jpg")]
+            quarantined = list((root / "quarantine").glob("*.error.txt")) if (root / "quarantine").exists() else []
+            if len(done) + len(quarantined) >= count:
+                break
+            if len(done) != last_count:
+                last_count, last_progress = len(done), time.monotonic()
+            if time.monotonic() - last_progress > 300:
+                break
+            time.sleep(0.5)
+        outputs = {p.stem: p.stat().st_mtime for p in outbox.glob("*.jpg")}
+        latencies = np.array([outputs[s] - dropped[s] for s in expected if s in outputs])
+        lost = len(expected - set(outputs)) - len(quarantined)
+        duplicated = len([s for s in outputs if s not in expected])
+        elapsed = max(outputs.values()) - first_drop if outputs else float("nan")
+        peak = _peak_rss_mb(proc.pid)
+        return [
+            f"files: {count} dropped, {len(outputs)} written, {len(quarantined)} quarantined, "
+            f"{lost} lost, {duplicated} duplicated",
+            f"throughput: {len(outputs) / elapsed:.2f} images/s sustained ({workers} workers, saliency {saliency})",
+            f"latency arrival->output: p50 {np.percentile(latencies, 50):.1f} s, "
+            f"p99 {np.percentile(latencies, 99):.1f} s",
+            f"daemon peak RSS: {peak:.0f} MB",
+        ]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,137 @@
+"""Sweep codecs over images: encode, decode and score every (image, codec, knob) in process."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench import codecs
+from bench.codecs.base import Context
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class Row:
+    image: str
+    codec: str
+    knob: float
+    width: int
+    height: int
+    bytes: int
+    bpp: float
+    psnr: float
+    ms_ssim: float
+    ssimulacra2: float
+    roi_psnr: float | None
+    encode_ms_per_mp: float
+    decode_ms_per_mp: float
+    peak_rss_mb: float
+
+
+def list_images(folder: Path, limit: int | None = None) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return files[:limit] if limit else files
+
+
+def mask_for(image: Path, masks: Path | None) -> Path | None:
+    if masks is None:
+        return None
+    for suffix in (".png", ".bmp", ".jpg"):
+        candidate = masks / (image.stem + suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+class CodecFailure(RuntimeError):
+    """A codec raised on an image: the benchmark stops and names both."""
+
+
+def _task(args: tuple[str, str, str | None, tuple[float, ...]]) -> list[dict]:
+    try:
+        return _measure(*args)
+    except Exception as exc:
+        raise CodecFailure(f"{args[1]} failed on {Path(args[0]).name}: {type(exc).__name__}: {exc}") from None
+
+
+def _measure(image_path: str, codec_name: str, mask_path: str | None, knobs: tuple[float, ...]) -> list[dict]:
+    from engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
+
+    codec = codecs.get(codec_name)
+    rgb = np.asarray(Image.open(image_path).convert("RGB"))
+    mask = np.asarray(Image.open(mask_path).convert("L")) > 127 if mask_path else None
+    state = codec.prepare(rgb, Context(image_path, mask))
+    megapixels = rgb.shape[0] * rgb.shape[1] / 1e6
+    rows = []
+    for knob in knobs:
+        t0 = time.perf_counter()
+        data = codec.encode(rgb, knob, state)
+        t1 = time.perf_counter()
+        decoded = codec.decode(data)
+        t2 = time.perf_counter()
+        rows.append(
+            asdict(
+                Row(
+                    image=Path(image_path).name,
+                    codec=codec_name,
+                    knob=float(knob),
+                    width=rgb.shape[1],
+                    height=rgb.shape[0],
+                    bytes=len(data),
+                    bpp=8.0 * len(data) / (rgb.shape[0] * rgb.shape[1]),
+                    psnr=psnr(rgb, decoded),
+                    ms_ssim=ms_ssim(rgb, decoded),
+                    ssimulacra2=ssimulacra2(rgb, decoded),
+                    roi_psnr=roi_psnr(rgb, decoded, mask) if mask is not None else None,
+                    encode_ms_per_mp=(t1 - t0) * 1000.0 / megapixels,
+                    decode_ms_per_mp=(t2 - t1) * 1000.0 / megapixels,
+                    peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                )
+            )
+        )
+    return rows
+
+
+def run(
+    images: list[Path],
+    codec_names: Iterable[str],
+    *,
+    masks: Path | None = None,
+    jobs: int = 2,
+    quick: bool = False,
+    progress=None,
+) -> list[dict]:
+    """All rows for ``images`` x ``codec_names``; ``quick`` keeps every other knob."""
+    tasks = []
+    for codec_name in codec_names:
+        knobs = codecs.get(codec_name).knobs
+        if quick:
+            knobs = knobs[::2]
+        for image in images:
+            mask = mask_for(image, masks)
+            tasks.append((str(image), codec_name, str(mask) if mask else None, tuple(knobs)))
+    rows: list[dict] = []
+    # spawn: TensorFlow does not survive fork; each worker loads what its codecs need once
+    with get_context("spawn").Pool(jobs, maxtasksperchild=None) as pool:
+        for result in pool.imap_unordered(_task, tasks):
+            rows.extend(result)
+            if progress:
+                progress(result)
+    rows.sort(key=lambda r: (r["codec"], r["image"], r["knob"]))
+    return rows
+
+
+def save_rows(rows: list[dict], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    path.write_text(json.dumps(rows, indent=1))
+    return path
