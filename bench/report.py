@@ -30,6 +30,11 @@ def _curves(rows: list[dict]) -> dict[str, dict[str, np.ndarray]]:
 _COLUMN = {"psnr": 1, "ms_ssim": 2, "ssimulacra2": 3, "roi_psnr": 4}
 
 
+def set_window(metric: str, window: tuple[float, float]) -> None:
+    """Change the useful-quality window of ``metric`` (e.g. SSIMULACRA2 30..90 for ECSSD)."""
+    WINDOWS[metric] = window
+
+
 def bd_table(rows: list[dict], anchor: str, window: bool = False) -> dict[str, dict[str, float]]:
     """codec -> metric -> mean per-image BD-rate (%) against ``anchor``."""
     curves = _curves(rows)

@@ -271,6 +271,7 @@ def bench(
     quick: Annotated[bool, typer.Option("--quick", help="3 images, every other quality point (CI).")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")] = None,
     anchor: Annotated[str, typer.Option("--anchor", help="Codec the BD-rates are measured against.")] = "jpeg-turbo",
+    s2_window: Annotated[str, typer.Option("--s2-window", help="SSIMULACRA2 window for windowed BD-rates.")] = "50,90",
     output: Annotated[Path, typer.Option("-o", "--output", help="Results folder.")] = Path("benchmarks/results/run"),
 ) -> None:
     """Sweep every codec's quality over the images, score every output, write
@@ -296,6 +297,12 @@ def bench(
         raise typer.Exit(EXIT_BAD_INPUT)
     if anchor not in names:
         names.append(anchor)
+    try:
+        lo, hi = (float(v) for v in s2_window.split(","))
+    except ValueError:
+        _fail(f"--s2-window takes two numbers like 50,90 (got {s2_window})")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    report.set_window("ssimulacra2", (lo, hi))
     images = runner.list_images(data, 3 if quick and not limit else limit)
     if not images:
         _fail(f"{data}: no images")
@@ -334,6 +341,42 @@ def bench_daemon(
         raise typer.Exit(EXIT_BAD_INPUT)
     report_lines = run_load(data, count, workers=workers, saliency=saliency, console=err)
     for line in report_lines:
+        out.print(line, highlight=False)
+
+
+@bench_app.command("publish")
+def bench_publish(
+    data_root: Annotated[Path, typer.Option("--data-root", help="The shared data folder.")] = Path("../shared/data"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where README.md and plots/ go.")] = Path("benchmarks"),
+    jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
+    ecssd_images: Annotated[int, typer.Option("--ecssd-images", min=1)] = 200,
+) -> None:
+    """Run the full Kodak and ECSSD sweeps and rewrite benchmarks/README.md with tables and plots."""
+    from rich.progress import Progress
+
+    from bench.publish import publish
+
+    if not (data_root / "kodak").is_dir():
+        _fail(f"{data_root}/kodak not found")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    with Progress(console=err) as progress:
+        task = progress.add_task("benchmarking", total=None)
+        readme = publish(
+            data_root, output, jobs=jobs, ecssd_images=ecssd_images, progress=lambda _: progress.advance(task)
+        )
+    out.print(f"wrote {readme}", highlight=False)
+
+
+@bench_app.command("latency")
+def bench_latency(
+    image: Annotated[Path, typer.Argument(help="A photo (e.g. ../shared/data/kodak/kodim01.png).")],
+    repeat: Annotated[int, typer.Option("--repeat", min=1)] = 5,
+    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+) -> None:
+    """Time one photo through decode, saliency, compositor and write, cold and warm."""
+    from bench.latency import measure
+
+    for line in measure(image, repeat=repeat, saliency=saliency):
         out.print(line, highlight=False)
 
 

@@ -34,7 +34,7 @@ class BlockSettings:
     subsampling: str = "444"
     tables: str = "perceptual"
     tuning: TableTuning = field(default_factory=lambda: DEFAULT_TUNING)
-    rdo_lambda: float = 0.08
+    rdo_lambda: float = 0.0512
     masking_strength: float = 0.5
     roi_spread: float = 3.0
     symbol_bits: float = 4.0

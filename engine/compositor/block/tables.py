@@ -87,9 +87,9 @@ class TableTuning:
     16x16 pixels, so each of its frequencies sits twice as fine on the retina).
     """
 
-    dc: float = 0.7
-    chroma: float = 0.65
-    chroma_dc: float = 1.0
+    dc: float = 0.56
+    chroma: float = 0.8125
+    chroma_dc: float = 0.64
     high: float = 1.0
     chroma_420: float = 1.0
 

@@ -1,0 +1,89 @@
+"""The benchmark harness: a real (small) sweep, the report, and the codec registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from bench import codecs, report
+from tests.conftest import encode, synthetic_photo
+
+
+def test_registry_has_every_anchor():
+    names = set(codecs.available())
+    for expected in (
+        "focuspress-block",
+        "focuspress-block-roi0",
+        "focuspress-pixel",
+        "jpeg-turbo",
+        "mozjpeg",
+        "jpegli",
+        "webp",
+        "avif-444",
+        "avif-420",
+        "jxl",
+    ):
+        assert expected in names
+    with pytest.raises(KeyError, match="unknown codec"):
+        codecs.get("nope")
+
+
+@pytest.mark.parametrize("name", ["jpeg-turbo", "mozjpeg", "jpegli", "webp", "avif-420", "jxl"])
+def test_each_anchor_roundtrips_and_rate_grows_with_knob(name):
+    codec = codecs.get(name)
+    rgb = synthetic_photo(64, 80)
+    low, high = codec.knobs[1], codec.knobs[-2]
+    small, big = codec.encode(rgb, low, None), codec.encode(rgb, high, None)
+    assert len(small) < len(big)
+    decoded = codec.decode(big)
+    assert decoded.shape == rgb.shape
+    assert np.abs(decoded.astype(int) - rgb.astype(int)).mean() < 10
+
+
+def test_quick_bench_end_to_end(tmp_path):
+    data = tmp_path / "data"
+    masks = tmp_path / "masks"
+    data.mkdir()
+    masks.mkdir()
+    for i in range(2):
+        (data / f"img{i}.png").write_bytes(encode(synthetic_photo(96, 128, seed=i)))
+        mask = np.zeros((96, 128), np.uint8)
+        mask[20:70, 30:90] = 255
+        (masks / f"img{i}.png").write_bytes(encode(mask))
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "focuspress",
+            "bench",
+            "--data",
+            str(data),
+            "--masks",
+            str(masks),
+            "--quick",
+            "--codecs",
+            "focuspress-block-roi0,jpeg-turbo,webp",
+            "--jobs",
+            "2",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["codec"] for r in rows} == {"focuspress-block-roi0", "jpeg-turbo", "webp"}
+    assert all(r["roi_psnr"] is not None and r["bpp"] > 0 for r in rows)
+    summary = (out / "summary.md").read_text()
+    assert "| jpeg-turbo | +0.0%" in summary
+    assert (out / "rd_ssimulacra2.png").stat().st_size > 1000
+    table = report.bd_table(rows, "jpeg-turbo")
+    assert table["jpeg-turbo"]["psnr"] == pytest.approx(0.0, abs=1e-9)
+    assert np.isfinite(table["webp"]["ssimulacra2"])
