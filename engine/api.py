@@ -122,21 +122,9 @@ class Engine:
         start = time.perf_counter()
         maps = self.importance_maps([image.rgb for image in images], options.saliency)
         saliency_ms = (time.perf_counter() - start) * 1000.0 / max(1, len(images))
-        results = []
-        for image, importance in zip(images, maps):
-            t0 = time.perf_counter()
-            rate = self._composite(image, importance, options)
-            results.append(
-                CompressResult(
-                    data=rate.data,
-                    importance=importance,
-                    quality=rate.quality,
-                    width=image.width,
-                    height=image.height,
-                    input_bytes=image.source_bytes,
-                    timings_ms={"saliency": saliency_ms, "compositor": (time.perf_counter() - t0) * 1000.0},
-                )
-            )
+        results = [self.compress_with_map(image, importance, options) for image, importance in zip(images, maps)]
+        for result in results:
+            result.timings_ms["saliency"] = saliency_ms
         return results
 
     def compress_with_map(

@@ -380,6 +380,90 @@ def bench_latency(
         out.print(line, highlight=False)
 
 
+train_app = typer.Typer(help="Train the models the engine ships (see training/).", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("saliency")
+def train_saliency_command(
+    data: Annotated[
+        Path, typer.Option("--data", help="images/ + masks/ (e.g. ../shared/data/ecssd), or class folders.")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Run folder: checkpoints, log.csv, weights.")] = Path(
+        "runs/saliency"
+    ),
+    minutes: Annotated[Optional[float], typer.Option("--minutes", help="Stop after this many minutes.")] = None,
+    epochs: Annotated[
+        int, typer.Option("--epochs", min=1, help="Epochs (the learning-rate schedule spans them).")
+    ] = 60,
+    views: Annotated[int, typer.Option("--views", min=1, help="Augmented views per training image.")] = 4,
+    install: Annotated[bool, typer.Option("--install", help="Copy the weights into the engine when done.")] = False,
+) -> None:
+    """Train the saliency decoder (masks layout) or a CAM classifier (class folders).
+
+    Resumes from OUTPUT/ckpt when present. Every fifth image (sorted by name) is validation.
+
+    Example: focuspress train saliency --data ../shared/data/ecssd --minutes 10 --install
+    """
+    import shutil
+
+    from training.datasets import layout
+    from training.saliency import train_saliency
+
+    try:
+        layout(data)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    result = train_saliency(data, output, minutes=minutes, epochs=epochs, views=views, console=err)
+    out.print(
+        f"{result.epochs} epochs in {result.seconds:.0f} s · val MAE {result.val_mae:.3f} · "
+        f"val max F {result.val_max_f:.3f} · weights {result.weights}",
+        highlight=False,
+    )
+    if install:
+        target = Path(__file__).resolve().parents[1] / "engine" / "saliency" / "weights" / result.weights.name
+        shutil.copy(result.weights, target)
+        out.print(f"installed {target}", highlight=False)
+
+
+@app.command("eval-map")
+def eval_map(
+    data: Annotated[Path, typer.Option("--data", help="images/ + masks/ folder (e.g. ../shared/data/ecssd).")],
+    saliency: Annotated[str, typer.Option("--saliency", help="Map to judge: combined, trained, cam, faces, none.")] = (
+        "combined"
+    ),
+    split_name: Annotated[str, typer.Option("--split", help="val (never trained on), train or all.")] = "val",
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1)] = None,
+) -> None:
+    """Judge an importance map against salient-object masks: MAE, max F-measure, AUC."""
+    from rich.progress import Progress
+
+    from engine.saliency import SALIENCY_CHOICES, load_saliency
+    from training.datasets import layout, mask_pairs, split
+    from training.eval_map import evaluate
+
+    if saliency not in SALIENCY_CHOICES:
+        _fail(f"saliency must be one of {', '.join(SALIENCY_CHOICES)}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        if layout(data) != "masks":
+            raise ValueError(f"{data}: eval-map needs images/ and masks/")
+    except ValueError as exc:
+        _fail(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    model = load_saliency(saliency)
+    total = len(split(mask_pairs(data), split_name)[:limit])
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task(f"judging {saliency}", total=total)
+        scores = evaluate(model, data, split_name, limit, progress=lambda: progress.advance(task))
+    out.print(
+        f"{saliency} on {scores.images} {split_name} images: MAE {scores.mae:.3f} · max F {scores.max_f:.3f} · "
+        f"AUC {scores.auc:.3f} · {scores.ms_per_image:.0f} ms/image",
+        highlight=False,
+    )
+
+
 def _output_paths(images: list[Path], output: Path) -> dict[Path, Path]:
     from engine import FocuspressError
 

@@ -125,3 +125,29 @@ def test_tables_are_legal_and_monotone():
 def test_downsample_averages():
     plane = np.arange(16, dtype=np.float32).reshape(4, 4)
     np.testing.assert_allclose(downsample_2x2(plane), [[2.5, 4.5], [10.5, 12.5]])
+
+
+def test_icc_profile_is_written_into_the_jpeg(photo):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for progressive in ("never", "always"):
+        data = encode_block(photo, None, 75, settings=BlockSettings(progressive=progressive), icc_profile=icc)
+        assert Image.open(io.BytesIO(data)).info.get("icc_profile") == icc
+
+
+def test_progressive_auto_keeps_the_smaller(photo):
+    sizes = {
+        p: len(encode_block(photo, None, 75, settings=BlockSettings(progressive=p)))
+        for p in ("never", "always", "auto")
+    }
+    assert sizes["auto"] == min(sizes["never"], sizes["always"])
+    assert Image.open(io.BytesIO(encode_block(photo, None, 75, settings=BlockSettings(progressive="always")))).info.get(
+        "progressive"
+    )
+
+
+def test_large_icc_profile_spans_several_markers(photo):
+    fake = bytes(range(256)) * 600  # 153,600 bytes: three APP2 chunks
+    data = encode_block(photo, None, 75, settings=BlockSettings(progressive="never"), icc_profile=fake)
+    assert Image.open(io.BytesIO(data)).info.get("icc_profile") == fake

@@ -247,3 +247,13 @@ def test_systemd_unit_verifies(tmp_path):
     assert proc.returncode == 0 and not problems, proc.stderr
     for option in ("NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=", "Restart=on-failure", "User="):
         assert option in unit
+
+
+def test_shipped_schema_matches_the_code():
+    import json
+
+    from daemon.config import DaemonConfig
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = json.loads((root / "config" / "focuspress.schema.json").read_text())
+    assert shipped == json.loads(json.dumps(DaemonConfig.model_json_schema(), default=str))

@@ -53,3 +53,16 @@ def test_batch_equals_single(astronaut):
     batch = model.predict_batch([astronaut, other])
     np.testing.assert_allclose(batch[0], model.predict(astronaut), atol=1e-5)
     np.testing.assert_allclose(batch[1], model.predict(other), atol=1e-5)
+
+
+def test_converted_backbone_classifies_kodak_parrots(kodak_dir):
+    import cv2
+
+    from engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
+
+    model = build_efficientnet_lite0()
+    load_weights(model)
+    rgb = np.asarray(Image.open(kodak_dir / "kodim23.png").convert("RGB"))
+    x = preprocess(cv2.resize(rgb, (320, 224), interpolation=cv2.INTER_AREA))[None]
+    _, logits = model(x, training=False)
+    assert int(np.argmax(logits[0])) == 88  # ImageNet "macaw"

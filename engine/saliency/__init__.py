@@ -1,8 +1,10 @@
 """Importance maps: where a viewer looks, so the compositor knows where bits matter.
 
-Backends, each in a module of its own: ``cam`` (top-k class activation maps of
-EfficientNet-Lite0), ``faces`` (OpenCV's face detector), ``combined`` (both, the default) and
-``none`` (uniform: masking alone steers the encoder). Models are built once per process.
+Backends, each in a module of its own: ``trained`` (a salient-object decoder on
+EfficientNet-Lite0 features, trained by ``focuspress train saliency``), ``cam`` (top-k class
+activation maps of EfficientNet-Lite0, the original report's map), ``faces`` (OpenCV's face
+detector), ``combined`` (objects + faces, the default) and ``none`` (uniform: masking alone
+steers the encoder). Models are built once per process.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import threading
 
 from engine.saliency.base import SaliencyModel, UniformSaliency
 
-SALIENCY_CHOICES = ("combined", "cam", "faces", "none")
+SALIENCY_CHOICES = ("combined", "trained", "cam", "faces", "none")
 DEFAULT_SALIENCY = "combined"
 _cache: dict[str, SaliencyModel] = {}
 _lock = threading.Lock()
@@ -22,9 +24,12 @@ def load_saliency(name: str = DEFAULT_SALIENCY) -> SaliencyModel:
     if name not in SALIENCY_CHOICES:
         raise ValueError(f"unknown saliency model {name!r}; choose one of {', '.join(SALIENCY_CHOICES)}")
     with _lock:
-        if name not in _cache:
-            _cache[name] = _build(name)
-        return _cache[name]
+        model = _cache.get(name)
+    if model is None:
+        model = _build(name)  # outside the lock: "combined" loads its parts through here
+        with _lock:
+            model = _cache.setdefault(name, model)
+    return model
 
 
 def _build(name: str) -> SaliencyModel:
@@ -38,10 +43,13 @@ def _build(name: str) -> SaliencyModel:
         from engine.saliency.cam import CamSaliency
 
         return CamSaliency()
+    if name == "trained":
+        from engine.saliency.trained import TrainedSaliency
+
+        return TrainedSaliency()
     from engine.saliency.combined import CombinedSaliency
 
-    cam = load_saliency("cam") if "cam" in _cache else None
-    return CombinedSaliency(cam=cam)  # type: ignore[arg-type]
+    return CombinedSaliency()
 
 
 def model_device(model: SaliencyModel) -> str:

@@ -1,26 +1,40 @@
-"""The default map: objects from the class activation maps, faces on top."""
+"""The default map: salient objects (the trained decoder, else class activation maps), faces on top."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.saliency.cam import CamSaliency
 from engine.saliency.faces import FaceSaliency
 
 
 class CombinedSaliency:
-    """max(CAM, faces): a face is never less important than the object it belongs to."""
+    """max(objects, faces): a face is never less important than the object it belongs to.
+
+    The object term is the trained salient-object decoder when its weights ship (they do),
+    else the top-5 class activation maps.
+    """
 
     name = "combined"
 
-    def __init__(self, cam: CamSaliency | None = None, faces: FaceSaliency | None = None) -> None:
-        self.cam = cam or CamSaliency()
+    def __init__(self, objects=None, faces: FaceSaliency | None = None) -> None:
+        if objects is None:
+            from engine.saliency.trained import HEAD_WEIGHTS
+
+            if HEAD_WEIGHTS.exists():
+                from engine.saliency import load_saliency
+
+                objects = load_saliency("trained")
+            else:
+                from engine.saliency import load_saliency
+
+                objects = load_saliency("cam")
+        self.objects = objects
         self.faces = faces or FaceSaliency()
-        self.device = self.cam.device
+        self.device = getattr(self.objects, "device", "cpu")
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         return self.predict_batch([rgb])[0]
 
     def predict_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        cams = self.cam.predict_batch(images)
-        return [np.maximum(cam, self.faces.predict(rgb)) for cam, rgb in zip(cams, images)]
+        maps = self.objects.predict_batch(images)
+        return [np.maximum(m, self.faces.predict(rgb)) for m, rgb in zip(maps, images)]

@@ -67,7 +67,7 @@ def build_efficientnet_lite0(with_classifier: bool = True):
         x = layers.Conv2D(cout, 1, use_bias=False, name=f"{prefix}_project")(x)
         x = bn(f"{prefix}_project_bn")(x)
         if stride == 1 and cin == cout:
-            x = layers.Add()([x, shortcut])
+            x = layers.Add(name=f"{prefix}_add")([x, shortcut])
     x = layers.Conv2D(FEATURE_CHANNELS, 1, use_bias=False, name="head_conv")(x)
     features = layers.ReLU(6.0, name="features")(bn("head_bn")(x))
     if not with_classifier:
@@ -75,6 +75,21 @@ def build_efficientnet_lite0(with_classifier: bool = True):
     pooled = layers.GlobalAveragePooling2D()(features)
     logits = layers.Dense(NUM_CLASSES, name="classifier")(pooled)
     return keras.Model(inputs, [features, logits], name="efficientnet_lite0")
+
+
+#: Layers whose outputs feed the trained saliency decoder: strides 8, 16 and 32.
+FEATURE_TAPS = ("block4_add", "block10_add", "block15_project_bn")
+
+
+def build_feature_pyramid():
+    """Backbone returning the stride-8 (40 ch), stride-16 (112 ch) and stride-32 (320 ch) maps."""
+    from engine.saliency.tf_runtime import tensorflow
+
+    keras = tensorflow().keras
+    backbone = build_efficientnet_lite0(with_classifier=True)
+    load_weights(backbone)
+    outputs = [backbone.get_layer(name).output for name in FEATURE_TAPS]
+    return keras.Model(backbone.input, outputs, name="efficientnet_lite0_pyramid")
 
 
 def load_weights(model, path: Path = WEIGHTS_PATH) -> None:

@@ -36,7 +36,10 @@ class BlockSettings:
     tuning: TableTuning = field(default_factory=lambda: DEFAULT_TUNING)
     rdo_lambda: float = 0.0512
     masking_strength: float = 0.5
-    roi_spread: float = 3.0
+    roi_spread: float = 9.0
+    #: at roi strength 1, the tables get this much finer (distance / (1 + boost)) and the
+    #: background's lambda grows by (1 + boost)^2 so it stays as cheap: quality moves to the ROI.
+    roi_boost: float = 2.0
     symbol_bits: float = 4.0
     progressive: str = "auto"
     quantizer: str = "simple"
@@ -56,6 +59,7 @@ class PreparedImage:
     height: int
     subsampled: bool
     icc_profile: bytes | None
+    table_gain: float = 1.0
 
 
 def is_greyscale(rgb: np.ndarray) -> bool:
@@ -82,9 +86,12 @@ def prepare(
     luma = forward_dct(y)
     activity = block_activity(luma)
     weight = masking_factor(activity, strength=settings.masking_strength)
+    gain = 1.0
     if importance is not None and roi_strength > 0:
         imp = block_importance(importance, luma.shape[0], luma.shape[1], 8)
         weight = weight * roi_factor(imp, strength=roi_strength, spread=settings.roi_spread)
+        gain = 1.0 + settings.roi_boost * roi_strength
+        weight = weight * np.power(gain, 2.0 * (1.0 - np.clip(imp, 0.0, 1.0)))
     coefficients = [luma]
     weights = [weight]
     if not grey:
@@ -95,12 +102,14 @@ def prepare(
             coeffs = forward_dct(plane)
             coefficients.append(coeffs)
             weights.append(upsample_blocks(weight, coeffs.shape[:2]))
-    return PreparedImage(coefficients, weights, width, height, subsampled, icc_profile)
+    return PreparedImage(coefficients, weights, width, height, subsampled, icc_profile, gain)
 
 
 def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSettings) -> bytes:
     """Quantize and entropy-code a :class:`PreparedImage` at ``quality`` (1..100, float)."""
-    tables = tables_for(settings.tables, quality, settings.tuning, subsampled=prepared.subsampled)
+    tables = tables_for(
+        settings.tables, quality, settings.tuning, subsampled=prepared.subsampled, gain=prepared.table_gain
+    )
     planes = []
     for index, (coeffs, weight) in enumerate(zip(prepared.coefficients, prepared.block_weight)):
         table = tables[min(index, 2)]

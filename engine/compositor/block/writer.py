@@ -72,5 +72,5 @@ def _icc_markers(profile: bytes) -> list[jpeglib.Marker]:
     markers = []
     for index, chunk in enumerate(chunks, start=1):
         content = b"ICC_PROFILE\x00" + bytes([index, len(chunks)]) + chunk
-        markers.append(jpeglib.Marker(jpeglib.JPEG_APP0 + 2, len(content), content))
+        markers.append(jpeglib.Marker(jpeglib.MarkerType.JPEG_APP2, len(content), content))
     return markers
