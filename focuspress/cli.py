@@ -349,7 +349,7 @@ def bench_publish(
     data_root: Annotated[Path, typer.Option("--data-root", help="The shared data folder.")] = Path("../shared/data"),
     output: Annotated[Path, typer.Option("-o", "--output", help="Where README.md and plots/ go.")] = Path("benchmarks"),
     jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
-    ecssd_images: Annotated[int, typer.Option("--ecssd-images", min=1)] = 200,
+    ecssd_images: Annotated[int, typer.Option("--ecssd-images", min=1)] = 80,
 ) -> None:
     """Run the full Kodak and ECSSD sweeps and rewrite benchmarks/README.md with tables and plots."""
     from rich.progress import Progress
@@ -395,7 +395,7 @@ def train_saliency_command(
     minutes: Annotated[Optional[float], typer.Option("--minutes", help="Stop after this many minutes.")] = None,
     epochs: Annotated[
         int, typer.Option("--epochs", min=1, help="Epochs (the learning-rate schedule spans them).")
-    ] = 60,
+    ] = 12,
     views: Annotated[int, typer.Option("--views", min=1, help="Augmented views per training image.")] = 4,
     install: Annotated[bool, typer.Option("--install", help="Copy the weights into the engine when done.")] = False,
 ) -> None:

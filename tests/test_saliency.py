@@ -66,3 +66,17 @@ def test_converted_backbone_classifies_kodak_parrots(kodak_dir):
     x = preprocess(cv2.resize(rgb, (320, 224), interpolation=cv2.INTER_AREA))[None]
     _, logits = model(x, training=False)
     assert int(np.argmax(logits[0])) == 88  # ImageNet "macaw"
+
+
+def test_trained_map_finds_a_salient_object():
+    """A bright object on a dull background lights up; the background stays dark."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(90, 120, (320, 480, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:320, 0:480]
+    disc = (yy - 160) ** 2 + (xx - 240) ** 2 < 70**2
+    rgb[disc] = (230, 40, 30)
+    model = load_saliency("trained")
+    pred = model.predict(rgb)
+    assert pred.shape == (320, 480) and 0.0 <= pred.min() and pred.max() <= 1.0
+    assert pred[disc].mean() > 0.5 > pred[~disc].mean() + 0.2
+    np.testing.assert_array_equal(pred, model.predict(rgb))

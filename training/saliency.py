@@ -90,7 +90,7 @@ def max_f_measure(pred: np.ndarray, mask: np.ndarray, beta2: float = 0.3, thresh
 
 
 def train_saliency(
-    data: Path, out: Path, *, minutes: float | None = None, epochs: int = 60, views: int = 4, console=None
+    data: Path, out: Path, *, minutes: float | None = None, epochs: int = 12, views: int = 4, console=None
 ) -> TrainResult:
     kind = layout(data)
     if kind == "classes":

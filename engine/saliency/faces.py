@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 #: Faces are searched on a copy whose long side is at most this (speed; faces stay findable).
-DETECT_LONG_SIDE = 640
+DETECT_LONG_SIDE = 480
 
 
 class FaceSaliency:
@@ -40,7 +40,7 @@ class FaceSaliency:
         grey = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
         min_side = max(16, int(self.min_face_fraction * min(small.shape[:2])))
         with self._lock:
-            boxes = self._cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=6, minSize=(min_side, min_side))
+            boxes = self._cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=9, minSize=(min_side, min_side))
         return [tuple(int(round(v / scale)) for v in box) for box in np.asarray(boxes).reshape(-1, 4)]
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ def tensorflow():
                 import tensorflow as tf
 
                 tf.config.list_physical_devices("GPU")  # the CUDA probe prints here, too
+                tf.get_logger().setLevel("ERROR")  # retracing notes are not for operators
             finally:
                 os.dup2(saved, 2)
                 os.close(saved)

@@ -68,7 +68,8 @@ class TrainedSaliency:
         def forward(x):
             return tf.sigmoid(self._head(self._pyramid(x, training=False), training=False))
 
-        self._forward = tf.function(forward, reduce_retracing=True)
+        # Concrete shapes per trace (UpSampling2D needs them); network_size keeps the shapes few.
+        self._forward = tf.function(forward)
         self._lock = threading.Lock()
         self.device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
 
