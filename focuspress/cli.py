@@ -350,20 +350,30 @@ def bench_publish(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where README.md and plots/ go.")] = Path("benchmarks"),
     jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
     ecssd_images: Annotated[int, typer.Option("--ecssd-images", min=1)] = 80,
+    kodak_results: Annotated[
+        Optional[str], typer.Option("--kodak-results", help="Comma-separated results.json files to reuse.")
+    ] = None,
+    ecssd_results: Annotated[Optional[str], typer.Option("--ecssd-results", help="Same, for ECSSD.")] = None,
 ) -> None:
     """Run the full Kodak and ECSSD sweeps and rewrite benchmarks/README.md with tables and plots."""
     from rich.progress import Progress
 
-    from bench.publish import publish
+    from bench.publish import load_rows, sweep, write_readme
 
-    if not (data_root / "kodak").is_dir():
-        _fail(f"{data_root}/kodak not found")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    with Progress(console=err) as progress:
-        task = progress.add_task("benchmarking", total=None)
-        readme = publish(
-            data_root, output, jobs=jobs, ecssd_images=ecssd_images, progress=lambda _: progress.advance(task)
-        )
+    if kodak_results and ecssd_results:
+        kodak_rows = load_rows([Path(p) for p in kodak_results.split(",")])
+        ecssd_rows = load_rows([Path(p) for p in ecssd_results.split(",")])
+    else:
+        if not (data_root / "kodak").is_dir():
+            _fail(f"{data_root}/kodak not found")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        with Progress(console=err) as progress:
+            task = progress.add_task("benchmarking", total=None)
+            kodak_rows, ecssd_rows = sweep(
+                data_root, output, jobs=jobs, ecssd_images=ecssd_images, progress=lambda _: progress.advance(task)
+            )
+    readme = write_readme(kodak_rows, ecssd_rows, output)
+    out.print(readme.read_text(), highlight=False)
     out.print(f"wrote {readme}", highlight=False)
 
 

@@ -46,7 +46,9 @@ def mask_pairs(data: Path) -> list[MaskPair]:
 
 
 def class_samples(data: Path) -> tuple[list[tuple[Path, int]], list[str]]:
-    classes = sorted(d.name for d in data.iterdir() if d.is_dir())
+    classes = sorted(
+        d.name for d in data.iterdir() if d.is_dir() and any(p.suffix.lower() in IMAGE_SUFFIXES for p in d.iterdir())
+    )
     samples = []
     for index, name in enumerate(classes):
         for path in sorted((data / name).iterdir()):

@@ -36,10 +36,10 @@ class BlockSettings:
     tuning: TableTuning = field(default_factory=lambda: DEFAULT_TUNING)
     rdo_lambda: float = 0.0512
     masking_strength: float = 0.5
-    roi_spread: float = 9.0
+    roi_spread: float = 3.0
     #: at roi strength 1, the tables get this much finer (distance / (1 + boost)) and the
     #: background's lambda grows by (1 + boost)^2 so it stays as cheap: quality moves to the ROI.
-    roi_boost: float = 2.0
+    roi_boost: float = 1.0
     symbol_bits: float = 4.0
     progressive: str = "auto"
     quantizer: str = "simple"

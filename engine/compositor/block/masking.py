@@ -45,7 +45,7 @@ def block_importance(importance: np.ndarray, blocks_y: int, blocks_x: int, block
     return padded.reshape(blocks_y, block, blocks_x, block).mean(axis=(1, 3))
 
 
-def roi_factor(importance_blocks: np.ndarray, *, strength: float, spread: float = 9.0) -> np.ndarray:
+def roi_factor(importance_blocks: np.ndarray, *, strength: float, spread: float = 3.0) -> np.ndarray:
     """Lambda multiplier from importance: ``spread ** (strength * (1 - 2 * importance))``.
 
     At strength 0 every block gets 1; at strength 1 the background's lambda is ``spread``
