@@ -93,19 +93,28 @@ class Journal:
             ).fetchone()
         return self._row(row) if row else None
 
-    def add(self, inbox: str, path: Path, size: int, mtime_ns: int, seen_at: float | None = None) -> Entry | None:
-        """Record a settled file as pending; None when this exact file is already known."""
+    def add_many(self, items: list[tuple[str, Path, int, int, float]]) -> int:
+        """Record many settled files in one transaction (a burst costs one fsync, not thousands).
+
+        ``items`` are (inbox, path, size, mtime_ns, seen_at); returns how many were new.
+        """
+        if not items:
+            return 0
         now = time.time()
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO files (inbox, path, size, mtime_ns, state, seen_at, updated_at) "
-                "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                (inbox, str(path), size, mtime_ns, seen_at or now, now),
-            )
-            if cursor.rowcount == 0:
-                return None
-            row = self._db.execute(f"SELECT {self._COLUMNS} FROM files WHERE id=?", (cursor.lastrowid,)).fetchone()
-        return self._row(row)
+            before = self._db.total_changes
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO files (inbox, path, size, mtime_ns, state, seen_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                    [(inbox, str(path), size, mtime, seen, now) for inbox, path, size, mtime, seen in items],
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return self._db.total_changes - before
 
     def claim_output(self, entry_id: int, preferred: Path) -> Path:
         """Reserve an outbox name for this entry: ``preferred``, or ``stem-N.jpg`` if taken."""

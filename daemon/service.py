@@ -110,12 +110,12 @@ class Service:
     def tick(self) -> None:
         """Settled files into the journal; pending journal entries into the queue while it has room."""
         inboxes = {inbox.name: inbox for inbox in self.config.inboxes}
-        for candidate in self.settler.settled():
-            entry = self.journal.add(
-                candidate.inbox, candidate.path, candidate.size, candidate.mtime_ns, seen_at=candidate.first_seen
-            )
-            if entry is not None:
-                self.metrics.files_seen.labels(candidate.inbox).inc()
+        settled = self.settler.settled()
+        for name in {c.inbox for c in settled}:
+            batch = [(c.inbox, c.path, c.size, c.mtime_ns, c.first_seen) for c in settled if c.inbox == name]
+            new = self.journal.add_many(batch)
+            if new:
+                self.metrics.files_seen.labels(name).inc(new)
         self.metrics.waiting.set(len(self.settler))
         assert self.pool is not None
         while self.pool.has_room():

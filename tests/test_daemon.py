@@ -257,3 +257,15 @@ def test_shipped_schema_matches_the_code():
     root = Path(__file__).resolve().parents[1]
     shipped = json.loads((root / "config" / "focuspress.schema.json").read_text())
     assert shipped == json.loads(json.dumps(DaemonConfig.model_json_schema(), default=str))
+
+
+def test_journal_add_many_is_idempotent(tmp_path):
+    from daemon.journal import Journal
+
+    journal = Journal(tmp_path / "j.sqlite3")
+    items = [("a", tmp_path / f"{i}.jpg", 10 + i, 1000 + i, 1.0) for i in range(50)]
+    assert journal.add_many(items) == 50
+    assert journal.add_many(items + [("a", tmp_path / "new.jpg", 1, 2, 1.0)]) == 1
+    assert journal.counts() == {"pending": 51}
+    assert [e.path.name for e in journal.pending_after(0, 3)] == ["0.jpg", "1.jpg", "2.jpg"]
+    journal.close()
