@@ -24,9 +24,9 @@ app = typer.Typer(
     name="focuspress",
     help=(
         "Compress photos into ordinary JPEGs that spend their bits where people look.\n\n"
-        "A saliency model (EfficientNet-Lite0 class activation maps plus a face detector) marks "
-        "what matters; the block compositor steers quantization block by block inside the JPEG "
-        "encoder. Example: focuspress compress photo.png -o out"
+        "A saliency model (a salient-object decoder on EfficientNet-Lite0, plus a face detector) "
+        "marks what matters; the block compositor steers quantization block by block inside the "
+        "JPEG encoder. Example: focuspress compress photo.png -o out"
     ),
     no_args_is_help=True,
     add_completion=False,
