@@ -39,31 +39,21 @@ def test_split_is_fixed_and_disjoint(tmp_path):
         layout(tmp_path / "images")
 
 
+def _train(data, run, *extra) -> subprocess.CompletedProcess:
+    args = ["train", "saliency", "--data", str(data), "-o", str(run), *extra]
+    return subprocess.run([sys.executable, "-m", "focuspress", *args], capture_output=True, text=True, timeout=600)
+
+
 def test_train_saliency_learns_and_resumes(tmp_path):
     data, run = tmp_path / "data", tmp_path / "run"
     _mask_dataset(data)
-    cmd = [
-        sys.executable,
-        "-m",
-        "focuspress",
-        "train",
-        "saliency",
-        "--data",
-        str(data),
-        "-o",
-        str(run),
-        "--epochs",
-        "6",
-        "--views",
-        "2",
-    ]
-    first = subprocess.run([*cmd[:-4], "--epochs", "6", "--views", "2"], capture_output=True, text=True, timeout=600)
+    first = _train(data, run, "--epochs", "6", "--views", "2")
     assert first.returncode == 0, first.stderr
     rows = list(csv.DictReader(open(run / "log.csv")))
     assert [int(r["epoch"]) for r in rows] == list(range(1, 7))
     assert float(rows[-1]["train_loss"]) < float(rows[0]["train_loss"])
     assert (run / "saliency_head.npz").exists()
-    again = subprocess.run([*cmd[:-4], "--epochs", "8", "--views", "2"], capture_output=True, text=True, timeout=600)
+    again = _train(data, run, "--epochs", "8", "--views", "2")
     assert again.returncode == 0, again.stderr
     rows = list(csv.DictReader(open(run / "log.csv")))
     assert [int(r["epoch"]) for r in rows] == list(range(1, 9))  # resumed at 7, not restarted
@@ -71,30 +61,15 @@ def test_train_saliency_learns_and_resumes(tmp_path):
 
 def test_train_classes_layout(tmp_path):
     rng = np.random.default_rng(1)
+    data = tmp_path / "classes"
     for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
-        (tmp_path / name).mkdir()
+        (data / name).mkdir(parents=True)
         for i in range(6):
             img = rng.integers(0, 60, (64, 64, 3), dtype=np.uint8)
             img[16:48, 16:48] = colour
-            Image.fromarray(img).save(tmp_path / name / f"{i}.jpg")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "focuspress",
-            "train",
-            "saliency",
-            "--data",
-            str(tmp_path),
-            "-o",
-            str(tmp_path / "run"),
-            "--epochs",
-            "30",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+            Image.fromarray(img).save(data / name / f"{i}.jpg")
+    (data / "notes").mkdir()  # a folder without images is not a class
+    proc = _train(data, tmp_path / "run", "--epochs", "30")
     assert proc.returncode == 0, proc.stderr
     weights = np.load(tmp_path / "run" / "cam_classifier.npz")
     assert weights["kernel"].shape == (1280, 2) and list(weights["classes"]) == ["blue", "red"]
