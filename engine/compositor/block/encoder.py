@@ -21,7 +21,6 @@ from engine.compositor.block.masking import (
 )
 from engine.compositor.block.quantize import quantize_rdo
 from engine.compositor.block.tables import DEFAULT_TUNING, TableTuning, tables_for
-from engine.compositor.block.trellis import quantize_trellis
 from engine.compositor.block.writer import write_jpeg
 
 SUBSAMPLING_CHOICES = ("420", "444")
@@ -42,7 +41,6 @@ class BlockSettings:
     roi_boost: float = 1.0
     symbol_bits: float = 4.0
     progressive: str = "auto"
-    quantizer: str = "simple"
 
 
 @dataclass(frozen=True)
@@ -113,12 +111,8 @@ def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSett
     planes = []
     for index, (coeffs, weight) in enumerate(zip(prepared.coefficients, prepared.block_weight)):
         table = tables[min(index, 2)]
-        if settings.rdo_lambda <= 0:
-            planes.append(quantize_rdo(coeffs, table, None))
-        elif settings.quantizer == "trellis":
-            planes.append(quantize_trellis(coeffs, table, weight * settings.rdo_lambda))
-        else:
-            planes.append(quantize_rdo(coeffs, table, weight * settings.rdo_lambda, symbol_bits=settings.symbol_bits))
+        lam = None if settings.rdo_lambda <= 0 else weight * settings.rdo_lambda
+        planes.append(quantize_rdo(coeffs, table, lam, symbol_bits=settings.symbol_bits))
     return write_jpeg(
         planes,
         tables[: len(planes)],
