@@ -26,7 +26,7 @@ from daemon.journal import Entry, Journal
 from daemon.metrics import DaemonMetrics
 from engine import CompressOptions, Engine, FocuspressError, load_image
 from engine.io import atomic_write
-from engine.io.write import _fsync_dir
+from engine.io.write import fsync_dir
 from engine.ratecontrol import parse_size
 
 log = logging.getLogger("focuspress.daemon")
@@ -74,8 +74,8 @@ def _move_durably(source: Path, folder: Path, name: str | None = None) -> Path:
         with open(target, "rb") as handle:
             os.fsync(handle.fileno())
         os.unlink(source)
-    _fsync_dir(folder)
-    _fsync_dir(source.parent)
+    fsync_dir(folder)
+    fsync_dir(source.parent)
     return target
 
 
@@ -156,7 +156,7 @@ class Processor:
         try:
             if inbox.originals == "delete":
                 entry.path.unlink(missing_ok=True)
-                _fsync_dir(entry.path.parent)
+                fsync_dir(entry.path.parent)
             elif inbox.originals == "archive" and entry.path.exists():
                 assert inbox.archive is not None
                 _move_durably(entry.path, inbox.archive)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from engine.compositor.block.encoder import BlockSettings, prepare  # noqa: E402
 from engine.compositor.block.quantize import quantize_rdo  # noqa: E402
-from engine.compositor.block.tables import _GLOBAL_SCALE, _JPEGLI_BASE_YCBCR, _distance_to_scale  # noqa: E402
+from engine.compositor.block.tables import integer_tables, tables_at_distance  # noqa: E402
 from engine.compositor.block.writer import write_jpeg  # noqa: E402
 from engine.metrics import ssimulacra2  # noqa: E402
 
@@ -34,14 +34,7 @@ LIBJPEG_QUALITIES = (20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95)
 
 
 def _tables_at(distance: float, settings: BlockSettings) -> np.ndarray:
-    t = settings.tuning
-    tables = _JPEGLI_BASE_YCBCR * (_GLOBAL_SCALE * _distance_to_scale(distance))[None]
-    freq = np.add.outer(np.arange(8), np.arange(8))
-    tables[:, freq >= 8] *= t.high
-    tables[0, 0, 0] *= t.dc
-    tables[1:] *= t.chroma
-    tables[1:, 0, 0] *= t.chroma_dc
-    return np.clip(np.round(tables), 1, 255).astype(np.uint16)
+    return integer_tables(tables_at_distance(distance, settings.tuning))
 
 
 def _scores(path: str) -> tuple[list[float], list[float]]:

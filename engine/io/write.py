@@ -44,7 +44,7 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, path)
         if fsync:
-            _fsync_dir(directory)
+            fsync_dir(directory)
     except OSError as exc:
         try:
             os.unlink(tmp_name)
@@ -53,7 +53,8 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
         raise OutputError(f"{path}: cannot write output ({_reason(exc)})") from exc
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable (best effort where unsupported)."""
     try:
         dir_fd = os.open(directory, os.O_RDONLY)
     except OSError:

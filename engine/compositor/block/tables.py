@@ -127,15 +127,21 @@ def perceptual_tables(
 
     ``gain`` > 1 divides the distance: finer tables (the ROI boost of the block encoder).
     """
-    scale = _GLOBAL_SCALE * _distance_to_scale(quality_to_distance(quality) / gain)
+    tables = tables_at_distance(quality_to_distance(quality) / gain, tuning)
+    if subsampled:
+        tables[1:] *= tuning.chroma_420
+    return tables
+
+
+def tables_at_distance(distance: float, tuning: TableTuning = DEFAULT_TUNING) -> np.ndarray:
+    """(3, 8, 8) float steps at a butteraugli-like ``distance`` (what the quality knob maps to)."""
+    scale = _GLOBAL_SCALE * _distance_to_scale(distance)
     tables = _JPEGLI_BASE_YCBCR * scale[None]
     freq = np.add.outer(np.arange(8), np.arange(8))
     tables[:, freq >= 8] *= tuning.high
     tables[0, 0, 0] *= tuning.dc
     tables[1:] *= tuning.chroma
     tables[1:, 0, 0] *= tuning.chroma_dc
-    if subsampled:
-        tables[1:] *= tuning.chroma_420
     return tables
 
 
