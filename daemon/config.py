@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.errors import FocuspressError
 
-DEFAULT_PATTERNS = ["*.jpg", "*.jpeg", "*.png", "*.webp", "*.tif", "*.tiff", "*.bmp"]
+DEFAULT_PATTERNS = ["*.jpg", "*.jpeg", "*.png", "*.webp", "*.tif", "*.tiff", "*.bmp", "*.gif"]
 DEFAULT_IGNORE = [".*", "*.part", "*.tmp", "*.partial", "*.crdownload", "*~", "*.swp"]
 
 
@@ -80,6 +80,16 @@ class InboxConfig(Strict):
         return self.quarantine or (self.path.parent / f"{self.path.name}.quarantine")
 
 
+class RayConfig(Strict):
+    """Where ``executor: ray`` sends the work (every node needs focuspress installed)."""
+
+    address: str | None = Field(None, description="e.g. auto or ray://head:10001; empty starts a local Ray")
+    actors: int = Field(2, ge=1, le=4096, description="model-holding workers (one model load each)")
+    num_cpus: float = Field(1.0, ge=0, description="CPUs each worker reserves")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs each worker reserves (1 to run the model on a GPU)")
+    timeout_seconds: float = Field(300.0, gt=0, description="a photo running longer is given up")
+
+
 class MetricsConfig(Strict):
     address: str = "127.0.0.1"
     port: int = Field(9464, ge=0, le=65535)
@@ -90,7 +100,7 @@ class DaemonConfig(Strict):
 
     inboxes: list[InboxConfig] = Field(..., min_length=1)
     journal: Path = Path("/var/lib/focuspress/journal.sqlite3")
-    saliency: Literal["combined", "cam", "faces", "none"] = "combined"
+    saliency: Literal["combined", "trained", "cam", "faces", "none"] = "combined"
     workers: int = Field(2, ge=1, le=64)
     queue_size: int = Field(16, ge=1, le=10000)
     batch_size: int = Field(1, ge=1, le=64, description="images per model call (raise on a GPU)")
@@ -98,6 +108,11 @@ class DaemonConfig(Strict):
     scan_interval_seconds: float = Field(30.0, ge=1, description="periodic rescan for missed events")
     drain_timeout_seconds: float = Field(30.0, ge=0)
     max_attempts: int = Field(3, ge=1, le=100, description="crash-retries before a file is quarantined")
+    retry_seconds: float = Field(
+        30.0, gt=0, le=86400, description="wait before retrying an inbox whose outbox could not be written"
+    )
+    executor: Literal["local", "ray"] = Field("local", description="run the work here, or on a Ray cluster")
+    ray: RayConfig = Field(default_factory=RayConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     log_format: Literal["json", "text"] = "json"
 

@@ -139,6 +139,43 @@ class Journal:
                 (state, error, time.time(), 1 if attempt else 0, entry_id),
             )
 
+    def claim(self, entry_id: int) -> bool:
+        """Take a pending entry for processing (counts an attempt); False if it is no longer pending.
+
+        The compare-and-set makes a job queued twice (after a rewind of the feeder) run once.
+        """
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE files SET state='processing', attempts=attempts+1, updated_at=? WHERE id=? AND state='pending'",
+                (time.time(), entry_id),
+            )
+        return cursor.rowcount == 1
+
+    def retry_later(self, entry_id: int, reason: str, *, count_attempt: bool) -> None:
+        """Back to ``pending`` after a failure that was not the file's fault (outbox full, worker lost).
+
+        ``count_attempt=False`` gives the attempt back: a full disk must not use up a photo's retries,
+        while a worker that dies under the same photo again and again should.
+        """
+        with self._lock:
+            self._db.execute(
+                "UPDATE files SET state='pending', error=?, updated_at=?, attempts=attempts-? WHERE id=?",
+                (reason, time.time(), 0 if count_attempt else 1, entry_id),
+            )
+
+    def entry(self, entry_id: int) -> Entry | None:
+        with self._lock:
+            row = self._db.execute(f"SELECT {self._COLUMNS} FROM files WHERE id=?", (entry_id,)).fetchone()
+        return self._row(row) if row else None
+
+    def counts_by_inbox(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            rows = self._db.execute("SELECT inbox, state, COUNT(*) FROM files GROUP BY inbox, state").fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for inbox, state, count in rows:
+            out.setdefault(inbox, {})[state] = count
+        return out
+
     def in_state(self, *states: str) -> list[Entry]:
         marks = ",".join("?" for _ in states)
         with self._lock:

@@ -1,13 +1,18 @@
-"""Prometheus metrics and the /healthz probe, served on one loopback-by-default address.
+"""Prometheus metrics, the /healthz probe and a /status.json summary, on one loopback-by-default address.
 
 ``/metrics``: the counters below (``focuspress_`` prefix). ``/healthz``: 200 ``ready`` once
 the model is loaded and the watchers run, 503 ``starting``/``draining`` otherwise, so a
-load balancer or systemd watchdog script can tell.
+load balancer or systemd watchdog script can tell. ``/status.json``: per-inbox journal counts
+and the most recent outcomes (with quarantine reasons), for the GUI's daemon view.
 """
 
 from __future__ import annotations
 
+import json
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, make_wsgi_app
@@ -15,6 +20,35 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from focuspress import __version__
 
 STAGES = ("decode", "saliency", "compositor", "write")
+#: Quarantine reasons as a closed set of label values (a free-text label would grow without bound).
+REASONS = (
+    ("empty file", "empty"),
+    ("decompression-bomb", "too_large"),
+    ("megapixels", "too_large"),
+    ("permission denied", "permission"),
+    ("vanished", "vanished"),
+    ("no such file", "vanished"),
+    ("truncated", "truncated"),
+    ("not a png, jpeg", "not_an_image"),
+    ("cannot decode", "undecodable"),
+    ("cannot read", "unreadable"),
+    ("gave up after", "gave_up"),
+    ("worker lost", "worker_lost"),
+    ("saliency model failed", "model_error"),
+    ("internal error", "internal"),
+)
+RECENT = 100
+
+
+def reason_label(reason: str) -> str:
+    """The metric label for a quarantine reason: the first matching key phrase, else ``other``."""
+    lowered = reason.lower()
+    for phrase, label in REASONS:
+        if phrase in lowered:
+            return label
+    return "other"
+
+
 _BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -52,6 +86,19 @@ class DaemonMetrics:
             "focuspress_model_device", "1 for the device the model runs on", ["device"], registry=r
         )
         self.ready = Gauge("focuspress_ready", "1 once the model is loaded and inboxes are watched", registry=r)
+        self.output_errors = Counter(
+            "focuspress_output_errors",
+            "Outputs that could not be written (disk full, read-only); the files wait and are retried",
+            ["inbox", "reason"],
+            registry=r,
+        )
+        self.inbox_paused = Gauge(
+            "focuspress_inbox_paused", "1 while an inbox waits after an output error", ["inbox"], registry=r
+        )
+        self.worker_lost = Counter(
+            "focuspress_worker_lost", "Photos whose (remote) worker died under them; retried", registry=r
+        )
+        self.recent: deque[dict] = deque(maxlen=RECENT)
         self.build = Info("focuspress_build", "Build information", registry=r)
         self.build.info({"version": __version__})
         self._totals: dict[str, list[float]] = {}
@@ -68,6 +115,17 @@ class DaemonMetrics:
             if totals[0] > 0:
                 self.saving_ratio.labels(inbox).set(1.0 - totals[1] / totals[0])
 
+    def record_event(self, record: dict) -> None:
+        """Remember an outcome line for /status.json (bounded)."""
+        with self._lock:
+            self.recent.append(dict(record, at=time.time()))
+
+    def status(self) -> dict:
+        with self._lock:
+            recent = list(self.recent)
+            totals = {name: {"bytes_in": t[0], "bytes_out": t[1]} for name, t in self._totals.items()}
+        return {"recent": recent[::-1], "totals": totals}
+
     def set_device(self, device: str) -> None:
         for name in ("cpu", "gpu"):
             self.model_device.labels(name).set(1.0 if name == device else 0.0)
@@ -81,16 +139,26 @@ class _QuietHandler(WSGIRequestHandler):
 class MetricsServer:
     """Serves /metrics and /healthz from a background thread."""
 
-    def __init__(self, metrics: DaemonMetrics, address: str, port: int) -> None:
+    def __init__(
+        self, metrics: DaemonMetrics, address: str, port: int, status: Callable[[], dict] | None = None
+    ) -> None:
         self.metrics = metrics
         self.state = "starting"
+        self.status = status or (lambda: {})
+        self.started_at = time.time()
         prometheus_app = make_wsgi_app(metrics.registry)
 
         def app(environ, start_response):
-            if environ.get("PATH_INFO") == "/healthz":
+            path = environ.get("PATH_INFO")
+            if path == "/healthz":
                 ok = self.state == "ready"
                 start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
                 return [self.state.encode() + b"\n"]
+            if path == "/status.json":
+                body = {"state": self.state, "started_at": self.started_at, **metrics.status(), **self.status()}
+                data = json.dumps(body, default=str).encode()
+                start_response("200 OK", [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
+                return [data]
             return prometheus_app(environ, start_response)
 
         self._server: WSGIServer = make_server(address, port, app, handler_class=_QuietHandler)

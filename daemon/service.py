@@ -17,7 +17,7 @@ from daemon.config import ConfigError, DaemonConfig, load_config
 from daemon.journal import Journal
 from daemon.metrics import DaemonMetrics, MetricsServer
 from daemon.watcher import InboxWatcher, Settler, scan
-from daemon.workers import Job, Processor, WorkerPool
+from daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
 from engine import Engine
 
 log = logging.getLogger("focuspress.daemon")
@@ -30,11 +30,15 @@ class Service:
         self.config_path = config_path
         self.metrics = DaemonMetrics()
         self.journal = Journal(config.journal)
-        self.engine = Engine(saliency=config.saliency)
+        self.engine: Engine | None = None
+        self.executor = None
         self.settler = Settler(config.settle_seconds)
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._enqueued_through = 0
+        self._retry_lock = threading.Lock()
+        self._paused_until: dict[str, float] = {}  # inbox -> monotonic time its outbox is retried
+        self._rewind_at: float | None = None  # when to feed pending entries behind the cursor again
         self.server: MetricsServer | None = None
         self.watcher: InboxWatcher | None = None
         self.pool: WorkerPool | None = None
@@ -42,29 +46,81 @@ class Service:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
-        self.server = MetricsServer(self.metrics, self.config.metrics.address, self.config.metrics.port)
+        self.server = MetricsServer(
+            self.metrics, self.config.metrics.address, self.config.metrics.port, status=self.status
+        )
         self.server.start()
         recovered = self.journal.recover()
         if recovered:
             log.info("recovered %d file(s) that were in flight at the last stop", recovered)
-        self.engine.warm_up()
-        self.metrics.set_device(self.engine.device)
-        self.processor = Processor(self.config, self.journal, self.metrics, self.engine)
+        self.processor, threads, batch_size, device = self._make_processor()
+        self.metrics.set_device(device)
         self._finish_written()
-        self.pool = WorkerPool(
-            self.processor, self.config.workers, self.config.queue_size, self.config.batch_size, self.metrics
-        )
+        self.pool = WorkerPool(self.processor, threads, self.config.queue_size, batch_size, self.metrics)
         self.pool.start()
         self._start_watching()
         self.server.state = "ready"
         self.metrics.ready.set(1)
         log.info(
-            "focuspress daemon ready: %d inbox(es), model on %s, metrics on %s:%d",
+            "focuspress daemon ready: %d inbox(es), %s executor, model on %s, metrics on %s:%d",
             len(self.config.inboxes),
-            self.engine.device,
+            self.config.executor,
+            device,
             self.config.metrics.address,
             self.server.port,
         )
+
+    def _make_processor(self) -> tuple[Processor, int, int, str]:
+        """The processor for the configured executor, with its thread count, batch size and device."""
+        if self.config.executor == "ray":
+            from engine.executors import make_executor
+
+            ray = self.config.ray
+            self.executor = make_executor(
+                "ray",
+                self.config.saliency,
+                address=ray.address,
+                actors=ray.actors,
+                num_cpus=ray.num_cpus,
+                num_gpus=ray.num_gpus,
+                timeout_seconds=ray.timeout_seconds,
+            )
+            self.executor.warm_up()
+            processor = RemoteProcessor(self.config, self.journal, self.metrics, self.executor, self._retry)
+            # two photos per actor in flight: one computing, one on its way (reads/writes overlap)
+            return processor, 2 * ray.actors, 1, self.executor.device
+        self.engine = Engine(saliency=self.config.saliency)
+        self.engine.warm_up()
+        processor = Processor(self.config, self.journal, self.metrics, self.engine, self._retry)
+        return processor, self.config.workers, self.config.batch_size, self.engine.device
+
+    def _retry(self, inbox: str | None, delay: float) -> None:
+        """A file went back to pending: feed it again after ``delay`` (and pause its inbox till then)."""
+        at = time.monotonic() + delay
+        with self._retry_lock:
+            if inbox is not None:
+                self._paused_until[inbox] = at
+            self._rewind_at = at if self._rewind_at is None else min(self._rewind_at, at)
+
+    def status(self) -> dict:
+        """Per-inbox journal counts for /status.json."""
+        counts = self.journal.counts_by_inbox()
+        now = time.monotonic()
+        with self._retry_lock:
+            paused = {name for name, until in self._paused_until.items() if until > now}
+        return {
+            "executor": self.config.executor,
+            "inboxes": [
+                {
+                    "name": inbox.name,
+                    "path": str(inbox.path),
+                    "outbox": str(inbox.outbox),
+                    "states": counts.get(inbox.name, {}),
+                    "paused": inbox.name in paused,
+                }
+                for inbox in self.config.inboxes
+            ],
+        }
 
     def _start_watching(self) -> None:
         self.watcher = InboxWatcher(list(self.config.inboxes), self.settler)
@@ -91,10 +147,9 @@ class Service:
 
     def run(self) -> int:
         """Main loop until SIGTERM/SIGINT; returns the process exit code."""
-        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
-        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
-        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+        self._install_signal_handlers()
         self.start()
+        self._install_signal_handlers()  # again: ray.init installs its own SIGTERM handler
         last_scan = time.monotonic()
         while not self._stop.is_set():
             if self._reload.is_set():
@@ -107,6 +162,11 @@ class Service:
             self._stop.wait(TICK_SECONDS)
         return self.shutdown()
 
+    def _install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        signal.signal(signal.SIGINT, lambda *_: self._stop.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+
     def tick(self) -> None:
         """Settled files into the journal; pending journal entries into the queue while it has room."""
         inboxes = {inbox.name: inbox for inbox in self.config.inboxes}
@@ -118,6 +178,16 @@ class Service:
                 self.metrics.files_seen.labels(name).inc(new)
         self.metrics.waiting.set(len(self.settler))
         assert self.pool is not None
+        now = time.monotonic()
+        with self._retry_lock:
+            if self._rewind_at is not None and now >= self._rewind_at:
+                self._rewind_at = None
+                self._enqueued_through = 0  # pending entries behind the cursor get their turn again
+            for name, until in list(self._paused_until.items()):
+                if until <= now:
+                    del self._paused_until[name]
+                    self.metrics.inbox_paused.labels(name).set(0)
+            paused = set(self._paused_until)
         while self.pool.has_room():
             entries = self._next_pending(self.config.queue_size)
             if not entries:
@@ -126,6 +196,8 @@ class Service:
                 inbox = inboxes.get(entry.inbox)
                 self._enqueued_through = max(self._enqueued_through, entry.id)
                 if inbox is None:  # its inbox left the config: leave it pending
+                    continue
+                if inbox.name in paused:  # its outbox failed: it waits for the rewind
                     continue
                 if not self.pool.put(Job(entry, inbox), timeout=0.05):
                     self._enqueued_through = entry.id - 1
@@ -143,7 +215,7 @@ class Service:
         except ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)
             return
-        fixed = ("journal", "metrics", "workers", "queue_size", "saliency")
+        fixed = ("journal", "metrics", "workers", "queue_size", "saliency", "executor", "ray")
         changed = [key for key in fixed if getattr(new, key) != getattr(self.config, key)]
         if changed:
             log.warning("reload: %s need a restart to change; other settings applied", ", ".join(changed))
@@ -166,6 +238,8 @@ class Service:
             finished = self.pool.stop(self.config.drain_timeout_seconds)
         if self.server is not None:
             self.server.stop()
+        if self.executor is not None:
+            self.executor.close()
         self.journal.close()
         if finished:
             log.info("stopped cleanly")

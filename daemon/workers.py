@@ -9,6 +9,7 @@ shared by the worker threads (TensorFlow and numpy release the GIL in their kern
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -16,16 +17,17 @@ import queue
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from daemon.config import DaemonConfig, InboxConfig
 from daemon.journal import Entry, Journal
-from daemon.metrics import DaemonMetrics
-from engine import CompressOptions, Engine, FocuspressError, load_image
+from daemon.metrics import DaemonMetrics, reason_label
+from engine import CompressOptions, Engine, FocuspressError, OutputError, load_image
+from engine.executors import Executor, WorkerLost
 from engine.io import atomic_write
+from engine.io.load import read_bytes
 from engine.io.write import fsync_dir
 from engine.ratecontrol import parse_size
 
@@ -80,26 +82,53 @@ def _move_durably(source: Path, folder: Path, name: str | None = None) -> Path:
 
 
 class Processor:
-    """Runs jobs: the same code path for the thread pool and for crash recovery."""
+    """Runs jobs here (decode, batched maps, compositor): the same path for the pool and recovery.
 
-    def __init__(self, config: DaemonConfig, journal: Journal, metrics: DaemonMetrics, engine: Engine) -> None:
+    Failures are sorted by whose fault they are: the photo's (quarantine with the reason), the
+    outbox's (the file waits in the journal and its inbox pauses for ``retry_seconds``), or a
+    worker's (the file goes back to pending; ``max_attempts`` stops a photo that kills workers).
+    """
+
+    def __init__(
+        self,
+        config: DaemonConfig,
+        journal: Journal,
+        metrics: DaemonMetrics,
+        engine: Engine | None,
+        on_retry: Callable[[str | None, float], None] | None = None,
+    ) -> None:
         self.config = config
         self.journal = journal
         self.metrics = metrics
         self.engine = engine
+        self.on_retry = on_retry or (lambda inbox, delay: None)
+
+    def _take(self, job: Job) -> bool:
+        """Claim the entry; quarantine it when it has used up its attempts. True: go ahead."""
+        if not self.journal.claim(job.entry.id):
+            return False  # already taken (queued twice after a rewind) or finished
+        if job.entry.attempts + 1 > self.config.max_attempts:
+            self.quarantine(job, f"gave up after {job.entry.attempts} interrupted attempts")
+            return False
+        return True
+
+    def _unreadable(self, job: Job, exc: FocuspressError) -> None:
+        if not job.entry.path.exists() and not job.entry.path.is_symlink():
+            self.quarantine(job, f"{job.entry.path}: vanished before it was read (moved or deleted meanwhile)")
+        else:
+            self.quarantine(job, str(exc))
 
     def process_batch(self, jobs: list[Job]) -> None:
+        assert self.engine is not None
         loaded = []
         for job in jobs:
-            self.journal.set_state(job.entry.id, "processing", attempt=True)
-            if job.entry.attempts + 1 > self.config.max_attempts:
-                self.quarantine(job, f"gave up after {job.entry.attempts} interrupted attempts")
+            if not self._take(job):
                 continue
             t0 = time.perf_counter()
             try:
                 image = load_image(job.entry.path)
             except FocuspressError as exc:
-                self.quarantine(job, str(exc))
+                self._unreadable(job, exc)
                 continue
             self.metrics.stage_seconds.labels("decode").observe(time.perf_counter() - t0)
             loaded.append((job, image, t0))
@@ -117,39 +146,63 @@ class Processor:
         per_image = (time.perf_counter() - t1) / len(loaded)
         for (job, image, t0), importance in zip(loaded, maps):
             self.metrics.stage_seconds.labels("saliency").observe(per_image)
-            self._finish(job, image, importance, t0)
+            try:
+                t2 = time.perf_counter()
+                result = self.engine.compress_with_map(image, importance, options_for(job.inbox, self.config.saliency))
+                self.metrics.stage_seconds.labels("compositor").observe(time.perf_counter() - t2)
+            except FocuspressError as exc:
+                self.quarantine(job, str(exc))
+                continue
+            except Exception as exc:  # keep the service alive; the file goes aside with the reason
+                log.exception("unexpected failure on %s", job.entry.path)
+                self.quarantine(job, f"internal error: {type(exc).__name__}: {exc}")
+                continue
+            self.commit(job, result.data, t0)
 
-    def _finish(self, job: Job, image, importance: np.ndarray, t0: float) -> None:
+    def commit(self, job: Job, data: bytes, t0: float) -> None:
+        """Write the output durably, then journal, then the original: the order that loses nothing."""
         inbox, entry = job.inbox, job.entry
+        t3 = time.perf_counter()
         try:
-            t2 = time.perf_counter()
-            result = self.engine.compress_with_map(image, importance, options_for(inbox, self.config.saliency))
-            self.metrics.stage_seconds.labels("compositor").observe(time.perf_counter() - t2)
-            t3 = time.perf_counter()
             target = self.journal.claim_output(entry.id, output_name(inbox, entry.path))
-            atomic_write(target, result.data)
-            self.journal.set_state(entry.id, "written")
-            self.metrics.stage_seconds.labels("write").observe(time.perf_counter() - t3)
-        except FocuspressError as exc:
-            self.quarantine(job, str(exc))
+            atomic_write(target, data)
+        except OutputError as exc:
+            if exc.transient:
+                self.defer(job, str(exc))
+            else:
+                self.quarantine(job, str(exc))
             return
-        except Exception as exc:  # keep the service alive; the file goes aside with the reason
-            log.exception("unexpected failure on %s", entry.path)
-            self.quarantine(job, f"internal error: {type(exc).__name__}: {exc}")
-            return
+        self.journal.set_state(entry.id, "written")
+        self.metrics.stage_seconds.labels("write").observe(time.perf_counter() - t3)
         self.dispose_original(entry, inbox)
-        self.metrics.record_output(inbox.name, entry.size, result.bytes)
-        latency = max(0.0, time.time() - entry.seen_at)
-        self.metrics.latency_seconds.observe(latency)
+        self.metrics.record_output(inbox.name, entry.size, len(data))
+        self.metrics.latency_seconds.observe(max(0.0, time.time() - entry.seen_at))
         self._log(
             inbox.name,
             entry.path.name,
             "ok",
             entry.size,
-            result.bytes,
+            len(data),
             (time.perf_counter() - t0) * 1000,
             output=str(target),
         )
+
+    def defer(self, job: Job, reason: str) -> None:
+        """The outbox failed (full, read-only): keep the file pending and pause its inbox."""
+        inbox = job.inbox
+        self.journal.retry_later(job.entry.id, reason, count_attempt=False)
+        self.metrics.output_errors.labels(inbox.name, _errno_label(reason)).inc()
+        self.metrics.inbox_paused.labels(inbox.name).set(1)
+        log.warning("output failed, %s waits %.0f s and is retried: %s", inbox.name, self.config.retry_seconds, reason)
+        self._log(inbox.name, job.entry.path.name, "deferred", job.entry.size, 0, 0.0, reason=reason)
+        self.on_retry(inbox.name, self.config.retry_seconds)
+
+    def worker_lost(self, job: Job, reason: str) -> None:
+        """A worker died under this photo: back to pending (the attempt counts)."""
+        self.journal.retry_later(job.entry.id, reason, count_attempt=True)
+        self.metrics.worker_lost.inc()
+        log.warning("worker lost on %s; it will be retried: %s", job.entry.path, reason)
+        self.on_retry(None, 1.0)
 
     def dispose_original(self, entry: Entry, inbox: InboxConfig) -> None:
         """Archive/delete/keep the original; only ever called once its output is durable."""
@@ -167,26 +220,76 @@ class Processor:
     def quarantine(self, job: Job, reason: str) -> None:
         inbox, entry = job.inbox, job.entry
         self.metrics.files_failed.labels(inbox.name).inc()
-        short = reason.split(":")[-1].strip().split(" (")[0][:40] or "error"
         try:
             if entry.path.exists():
                 moved = _move_durably(entry.path, inbox.quarantine_dir)
                 note = moved.with_name(moved.name + ".error.txt")
                 atomic_write(note, f"{entry.path}\n{reason}\n".encode())
-        except OSError as exc:
+        except (OSError, FocuspressError) as exc:
             reason = f"{reason}; could not move to quarantine: {exc}"
         self.journal.set_state(entry.id, "quarantined", error=reason)
-        self.metrics.files_quarantined.labels(inbox.name, short).inc()
+        self.metrics.files_quarantined.labels(inbox.name, reason_label(reason)).inc()
         self._log(inbox.name, entry.path.name, "quarantined", entry.size, 0, 0.0, reason=reason)
 
     def _log(self, inbox: str, name: str, outcome: str, size_in: int, size_out: int, ms: float, **extra) -> None:
         record = {"inbox": inbox, "file": name, "outcome": outcome, "bytes_in": size_in, "bytes_out": size_out}
         record["ms"] = round(ms, 1)
         record.update(extra)
+        self.metrics.record_event(record)
         if self.config.log_format == "json":
             log.info(json.dumps(record))
         else:
             log.info(" ".join(f"{k}={v}" for k, v in record.items()))
+
+
+class RemoteProcessor(Processor):
+    """Sends each photo's bytes to an executor (a Ray cluster); reads and writes stay here.
+
+    The journal on this machine stays the source of truth: a worker lost mid-photo puts the
+    file back to pending, and a restarted cluster simply receives the pending files again.
+    """
+
+    def __init__(self, config, journal, metrics, executor: Executor, on_retry=None) -> None:
+        super().__init__(config, journal, metrics, None, on_retry)
+        self.executor = executor
+        self._slots = itertools.count()
+
+    def process_batch(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            if not self._take(job):
+                continue
+            t0 = time.perf_counter()
+            try:
+                data = read_bytes(job.entry.path)
+            except FocuspressError as exc:
+                self._unreadable(job, exc)
+                continue
+            try:
+                outcome = self.executor.run(
+                    data, job.entry.path.name, options_for(job.inbox, self.config.saliency), next(self._slots)
+                )
+            except WorkerLost as exc:
+                self.worker_lost(job, str(exc))
+                continue
+            except Exception as exc:  # the cluster is unreachable: wait, do not blame the photo
+                log.exception("executor failed on %s", job.entry.path)
+                self.worker_lost(job, f"executor failed: {type(exc).__name__}: {exc}")
+                continue
+            if outcome.result is None:
+                self.quarantine(job, outcome.error or "unknown error")
+                continue
+            for stage in ("decode", "saliency", "compositor"):
+                if stage in outcome.timings_ms:
+                    self.metrics.stage_seconds.labels(stage).observe(outcome.timings_ms[stage] / 1000.0)
+            self.commit(job, outcome.result.data, t0)
+
+
+def _errno_label(reason: str) -> str:
+    lowered = reason.lower()
+    for phrase, label in (("no space", "no_space"), ("quota", "quota"), ("read-only", "read_only")):
+        if phrase in lowered:
+            return label
+    return "io_error"
 
 
 class WorkerPool:

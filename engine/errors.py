@@ -16,7 +16,16 @@ class InputError(FocuspressError):
 
 
 class OutputError(FocuspressError):
-    """The output cannot be written (would overwrite the input, disk full, no permission)."""
+    """The output cannot be written (would overwrite the input, disk full, no permission).
+
+    ``transient`` is True when the destination, not the photo, is at fault and the same write
+    may succeed later (disk or quota full, read-only or failing filesystem): the daemon then
+    keeps the file waiting instead of quarantining it.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class OptionsError(FocuspressError):

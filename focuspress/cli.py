@@ -60,7 +60,12 @@ def _fail(message: str) -> None:
 @app.command()
 def compress(
     images: Annotated[
-        list[Path], typer.Argument(help="Photos to compress (PNG, JPEG, WebP, TIFF, BMP).", show_default=False)
+        list[Path],
+        typer.Argument(
+            help="Photos to compress (PNG, JPEG, WebP, TIFF, BMP, GIF), or folders of them.",
+            show_default=False,
+            readable=False,  # unreadable files get the engine's one-line reason; the rest still run
+        ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the JPEGs (created if missing).")] = Path(
         "out"
@@ -107,6 +112,15 @@ def compress(
     save_map: Annotated[
         bool, typer.Option("--save-map", help="Also write each photo's importance map and overlay PNGs.")
     ] = False,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (this process) or ray (actors on a Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[
+        Optional[str],
+        typer.Option("--ray-address", help="Ray cluster, e.g. auto or ray://head:10001 (default: start a local Ray)."),
+    ] = None,
+    ray_actors: Annotated[int, typer.Option("--ray-actors", min=1, help="Model-holding Ray workers.")] = 2,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", min=0, help="GPUs per Ray worker (1: model on GPU).")] = 0,
 ) -> None:
     """Compress IMAGES into OUTPUT/<name>.jpg and print a summary.
 
@@ -117,8 +131,11 @@ def compress(
       focuspress compress *.png -o out --target-size 150KB
 
       focuspress compress photo.png -o out -q 85 --metrics
+
+      focuspress compress camera-dump/ -o out --executor ray --ray-address auto
     """
-    from engine import CompressOptions, Engine, FocuspressError, load_image, save_map_images, write_result
+    from engine import CompressOptions, FocuspressError, load_image, save_map_images, write_result
+    from engine.executors import EXECUTORS, WorkerLost, make_executor
     from engine.io import refuse_overwrite
     from engine.ratecontrol import parse_size
 
@@ -133,6 +150,9 @@ def compress(
             subsampling=subsampling,
             progressive=progressive,
         ).validate()
+        if executor not in EXECUTORS:
+            raise FocuspressError(f"--executor must be one of {', '.join(EXECUTORS)}")
+        images = _expand_folders(images)
         if roi_mask is not None and len(images) != 1:
             raise FocuspressError("--roi-mask goes with exactly one input image")
         targets = _output_paths(images, output)
@@ -142,25 +162,38 @@ def compress(
         _fail(str(exc))
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
-    engine = Engine(saliency=saliency)
     table = _summary_table(metrics, roi_mask is not None)
     failures = 0
     total_in = total_out = 0
     started = time.perf_counter()
-    with err.status("loading the saliency model…"):
-        _ = engine.model
-    for image_path, target in targets.items():
-        t0 = time.perf_counter()
+    try:
+        with err.status(f"starting the {executor} executor and loading the saliency model…"):
+            runner = (
+                make_executor(executor, saliency, address=ray_address, actors=ray_actors, num_gpus=ray_gpus)
+                if executor == "ray"
+                else make_executor("local", saliency)
+            )
+            runner.warm_up()
+    except WorkerLost as exc:
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    t0 = time.perf_counter()
+    for image_path, outcome in runner.map(list(targets), options):
+        target = targets[image_path]
         try:
-            image = load_image(image_path)
-            result = engine.compress(image, options)
+            if outcome.result is None:
+                raise FocuspressError(outcome.error or f"{image_path}: failed")
+            result = outcome.result
             write_result(result, target)
+            image = outcome.image
+            if image is None and (save_map or metrics):
+                image = load_image(image_path)  # remote workers send back only the JPEG and the map
             if save_map:
                 save_map_images(image.rgb, result.importance, output, image_path.stem)
             row = [
                 image_path.name,
-                f"{image.width}x{image.height}",
-                _kb(image.source_bytes),
+                f"{outcome.width}x{outcome.height}",
+                _kb(outcome.source_bytes),
                 _kb(result.bytes),
                 f"{result.bpp:.3f}",
                 f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
@@ -170,20 +203,23 @@ def compress(
             if metrics:
                 row += _metric_cells(image.rgb, result.decoded(), roi_mask)
             table.add_row(*row)
-            total_in += image.source_bytes
+            total_in += outcome.source_bytes
             total_out += result.bytes
-            for note in image.notes:
+            for note in outcome.notes:
                 err.print(f"[yellow]note:[/yellow] {image_path.name}: {note}", highlight=False)
         except FocuspressError as exc:
             failures += 1
             _fail(str(exc))
+        t0 = time.perf_counter()
+    device = runner.device
+    runner.close()
     if table.row_count:
         out.print(table)
         elapsed = time.perf_counter() - started
         saving = 100.0 * (1 - total_out / total_in) if total_in else 0.0
         out.print(
             f"{table.row_count} written to {output}/ · {_kb(total_in)} → {_kb(total_out)} "
-            f"({saving:.0f}% smaller) · {elapsed:.1f} s · model on {engine.device}",
+            f"({saving:.0f}% smaller) · {elapsed:.1f} s · model on {device} ({executor})",
             highlight=False,
         )
     if failures:
@@ -390,6 +426,106 @@ def bench_latency(
         out.print(line, highlight=False)
 
 
+@bench_app.command("throughput")
+def bench_throughput(
+    data: Annotated[Path, typer.Option("--data", help="Photo folder (e.g. ../shared/data/kodak).")],
+    modes: Annotated[
+        str, typer.Option("--modes", help="Comma-separated: local-1, local-2 (threads), ray-1, ray-2 (actors).")
+    ] = "local-1,local-2,ray-1,ray-2",
+    saliency: Annotated[str, typer.Option("--saliency", help="Map model, as in the daemon config.")] = "combined",
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Pass over the folder this many times.")] = 1,
+) -> None:
+    """Images/s of the daemon's pipeline (journal, decode, saliency, compositor, durable write)
+    with the local pool and with Ray, plus per-stage times and the journal's ceiling.
+
+    Example: focuspress bench throughput --data ../shared/data/kodak
+    """
+    from bench.throughput import MODES, run
+
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    bad = [m for m in chosen if m not in MODES]
+    if bad or not data.is_dir():
+        _fail(f"unknown mode(s) {', '.join(bad)} (known: {', '.join(MODES)})" if bad else f"{data}: not a folder")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    results = run(data, chosen, saliency=saliency, rounds=rounds, console=err)
+    table = Table(
+        title=f"throughput: {results['images']} photos from {data}, saliency {saliency}, {os.cpu_count()} cores"
+    )
+    table.add_column("mode")
+    table.add_column("seconds", justify="right")
+    table.add_column("images/s", justify="right")
+    for mode, row in results["modes"].items():
+        table.add_row(mode, f"{row['seconds']:.1f}", f"{row['images_per_s']:.2f}")
+    out.print(table)
+    stages = results["stages_ms"]
+    out.print(
+        "per photo, one thread (median ms): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in stages.items())
+        + f"; total {sum(stages.values()):.0f}",
+        highlight=False,
+    )
+    out.print(f"journal ceiling: {results['journal_files_per_s']:.0f} files/s (4 fsynced transitions each)")
+
+
+@bench_app.command("fuzz")
+def bench_fuzz(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many mutated files to try.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Run seed: the same seed gives the same cases.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Per-case time limit (s): over it = hang.")] = 20,
+    memory_mb: Annotated[
+        int, typer.Option("--memory-mb", min=0, help="Address-space cap per worker (0: none).")
+    ] = 2048,
+    findings: Annotated[
+        Optional[Path], typer.Option("--save-findings", help="Folder for the bytes of every finding.")
+    ] = None,
+) -> None:
+    """Mutate valid images (every supported format and mode) and push each through decode and
+    compress. Prints counts per outcome; exits 1 if any case crashed, hung, died or wrote a bad JPEG.
+
+    Example: focuspress bench fuzz --cases 10000 --seed 0
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from bench.fuzz.cases import OUTCOMES
+    from bench.fuzz.runner import fuzz
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("fuzzing", total=cases)
+        report = fuzz(
+            cases,
+            seed=seed,
+            jobs=jobs,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            save_findings=findings,
+            progress=lambda n: bar.advance(task, n),
+        )
+    table = Table(
+        title=f"fuzz: {report.cases} cases, seed {seed}, {report.seconds:.1f} s "
+        f"({report.cases / max(report.seconds, 1e-9):.0f}/s), worker peak RSS {report.peak_rss_mb:.0f} MB"
+    )
+    table.add_column("seed file")
+    for outcome in OUTCOMES:
+        table.add_column(outcome, justify="right")
+    for name in sorted(report.by_seed):
+        table.add_row(name, *[str(report.by_seed[name][o]) for o in OUTCOMES])
+    table.add_row("[b]total[/b]", *[f"[b]{report.counts[o]}[/b]" for o in OUTCOMES])
+    out.print(table)
+    for finding in report.findings[:10]:
+        out.print(f"{finding['outcome']}: case {finding['index']} ({finding['seed_file']})", highlight=False)
+        out.print(finding["detail"].strip().splitlines()[-1] if finding["detail"].strip() else "", highlight=False)
+    if report.failures:
+        raise typer.Exit(1)
+
+
 train_app = typer.Typer(help="Train the models the engine ships (see training/).", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 
@@ -472,6 +608,30 @@ def eval_map(
         f"AUC {scores.auc:.3f} · {scores.ms_per_image:.0f} ms/image",
         highlight=False,
     )
+
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+
+
+def _expand_folders(paths: list[Path]) -> list[Path]:
+    """Folders become their photos (by suffix, sorted, not recursive, no dotfiles); files stay as given."""
+    from engine import FocuspressError
+
+    expanded: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            candidates = sorted(
+                p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            )
+            found = [p for p in candidates if p.is_file()]
+            for skipped in sorted(set(candidates) - set(found)):
+                err.print(f"[yellow]note:[/yellow] {skipped}: skipped (not a regular file)", highlight=False)
+            if not found:
+                raise FocuspressError(f"{path}: folder has no photos ({', '.join(IMAGE_SUFFIXES)})")
+            expanded.extend(found)
+        else:
+            expanded.append(path)
+    return expanded
 
 
 def _output_paths(images: list[Path], output: Path) -> dict[Path, Path]:

@@ -48,7 +48,8 @@ def write_config(root: Path, *, inboxes: int = 1, originals: str = "archive", **
 
 
 class Daemon:
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, wrap=None) -> None:
+        self.wrap = wrap or (lambda command: command)  # e.g. run without root's read-anything power
         self.config_path = config_path
         self.config = yaml.safe_load(config_path.read_text())
         self.log_path = config_path.parent / "daemon.log"
@@ -63,7 +64,7 @@ class Daemon:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "focuspress", "daemon", "--config", str(self.config_path)],
+            self.wrap([sys.executable, "-m", "focuspress", "daemon", "--config", str(self.config_path)]),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -72,7 +73,7 @@ class Daemon:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = 60) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -96,6 +97,12 @@ class Daemon:
                 if labels or key == name:
                     return float(value)
         return 0.0
+
+    def status(self) -> dict:
+        import json
+
+        with urllib.request.urlopen(self.base_url + "/status.json", timeout=5) as response:
+            return json.loads(response.read())
 
     def signal(self, sig: int) -> None:
         assert self.proc is not None

@@ -53,16 +53,20 @@ def load_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     background: tuple[int, int, int] = DEFAULT_BACKGROUND,
+    name: str | None = None,
 ) -> LoadedImage:
-    """Decode ``source`` (a path or the file's bytes) or raise :class:`InputError` with a reason."""
+    """Decode ``source`` (a path or the file's bytes) or raise :class:`InputError` with a reason.
+
+    ``name`` labels bytes in error messages (a worker on another machine gets only the bytes).
+    """
     path: Path | None = None
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
-        name = "<bytes>"
+        name = name or "<bytes>"
     else:
         path = Path(source)
-        name = str(path)
-        data = _read_bytes(path)
+        name = name or str(path)
+        data = read_bytes(path)
     if not data:
         raise InputError(f"{name}: empty file")
     try:
@@ -74,11 +78,15 @@ def load_image(
         raise InputError(f"{name}: image too large (decompression-bomb guard: {_short(exc)})") from exc
     except UnidentifiedImageError as exc:
         raise InputError(f"{name}: cannot decode image (not a PNG, JPEG, WebP, TIFF, BMP or GIF)") from exc
-    except (OSError, ValueError, SyntaxError, EOFError, KeyError) as exc:
+    except MemoryError as exc:
+        raise InputError(f"{name}: not enough memory to decode this image") from exc
+    except Exception as exc:
+        # Anything Pillow's decoders raise on damaged bytes (IndexError from a cut GIF, struct
+        # errors, ...) is this file's problem, not a bug of ours: found by `focuspress bench fuzz`.
         raise InputError(f"{name}: cannot decode image ({_short(exc)})") from exc
 
 
-def _read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path) -> bytes:
     try:
         if path.is_dir():
             raise InputError(f"{path}: is a directory, not an image")
@@ -100,8 +108,9 @@ def _decode(
 ) -> LoadedImage:
     notes: list[str] = []
     with warnings.catch_warnings():
-        # Pillow warns (then errors at 2x) on big images; we apply our own limit before decoding.
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        # Pillow warns (then errors at 2x) on big images, and on damaged EXIF; our own limit
+        # applies before decoding, and a damaged EXIF block is simply not used.
+        warnings.simplefilter("ignore")
         Image.init()  # registers every plugin, so the format allow-list below can be checked
         formats = [name for name in SUPPORTED_FORMATS if name in Image.OPEN]
         image = Image.open(io.BytesIO(data), formats=formats)
@@ -161,4 +170,8 @@ def _to_rgb8(image: Image.Image, background: tuple[int, int, int], notes: list[s
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    if isinstance(exc, (OSError, ValueError, SyntaxError)):
+        return text[0]
+    return f"{type(exc).__name__}: {text[0]}"  # an unusual failure: say which

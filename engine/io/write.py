@@ -9,6 +9,9 @@ from pathlib import Path
 
 from engine.errors import OutputError
 
+#: Failures of the destination filesystem that may clear by themselves (or by an operator).
+TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.ENOMEM})
+
 
 def refuse_overwrite(output: Path, inputs: list[Path]) -> None:
     """Raise when ``output`` is one of the ``inputs`` (same file by inode or by path)."""
@@ -18,7 +21,8 @@ def refuse_overwrite(output: Path, inputs: list[Path]) -> None:
                 raise OutputError(f"{output}: refusing to overwrite the input {src}")
         except OSError:
             pass
-        if output.resolve() == src.resolve():
+        # os.path.realpath, unlike Path.resolve, does not raise on a symlink loop among the inputs
+        if os.path.realpath(output) == os.path.realpath(src):
             raise OutputError(f"{output}: refusing to overwrite the input {src}")
 
 
@@ -34,7 +38,7 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot create output ({_reason(exc)})") from exc
+        raise OutputError(f"{path}: cannot create output ({_reason(exc)})", transient=_transient(exc)) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -50,7 +54,7 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
             os.unlink(tmp_name)
         except OSError:
             pass
-        raise OutputError(f"{path}: cannot write output ({_reason(exc)})") from exc
+        raise OutputError(f"{path}: cannot write output ({_reason(exc)})", transient=_transient(exc)) from exc
 
 
 def fsync_dir(directory: Path) -> None:
@@ -65,6 +69,10 @@ def fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(dir_fd)
+
+
+def _transient(exc: OSError) -> bool:
+    return exc.errno in TRANSIENT_ERRNOS
 
 
 def _reason(exc: OSError) -> str:

@@ -11,8 +11,10 @@ import threading
 
 import numpy as np
 
-#: Faces are searched on a copy whose long side is at most this (speed; faces stay findable).
-DETECT_LONG_SIDE = 480
+#: Faces are searched on a copy whose long side is at most this. Measured on Kodak (24 photos, 2
+#: cores): 480 px 99 ms, 400 px 60 ms with the same detections, 320 px 36 ms but one face lost and
+#: one false face: 400 keeps the map's inference inside its 150 ms budget.
+DETECT_LONG_SIDE = 400
 
 
 class FaceSaliency:
@@ -46,12 +48,19 @@ class FaceSaliency:
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
         out = np.zeros((h, w), dtype=np.float32)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         for x, y, bw, bh in self.detect(rgb):
             cx, cy = x + bw / 2.0, y + bh / 2.0
             rx, ry = 0.75 * bw, 0.95 * bh
+            # The blob is zero beyond sqrt(1.5) radii: evaluate it only over that window.
+            reach = np.sqrt(1.5)
+            x0, x1 = max(0, int(cx - reach * rx)), min(w, int(np.ceil(cx + reach * rx)) + 1)
+            y0, y1 = max(0, int(cy - reach * ry)), min(h, int(np.ceil(cy + reach * ry)) + 1)
+            if x0 >= x1 or y0 >= y1:
+                continue
+            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
             dist = np.square((xx - cx) / rx) + np.square((yy - cy) / ry)
-            out = np.maximum(out, np.clip(1.5 - dist, 0.0, 1.0))
+            window = out[y0:y1, x0:x1]
+            np.maximum(window, np.clip(1.5 - dist, 0.0, 1.0), out=window)
         return out
 
     def predict_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:

@@ -1,0 +1,193 @@
+"""Execution on a Ray cluster: actors that each hold a loaded model, fed photo bytes.
+
+Why actors and not tasks: loading the saliency model costs seconds, so each actor loads it once
+and then serves many photos. Actors restart when their process dies (``max_restarts=-1``); the
+photo that was running is reported as :class:`WorkerLost` and the caller decides (the daemon
+puts it back in its journal). Every node must have focuspress installed (same version).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from engine.api import CompressOptions
+from engine.executors.base import Outcome, WorkerLost, read_input
+
+#: A photo that runs longer than this on a worker is given up (the worker is restarted).
+DEFAULT_TIMEOUT_SECONDS = 300.0
+#: How long a restarting worker (process start + model load) may take before it counts as lost.
+RESTART_TIMEOUT_SECONDS = 180.0
+
+_actor_class = None
+_class_lock = threading.Lock()
+
+
+def _remote_actor_class():
+    """The Ray actor class, declared on first use so that importing the engine never imports Ray."""
+    global _actor_class
+    with _class_lock:
+        if _actor_class is None:
+            import ray
+
+            class CompressActor:
+                def __init__(self, saliency: str) -> None:
+                    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+                    from engine.api import Engine
+
+                    self.engine = Engine(saliency=saliency)
+                    self.engine.warm_up()
+
+                def device(self) -> str:
+                    return self.engine.device
+
+                def pid(self) -> int:
+                    return os.getpid()
+
+                def compress(self, data: bytes, name: str, options: CompressOptions) -> Outcome:
+                    from engine.executors.base import compress_bytes
+
+                    return compress_bytes(self.engine, data, name, options, keep_image=False)
+
+            _actor_class = ray.remote(CompressActor)
+    return _actor_class
+
+
+class RayExecutor:
+    """``actors`` model-holding workers on the cluster at ``address`` (None: start a local Ray)."""
+
+    def __init__(
+        self,
+        saliency: str,
+        *,
+        address: str | None = None,
+        actors: int = 2,
+        num_cpus: float = 1.0,
+        num_gpus: float = 0.0,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        import ray
+
+        self._owns_ray = not ray.is_initialized()
+        if self._owns_ray:
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                namespace="focuspress",
+                runtime_env={"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}},
+            )
+        self._ray = ray
+        self.saliency = saliency
+        self.timeout_seconds = timeout_seconds
+        actor_class = _remote_actor_class().options(num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=-1)
+        self.actors = [actor_class.remote(saliency) for _ in range(actors)]
+        self.slots = actors
+        self._device: str | None = None
+        self._suspect: set[int] = set()  # actors that lost a photo: wait for their restart first
+        self._lock = threading.Lock()
+
+    @property
+    def device(self) -> str:
+        if self._device is None:
+            self._device = self._ray.get(self.actors[0].device.remote())
+        return self._device
+
+    def warm_up(self) -> None:
+        """Wait until every actor has loaded its model (raises WorkerLost if one cannot start)."""
+        try:
+            self._ray.get([actor.device.remote() for actor in self.actors])
+        except self._ray.exceptions.RayError as exc:
+            raise WorkerLost(f"a Ray worker failed to start: {_first_line(exc)}") from exc
+
+    def worker_pids(self) -> list[int]:
+        return self._ray.get([actor.pid.remote() for actor in self.actors])
+
+    def run(self, data: bytes, name: str, options: CompressOptions, slot: int = 0) -> Outcome:
+        index = slot % len(self.actors)
+        actor = self.actors[index]
+        self._wait_restarted(index)
+        return self._get(actor, actor.compress.remote(data, name, options), name, index)
+
+    def _wait_restarted(self, index: int) -> None:
+        """After a loss, wait for the actor's restart so the next photo is not blamed for it."""
+        with self._lock:
+            if index not in self._suspect:
+                return
+        import time
+
+        deadline = time.monotonic() + RESTART_TIMEOUT_SECONDS
+        while True:
+            try:
+                self._ray.get(self.actors[index].pid.remote(), timeout=RESTART_TIMEOUT_SECONDS)
+                break
+            except self._ray.exceptions.RayError as exc:
+                if time.monotonic() > deadline:
+                    raise WorkerLost(f"Ray worker did not come back ({type(exc).__name__})") from exc
+                time.sleep(0.5)
+        with self._lock:
+            self._suspect.discard(index)
+
+    def _get(self, actor, ref, name: str, index: int) -> Outcome:
+        exceptions = self._ray.exceptions
+        try:
+            return self._ray.get(ref, timeout=self.timeout_seconds)
+        except exceptions.GetTimeoutError:
+            self._ray.kill(actor, no_restart=False)  # the stuck worker restarts; the photo is given up
+            return Outcome(name=name, error=f"{name}: gave up after {self.timeout_seconds:.0f} s on a worker")
+        except exceptions.RayTaskError as exc:  # a bug inside the engine, reported, not fatal
+            return Outcome(name=name, error=f"{name}: internal error ({_first_line(exc)})")
+        except exceptions.RayError as exc:  # actor died, node lost, cluster restarted
+            with self._lock:
+                self._suspect.add(index)
+            raise WorkerLost(f"{name}: Ray worker lost ({type(exc).__name__})") from exc
+
+    def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
+        """Outcomes as they complete; at most two photos in flight per actor (bounded memory)."""
+        pending: dict = {}
+        slots = itertools.cycle(range(len(self.actors)))
+        window = 2 * len(self.actors)
+        for path in paths:
+            data = read_input(path)
+            if isinstance(data, str):
+                yield path, Outcome(name=str(path), error=data)
+                continue
+            index = next(slots)
+            self._wait_restarted(index)
+            actor = self.actors[index]
+            pending[actor.compress.remote(data, str(path), options)] = (path, index, data)
+            while len(pending) >= window:
+                yield self._next_done(pending, options)
+        while pending:
+            yield self._next_done(pending, options)
+
+    def _next_done(self, pending: dict, options: CompressOptions) -> tuple[Path, Outcome]:
+        done, _ = self._ray.wait(list(pending), num_returns=1)
+        ref = done[0]
+        path, index, data = pending.pop(ref)
+        try:
+            return path, self._get(self.actors[index], ref, str(path), index)
+        except WorkerLost:
+            # One retry on the restarted worker: a crash of the worker is not the photo's fault
+            # unless it happens again.
+            try:
+                return path, self.run(data, str(path), options, index)
+            except WorkerLost as exc:
+                return path, Outcome(name=str(path), error=str(exc))
+
+    def close(self) -> None:
+        for actor in self.actors:
+            self._ray.kill(actor, no_restart=True)
+        self.actors = []
+        if self._owns_ray:  # a local Ray we started goes with us; a cluster we joined stays
+            self._ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1][:200] if text else type(exc).__name__

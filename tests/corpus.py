@@ -1,0 +1,157 @@
+"""The robustness corpus: every kind of bad or odd file a camera folder receives, made on the fly.
+
+Each case names its documented outcome (docs/robustness.md): ``ok`` (compressed, with what the
+output must show), ``refused`` (one-line reason on the CLI, quarantine with that reason in the
+daemon) or ``ignored`` (never taken: not a regular file).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from tests.conftest import encode, synthetic_photo
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str  # the file's name in the corpus
+    outcome: str  # ok | refused | ignored
+    reason: str  # for refused: a phrase the one-line message contains; for ok: what to check
+    make: Callable[[Path], None]
+    label: str = ""  # the daemon's quarantine metric label for refused cases
+
+
+def _photo(h: int = 96, w: int = 128, seed: int = 3) -> np.ndarray:
+    return synthetic_photo(h, w, seed)
+
+
+def _write(data: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data)
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def bomb_png(width: int = 100_000, height: int = 100_000) -> bytes:
+    """A valid PNG header claiming 10 gigapixels, with a few bytes of data: the classic bomb."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def _cmyk(path: Path) -> None:
+    Image.fromarray(_photo()).convert("CMYK").save(path, "JPEG", quality=90)
+
+
+def _deep16(path: Path) -> None:
+    grey = (np.linspace(0, 65535, 96 * 128).reshape(96, 128)).astype(np.uint16)
+    Image.fromarray(grey).save(path, "PNG")
+
+
+def _palette(path: Path) -> None:
+    image = Image.fromarray(_photo()).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+    image.info["transparency"] = 0
+    image.save(path, "PNG", transparency=0)
+
+
+def _grey_alpha(path: Path) -> None:
+    grey = Image.fromarray(_photo()).convert("L")
+    alpha = Image.fromarray(np.tile(np.linspace(0, 255, 128).astype(np.uint8), (96, 1)))
+    Image.merge("LA", (grey, alpha)).save(path, "PNG")
+
+
+def _animated(fmt: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        frames = [Image.fromarray(_photo(seed=s)) for s in range(3)]
+        frames[0].save(path, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+    return make
+
+
+def _rotated(path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 CW to view
+    Image.fromarray(_photo(96, 128)).save(path, "JPEG", quality=92, exif=exif.tobytes())
+
+
+def _icc(path: Path) -> None:
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    Image.fromarray(_photo()).save(path, "JPEG", quality=92, icc_profile=profile)
+
+
+def _unreadable(path: Path) -> None:
+    path.write_bytes(encode(_photo()))
+    path.chmod(0)
+
+
+def _symlink_loop(path: Path) -> None:
+    os.symlink(path.name, path)  # points at itself
+
+
+def _truncated(fmt: str) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        data = encode(_photo(160, 200), fmt, **({"quality": 90} if fmt == "JPEG" else {}))
+        path.write_bytes(data[: len(data) // 2])
+
+    return make
+
+
+CASES: list[Case] = [
+    Case("empty.jpg", "refused", "empty file", _write(b""), "empty"),
+    Case("truncated-png.png", "refused", "cannot decode image", _truncated("PNG"), "truncated"),
+    Case("truncated-jpeg.jpg", "refused", "cannot decode image", _truncated("JPEG"), "truncated"),
+    Case("png-named.jpg", "ok", "decoded by content, not by name", _write(encode(_photo()))),
+    Case("text.jpg", "refused", "not a PNG, JPEG", _write(b"Hello, this is a text file.\n" * 20), "not_an_image"),
+    Case("bomb.png", "refused", "decompression-bomb guard", _write(bomb_png()), "too_large"),
+    Case("cmyk.jpg", "ok", "converted to RGB", _cmyk),
+    Case("deep16.png", "ok", "16-bit reduced to 8 bits", _deep16),
+    Case("palette-transparent.png", "ok", "transparency flattened onto white", _palette),
+    Case("grey-alpha.png", "ok", "alpha flattened onto white", _grey_alpha),
+    Case("animated-gif.gif", "ok", "first frame", _animated("GIF")),
+    Case("animated-webp.webp", "ok", "first frame", _animated("WEBP")),
+    Case("exif-rotated.jpg", "ok", "stored upright (128 high, 96 wide)", _rotated),
+    Case("icc-profile.jpg", "ok", "ICC profile carried into the output", _icc),
+    Case("unreadable.jpg", "refused", "permission denied", _unreadable, "permission"),
+    Case("symlink-loop.jpg", "ignored", "not a regular file", _symlink_loop),
+]
+
+
+def build(folder: Path, cases: list[Case] = CASES) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for case in cases:
+        path = folder / case.name
+        case.make(path)
+        paths[case.name] = path
+    return paths
+
+
+def as_unprivileged(command: list[str]) -> list[str]:
+    """Run ``command`` without root's power to read any file, so chmod 000 means unreadable.
+
+    As root (containers, CI), drop CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH from the bounding set
+    with util-linux's ``setpriv``; as a normal user nothing needs dropping.
+    """
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
+
+
+def jpeg_facts(path: Path) -> dict:
+    with Image.open(path) as image:
+        image.load()
+        return {"size": image.size, "mode": image.mode, "icc": image.info.get("icc_profile"), "format": image.format}
+
+
+def decode_bytes(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data))

@@ -1,0 +1,70 @@
+"""Fuzzing the decode-and-compress path: hypothesis drives the mutators in-process, and the
+``bench fuzz`` command runs a few hundred cases through its supervised workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bench.fuzz.cases import make_case, run_case, seed_images
+from bench.fuzz.mutate import fix_png_crcs, mutate
+
+
+class _Drawn:
+    """hypothesis as the source of every random choice a mutator makes (so it can shrink them)."""
+
+    def __init__(self, data) -> None:
+        self.data = data
+
+    def integer(self, low: int, high: int) -> int:
+        return self.data.draw(st.integers(low, high))
+
+
+SEEDS = seed_images()
+
+
+@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_mutated_images_are_compressed_or_refused_never_crash(data):
+    name, original = data.draw(st.sampled_from(SEEDS))
+    mutated = mutate(original, _Drawn(data), [d for _, d in SEEDS])
+    outcome, detail = run_case(mutated, quality=data.draw(st.integers(5, 100)))
+    assert outcome in ("ok", "refused"), f"{name}: {outcome}\n{detail}"
+    if outcome == "refused":
+        assert "\n" not in detail and detail.startswith("case: ")  # one line, naming the file
+
+
+def test_cases_are_deterministic_and_mutated():
+    a, b = make_case(3, 17), make_case(3, 17)
+    assert a == b
+    originals = dict(SEEDS)
+    assert any(make_case(3, i)[1] != originals[make_case(3, i)[0]] for i in range(20))
+
+
+def test_png_crc_repair_makes_a_changed_chunk_pass_its_checksum():
+    import zlib
+
+    png = dict(SEEDS)["rgb.png"]
+    broken = bytearray(png)
+    broken[20] ^= 0xFF  # inside IHDR's width/height: the CRC no longer matches
+    repaired = fix_png_crcs(bytes(broken))
+    length = int.from_bytes(repaired[8:12], "big")
+    chunk = repaired[12 : 16 + length]
+    assert int.from_bytes(repaired[16 + length : 20 + length], "big") == zlib.crc32(chunk)
+
+
+def test_fuzz_command_counts_and_exits_zero():
+    proc = subprocess.run(
+        [sys.executable, "-m", "focuspress", "bench", "fuzz", "--cases", "300", "--seed", "7", "--timeout", "30"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "300 cases" in proc.stdout
+    total = next(line for line in proc.stdout.splitlines() if "total" in line)
+    numbers = [int(cell) for cell in total.replace("│", " ").split() if cell.isdigit()]
+    assert sum(numbers) == 300 and numbers[2:] == [0, 0, 0, 0, 0]  # crash, bad_output, memory, hang, died

@@ -1,0 +1,111 @@
+"""The Ray executor on a local Ray: outcomes, a worker killed mid-run, the daemon and the CLI on it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from engine import CompressOptions
+from tests.conftest import encode, synthetic_photo
+from tests.daemon_harness import Daemon, wait_for, write_config
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+pytestmark = pytest.mark.slow
+
+
+def _actor_pids() -> list[int]:
+    proc = subprocess.run(["pgrep", "-f", "ray::CompressActor"], capture_output=True, text=True)
+    return [int(pid) for pid in proc.stdout.split()]
+
+
+def test_executor_outcomes_and_a_lost_worker():
+    from engine.executors import WorkerLost, make_executor
+
+    executor = make_executor("ray", "none", actors=1, num_cpus=1)
+    try:
+        executor.warm_up()
+        options = CompressOptions(saliency="none", quality=70)
+        good = encode(synthetic_photo(seed=1))
+        outcome = executor.run(good, "a.png", options)
+        assert outcome.ok and outcome.result.data[:2] == b"\xff\xd8" and outcome.width == 128
+        bad = executor.run(b"not an image", "b.jpg", options)
+        assert not bad.ok and bad.error.startswith("b.jpg: cannot decode image")
+        os.kill(executor.worker_pids()[0], signal.SIGKILL)
+        with pytest.raises(WorkerLost):
+            executor.run(good, "c.png", options)
+        again = executor.run(good, "c.png", options)  # the actor restarted with its model
+        assert again.ok and again.result.data == outcome.result.data  # same photo, same bytes
+    finally:
+        executor.close()
+        ray.shutdown()
+
+
+def test_daemon_on_ray_loses_nothing_when_a_worker_is_killed(tmp_path):
+    config = write_config(tmp_path, executor="ray", ray={"actors": 2, "num_cpus": 1}, settle_seconds=0.3)
+    daemon = Daemon(config).start()
+    try:
+        inbox, outbox = tmp_path / "in0", tmp_path / "out0"
+        names = [f"p{i}.png" for i in range(10)]
+        for i, name in enumerate(names):
+            (tmp_path / name).write_bytes(encode(synthetic_photo(320, 480, seed=i)))
+            os.rename(tmp_path / name, inbox / name)
+        wait_for(lambda: len(list(outbox.glob("*.jpg"))) >= 2, 120, message=daemon.log())
+        victims = _actor_pids()
+        assert victims, "no Ray actor processes found"
+        os.kill(victims[0], signal.SIGKILL)  # a worker dies mid-burst
+        wait_for(lambda: len(list(outbox.glob("*.jpg"))) == len(names), 180, message=daemon.log())
+        assert sorted(p.name for p in outbox.iterdir()) == sorted(n.replace(".png", ".jpg") for n in names)
+        for path in outbox.iterdir():
+            Image.open(path).load()
+        wait_for(lambda: len(list((tmp_path / "done0").iterdir())) == len(names), 30)
+        assert daemon.metric("focuspress_files_processed_total", 'inbox="cam0"') == len(names)
+        assert not (tmp_path / "quarantine0").exists() or not list((tmp_path / "quarantine0").iterdir())
+        assert daemon.status()["executor"] == "ray"
+        assert daemon.stop(60) == 0
+        with sqlite3.connect(tmp_path / "state" / "journal.sqlite3") as db:
+            states = dict(db.execute("SELECT state, COUNT(*) FROM files GROUP BY state").fetchall())
+        assert states == {"done": len(names)}
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
+
+
+def test_cli_executor_ray_over_a_folder(tmp_path):
+    folder = tmp_path / "dump"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"c{i}.png").write_bytes(encode(synthetic_photo(seed=i)))
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8garbage")
+    start = time.monotonic()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "focuspress",
+            "compress",
+            str(folder),
+            "-o",
+            str(tmp_path / "out"),
+            "--saliency",
+            "none",
+            "--executor",
+            "ray",
+            "--ray-actors",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "broken.jpg: cannot decode image" in proc.stderr and "Traceback" not in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"c{i}.jpg" for i in range(4)]
+    assert "(ray)" in proc.stdout
+    assert time.monotonic() - start < 300

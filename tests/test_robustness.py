@@ -1,0 +1,266 @@
+"""Hostile and odd inputs: each gets its documented outcome in the CLI and in the daemon.
+
+The corpus (tests/corpus.py) is generated here; docs/robustness.md documents each outcome.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from daemon.config import DaemonConfig
+from daemon.journal import Journal
+from daemon.metrics import DaemonMetrics
+from daemon.workers import Job, Processor
+from engine import Engine
+from tests.conftest import encode, synthetic_photo
+from tests.corpus import CASES, as_unprivileged, build
+from tests.daemon_harness import Daemon, wait_for, write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+OK = [case for case in CASES if case.outcome == "ok"]
+REFUSED = [case for case in CASES if case.outcome == "refused"]
+IGNORED = [case for case in CASES if case.outcome == "ignored"]
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    out = {}
+    for path in folder.iterdir():
+        if path.is_file() and os.access(path, os.R_OK) and path.stat().st_mode & 0o444:
+            out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _check_ok_outputs(outbox: Path, names: list[str]) -> None:
+    for case in OK:
+        if case.name not in names:
+            continue
+        out = outbox / (Path(case.name).stem + ".jpg")
+        assert out.exists(), f"{case.name}: no output"
+        with Image.open(out) as image:
+            image.load()
+            assert image.format == "JPEG" and image.mode in ("RGB", "L"), case.name
+            if case.name == "exif-rotated.jpg":
+                assert image.size == (96, 128)  # stored upright: no orientation tag left to obey
+            if case.name == "icc-profile.jpg":
+                assert image.info.get("icc_profile"), "ICC profile dropped"
+            if case.name == "palette-transparent.png":
+                # transparent index 0 pixels are white now, not the palette's colour 0
+                assert np.asarray(image.convert("RGB")).max() == 255
+
+
+def test_documentation_lists_every_case():
+    doc = (ROOT / "docs" / "robustness.md").read_text()
+    for case in CASES:
+        assert f"`{case.name}`" in doc, f"{case.name} missing from docs/robustness.md"
+
+
+def test_corpus_through_the_cli(tmp_path):
+    folder = tmp_path / "in"
+    build(folder)
+    before = _digest(folder)
+    command = [sys.executable, "-m", "focuspress", "compress", str(folder), "-o", str(tmp_path / "out")]
+    proc = subprocess.run(
+        as_unprivileged([*command, "--saliency", "none"]), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stderr  # some inputs were bad; the good ones are still done
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == len(REFUSED), proc.stderr
+    for case in REFUSED:
+        line = next((e for e in errors if case.name in e), "")
+        assert case.reason in line, f"{case.name}: {line!r}"
+    for case in IGNORED:
+        assert f"{case.name}: skipped (not a regular file)" in proc.stderr
+    _check_ok_outputs(tmp_path / "out", [case.name for case in OK])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(Path(c.name).stem + ".jpg" for c in OK)
+    assert _digest(folder) == before  # inputs untouched
+
+
+def test_corpus_through_the_daemon(tmp_path):
+    config = write_config(tmp_path, settle_seconds=0.3)
+    daemon = Daemon(config, wrap=as_unprivileged).start()
+    try:
+        staging, inbox = tmp_path / "staging", tmp_path / "in0"
+        build(staging)
+        for path in sorted(staging.iterdir()):
+            os.rename(path, inbox / path.name)  # an atomic arrival, like a careful uploader
+        quarantine, outbox = tmp_path / "quarantine0", tmp_path / "out0"
+
+        def settled() -> bool:
+            done = len(list(outbox.glob("*.jpg"))) == len(OK)
+            return done and len(list(quarantine.glob("*.error.txt"))) == len(REFUSED)
+
+        wait_for(settled, 120, message=daemon.log())
+        _check_ok_outputs(outbox, [case.name for case in OK])
+        for case in REFUSED:
+            note = (quarantine / (case.name + ".error.txt")).read_text()
+            assert case.reason in note, f"{case.name}: {note!r}"
+            assert (quarantine / case.name).exists() or (quarantine / case.name).is_symlink()
+            assert daemon.metric("focuspress_files_quarantined_total", f'inbox="cam0",reason="{case.label}"') >= 1
+        for case in IGNORED:
+            assert (inbox / case.name).is_symlink()  # left alone, never journaled
+        assert daemon.metric("focuspress_files_processed_total", 'inbox="cam0"') == len(OK)
+        assert daemon.metric("focuspress_files_failed_total", 'inbox="cam0"') == len(REFUSED)
+        status = daemon.status()
+        assert status["state"] == "ready"
+        states = status["inboxes"][0]["states"]
+        assert states == {"done": len(OK), "quarantined": len(REFUSED)}
+        reasons = {r["file"]: r.get("reason", "") for r in status["recent"] if r["outcome"] == "quarantined"}
+        assert "empty file" in reasons["empty.jpg"]
+        # still serving: a good file after all that is processed
+        (inbox / "after.png").write_bytes(encode(synthetic_photo(seed=7)))
+        wait_for(lambda: (outbox / "after.jpg").exists(), 60, message=daemon.log())
+        assert "Traceback" not in daemon.log()
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
+
+
+def _processor(tmp_path, **overrides):
+    config = DaemonConfig.model_validate(
+        {
+            "journal": str(tmp_path / "journal.sqlite3"),
+            "saliency": "none",
+            "retry_seconds": 5,
+            "inboxes": [
+                {
+                    "name": "cam",
+                    "path": str(tmp_path / "in"),
+                    "outbox": str(tmp_path / "out"),
+                    "archive": str(tmp_path / "done"),
+                    "quarantine": str(tmp_path / "q"),
+                }
+            ],
+            **overrides,
+        }
+    )
+    (tmp_path / "in").mkdir(exist_ok=True)
+    journal = Journal(config.journal)
+    metrics = DaemonMetrics()
+    retries = []
+    processor = Processor(config, journal, metrics, Engine(saliency="none"), lambda inbox, d: retries.append(inbox))
+    return config, journal, metrics, processor, retries
+
+
+def _journal_file(journal: Journal, path: Path):
+    st = path.stat()
+    journal.add_many([("cam", path, st.st_size, st.st_mtime_ns, 0.0)])
+    return journal.known(path, st.st_size, st.st_mtime_ns)
+
+
+def test_a_file_that_vanishes_before_it_is_read(tmp_path):
+    config, journal, metrics, processor, _ = _processor(tmp_path)
+    path = tmp_path / "in" / "gone.png"
+    path.write_bytes(encode(synthetic_photo()))
+    entry = _journal_file(journal, path)
+    path.unlink()  # deleted by someone between settling and reading
+    processor.process_batch([Job(entry, config.inboxes[0])])
+    after = journal.entry(entry.id)
+    assert after.state == "quarantined"
+    assert metrics.files_quarantined.labels("cam", "vanished")._value.get() == 1
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_a_file_replaced_while_being_read_is_judged_on_what_was_read(tmp_path, monkeypatch):
+    """Truncated under the reader: a clean refusal, never a partial output."""
+    import engine.io.load as load_module
+
+    config, journal, metrics, processor, _ = _processor(tmp_path)
+    path = tmp_path / "in" / "shrinks.png"
+    data = encode(synthetic_photo(160, 200))
+    path.write_bytes(data)
+    entry = _journal_file(journal, path)
+    real = load_module.read_bytes
+    monkeypatch.setattr(load_module, "read_bytes", lambda p: real(p)[: len(data) // 3])
+    processor.process_batch([Job(entry, config.inboxes[0])])
+    assert journal.entry(entry.id).state == "quarantined"
+    assert "truncated" in (tmp_path / "q" / "shrinks.png.error.txt").read_text()
+    assert not (tmp_path / "out" / "shrinks.jpg").exists()
+
+
+def test_disk_full_outbox_keeps_the_file_and_retries(tmp_path, monkeypatch):
+    """Simulated ENOSPC (always runs); the tmpfs test below does it for real where mounting is allowed."""
+    import engine.io.write as write_module
+
+    config, journal, metrics, processor, retries = _processor(tmp_path)
+    path = tmp_path / "in" / "photo.png"
+    path.write_bytes(encode(synthetic_photo()))
+    entry = _journal_file(journal, path)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(write_module.os, "fsync", full)
+    processor.process_batch([Job(entry, config.inboxes[0])])
+    after = journal.entry(entry.id)
+    assert after.state == "pending" and after.attempts == 0  # a full disk does not use up retries
+    assert path.exists() and retries == ["cam"]
+    assert metrics.output_errors.labels("cam", "no_space")._value.get() == 1
+    assert metrics.inbox_paused.labels("cam")._value.get() == 1
+    assert not list((tmp_path / "out").glob("*")), "a temp file was left behind"
+    monkeypatch.undo()
+    processor.process_batch([Job(journal.entry(entry.id), config.inboxes[0])])
+    assert journal.entry(entry.id).state == "done"
+    assert (tmp_path / "out" / "photo.jpg").exists() and not path.exists()
+
+
+def _can_mount_tmpfs(target: Path) -> bool:
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        return False
+    target.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(target)], capture_output=True)
+    return proc.returncode == 0
+
+
+def test_disk_full_outbox_on_a_real_small_filesystem(tmp_path):
+    outbox = tmp_path / "out0"
+    if not _can_mount_tmpfs(outbox):
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN); the simulated test covers it")
+    try:
+        config = write_config(tmp_path, retry_seconds=1, settle_seconds=0.3)
+        daemon = Daemon(config).start()
+        try:
+            inbox = tmp_path / "in0"
+            rng = np.random.default_rng(0)
+            for i in range(3):  # noise compresses badly: each output is larger than the 64 KB disk
+                noise = rng.integers(0, 256, (320, 320, 3), dtype=np.uint8)
+                (tmp_path / f"n{i}.png").write_bytes(encode(noise))
+                os.rename(tmp_path / f"n{i}.png", inbox / f"n{i}.png")
+            wait_for(lambda: daemon.metric("focuspress_output_errors_total", 'inbox="cam0",reason="no_space"') >= 1, 60)
+            assert daemon.metric("focuspress_inbox_paused", 'inbox="cam0"') == 1
+            assert len(list(inbox.glob("*.png"))) == 3  # nothing lost, nothing quarantined
+            assert not (tmp_path / "quarantine0").exists() or not list((tmp_path / "quarantine0").iterdir())
+            subprocess.run(["mount", "-o", "remount,size=16m", str(outbox)], check=True)  # the operator frees space
+            wait_for(lambda: len(list(outbox.glob("*.jpg"))) == 3, 60, message=daemon.log())
+            wait_for(lambda: len(list((tmp_path / "done0").glob("*.png"))) == 3, 30)
+            assert not [p for p in outbox.iterdir() if p.name.startswith(".")]  # no temp files left
+            assert daemon.metric("focuspress_files_processed_total", 'inbox="cam0"') == 3
+            assert daemon.stop() == 0
+        finally:
+            if daemon.proc and daemon.proc.poll() is None:
+                daemon.kill()
+    finally:
+        subprocess.run(["umount", "-l", str(outbox)], capture_output=True)
+
+
+def test_symlink_loop_directory_in_a_recursive_inbox(tmp_path):
+    from daemon.config import InboxConfig
+    from daemon.watcher import scan
+
+    inbox = InboxConfig(name="cam", path=tmp_path / "in", outbox=tmp_path / "out", originals="keep", recursive=True)
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    os.symlink("..", tmp_path / "in" / "sub" / "up")  # sub/up -> in: a loop for anything that follows links
+    (tmp_path / "in" / "sub" / "a.png").write_bytes(encode(synthetic_photo()))
+    found = list(scan(inbox))
+    assert found == [tmp_path / "in" / "sub" / "a.png"]
