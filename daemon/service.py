@@ -187,6 +187,7 @@ class Service:
                 if until <= now:
                     del self._paused_until[name]
                     self.metrics.inbox_paused.labels(name).set(0)
+                    self._enqueued_through = 0  # its entries were skipped while it was paused
             paused = set(self._paused_until)
         while self.pool.has_room():
             entries = self._next_pending(self.config.queue_size)

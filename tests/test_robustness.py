@@ -264,3 +264,59 @@ def test_symlink_loop_directory_in_a_recursive_inbox(tmp_path):
     (tmp_path / "in" / "sub" / "a.png").write_bytes(encode(synthetic_photo()))
     found = list(scan(inbox))
     assert found == [tmp_path / "in" / "sub" / "a.png"]
+
+
+def test_staggered_outbox_pauses_never_strand_pending_files(tmp_path, monkeypatch):
+    """Two files deferred a moment apart: once the later pause ends, both are fed again."""
+    import daemon.service as service_module
+    from daemon.service import Service
+    from daemon.workers import WorkerPool
+
+    config, journal, metrics, _, _ = _processor(tmp_path)
+    journal.close()
+    service = Service(config)
+    clock = [1000.0]
+    monkeypatch.setattr(service_module.time, "monotonic", lambda: clock[0])
+    fed: list[int] = []
+
+    class Recorder:
+        def process_batch(self, jobs):
+            fed.extend(job.entry.id for job in jobs)
+
+    service.pool = WorkerPool(Recorder(), 1, 16, 1, service.metrics)
+    for name in ("a.png", "b.png"):
+        path = tmp_path / "in" / name
+        path.write_bytes(encode(synthetic_photo()))
+        _journal_file(service.journal, path)
+    service._enqueued_through = 2  # both were fed once and deferred:
+    service._retry("cam", 5.0)  # a at t=1000 -> paused till 1005
+    clock[0] = 1001.0
+    service._retry("cam", 5.0)  # b at t=1001 -> paused till 1006; the rewind stays at 1005
+    clock[0] = 1005.5
+    service.tick()
+    assert service.pool.queue.qsize() == 0  # still paused
+    clock[0] = 1006.5
+    service.tick()
+    assert service.pool.queue.qsize() == 2  # both back in the queue once the pause is over
+    service.journal.close()
+
+
+def test_disk_full_in_the_cli_is_one_line_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import engine.io.write as write_module
+    from focuspress.cli import app
+
+    source = tmp_path / "photo.png"
+    source.write_bytes(encode(synthetic_photo()))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(write_module.os, "fsync", full)
+    result = CliRunner().invoke(app, ["compress", str(source), "-o", str(tmp_path / "out"), "--saliency", "none"])
+    assert result.exit_code == 2
+    assert "cannot write output (no space left on device)" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert list((tmp_path / "out").iterdir()) == []  # the temp file was removed
+    assert source.exists()

@@ -41,5 +41,6 @@ class Focuspress(Codec):
 
 register(Focuspress("focuspress-block", "block", 0.5, "combined"))
 register(Focuspress("focuspress-block-roi0", "block", 0.0, "none"))
+register(Focuspress("focuspress-block-roi085", "block", 0.85, "combined"))
 register(Focuspress("focuspress-block-roi1", "block", 1.0, "combined"))
 register(Focuspress("focuspress-pixel", "pixel", 0.5, "combined"))
