@@ -28,7 +28,13 @@ KODAK_CODECS = (
     "avif-420",
     "jxl",
 )
-ECSSD_CODECS = ("focuspress-block", "focuspress-block-roi1", "focuspress-pixel", "jpeg-turbo")
+ECSSD_CODECS = (
+    "focuspress-block",
+    "focuspress-block-roi085",
+    "focuspress-block-roi1",
+    "focuspress-pixel",
+    "jpeg-turbo",
+)
 
 
 def held_out_ecssd(folder: Path) -> list[Path]:

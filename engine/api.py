@@ -16,7 +16,7 @@ from PIL import Image
 
 from engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare
 from engine.compositor.pixel import encode_pixel
-from engine.errors import OptionsError
+from engine.errors import InputError, OptionsError
 from engine.io import LoadedImage, atomic_write
 from engine.ratecontrol import RateResult, encode_quality, search_target_score, search_target_size
 from engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES, load_saliency, model_device
@@ -133,7 +133,14 @@ class Engine:
         """Compress with a map computed elsewhere (the daemon batches maps across files)."""
         options.validate()
         t0 = time.perf_counter()
-        rate = self._composite(image, importance, options)
+        try:
+            rate = self._composite(image, importance, options)
+        except MemoryError:
+            # A header can claim tens of megapixels in a few KB (found by `bench fuzz`); where the
+            # memory runs out, this photo gets a clear refusal and the service goes on.
+            raise InputError(
+                f"{image.width}x{image.height}: not enough memory to compress this image"
+            ) from None
         return CompressResult(
             data=rate.data,
             importance=importance,

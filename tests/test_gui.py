@@ -275,3 +275,27 @@ def test_gui_help_and_bad_folder():
         timeout=60,
     )
     assert proc.returncode == 2 and "no such folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_result_store_is_bounded_by_count_and_bytes():
+    from focuspress.gui.results import ResultStore
+
+    store = ResultStore(capacity=3, max_bytes=1000)
+    ids = [store.add(name=f"{i}.png", jpeg=b"x" * 300, original_png=b"", map_png=b"").id for i in range(5)]
+    assert store.get(ids[0]) is None and store.get(ids[1]) is None  # oldest dropped
+    assert all(store.get(i) is not None for i in ids[2:])
+    big = store.add(name="big.png", jpeg=b"x" * 900, original_png=b"", map_png=b"")
+    assert store.get(big.id) is not None and all(store.get(i) is None for i in ids)  # bytes bound
+
+
+def test_saved_names_stay_inside_the_folder(tmp_path):
+    from focuspress.gui.folders import output_path, safe_stem
+
+    assert safe_stem("../../etc/passwd.png") == "passwd"
+    assert safe_stem("C:\\\\Users\\\\x\\\\photo.final.JPG") == "photo.final"
+    assert safe_stem("....") == "photo" and safe_stem("") == "photo"
+    path, exists = output_path(tmp_path, "../up.png", "ask")
+    assert path.parent == tmp_path and path.name == "up.jpg" and not exists
+    path.write_bytes(b"1")
+    assert output_path(tmp_path, "up.png", "ask") == (path, True)
+    assert output_path(tmp_path, "up.png", "rename")[0].name == "up-1.jpg"

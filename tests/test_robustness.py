@@ -320,3 +320,16 @@ def test_disk_full_in_the_cli_is_one_line_and_leaves_no_temp_file(tmp_path, monk
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert list((tmp_path / "out").iterdir()) == []  # the temp file was removed
     assert source.exists()
+
+
+def test_running_out_of_memory_while_compressing_is_a_clean_refusal(monkeypatch):
+    import engine.api as api
+    from engine import CompressOptions, InputError
+    from engine.io import LoadedImage
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(api, "prepare", exhausted)
+    with pytest.raises(InputError, match="128x96: not enough memory to compress this image"):
+        Engine(saliency="none").compress(LoadedImage(rgb=synthetic_photo()), CompressOptions(saliency="none"))

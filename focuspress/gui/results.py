@@ -39,19 +39,28 @@ def heat_overlay(importance: np.ndarray) -> bytes:
 
 
 class ResultStore:
-    """The last ``capacity`` results; older ones are dropped (the page says to compress again)."""
+    """The most recent results within ``capacity`` items and ``max_bytes``; older ones are dropped
+    (the page then says to compress again), so a long session cannot grow without bound."""
 
-    def __init__(self, capacity: int = 64) -> None:
+    def __init__(self, capacity: int = 64, max_bytes: int = 512 * 1024 * 1024) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._items: OrderedDict[str, StoredResult] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _size(result: StoredResult) -> int:
+        return len(result.jpeg) + len(result.original_png) + len(result.map_png)
 
     def add(self, **fields) -> StoredResult:
         result = StoredResult(id=uuid.uuid4().hex, **fields)
         with self._lock:
             self._items[result.id] = result
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            self._bytes += self._size(result)
+            while len(self._items) > 1 and (len(self._items) > self.capacity or self._bytes > self.max_bytes):
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= self._size(dropped)
         return result
 
     def get(self, result_id: str) -> StoredResult | None:
