@@ -138,9 +138,7 @@ class Engine:
         except MemoryError:
             # A header can claim tens of megapixels in a few KB (found by `bench fuzz`); where the
             # memory runs out, this photo gets a clear refusal and the service goes on.
-            raise InputError(
-                f"{image.width}x{image.height}: not enough memory to compress this image"
-            ) from None
+            raise InputError(f"{image.width}x{image.height}: not enough memory to compress this image") from None
         return CompressResult(
             data=rate.data,
             importance=importance,
