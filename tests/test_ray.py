@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -21,8 +22,17 @@ pytestmark = pytest.mark.slow
 
 
 def _actor_pids() -> list[int]:
-    proc = subprocess.run(["pgrep", "-f", "ray::CompressActor"], capture_output=True, text=True)
-    return [int(pid) for pid in proc.stdout.split()]
+    """Ray names its actor processes ``ray::CompressActor...`` (read from /proc: no procps needed)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith(b"ray::CompressActor"):
+                pids.append(int(entry.name))
+    return pids
 
 
 def test_executor_outcomes_and_a_lost_worker():
