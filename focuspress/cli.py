@@ -87,14 +87,18 @@ def compress(
             "--roi-strength",
             min=0,
             max=1,
-            help="How strongly the map moves bits to what matters (0 = perceptual masking only).",
+            help=(
+                "How strongly the map moves bits to what matters: 0 = perceptual masking only; 0.5 keeps the "
+                "whole photo ahead of libjpeg-turbo; 0.85 puts the subject first (ECSSD: ROI-PSNR about -30% "
+                "at equal whole-photo SSIMULACRA2)."
+            ),
         ),
     ] = 0.5,
     compositor: Annotated[
         str, typer.Option("--compositor", help="block (steered inside the encoder) or pixel (the original method).")
     ] = "block",
     saliency: Annotated[
-        str, typer.Option("--saliency", help="Importance map: combined, cam, faces or none.")
+        str, typer.Option("--saliency", help="Importance map: combined, trained, cam, faces or none.")
     ] = "combined",
     subsampling: Annotated[
         str, typer.Option("--subsampling", help="Chroma subsampling: 444 (sharper colour) or 420.")
@@ -230,7 +234,7 @@ def compress(
 def map_command(
     image: Annotated[Path, typer.Argument(help="The photo to analyse.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the map PNGs.")] = Path("out"),
-    saliency: Annotated[str, typer.Option("--saliency", help="combined, cam, faces or none.")] = "combined",
+    saliency: Annotated[str, typer.Option("--saliency", help="combined, trained, cam, faces or none.")] = "combined",
 ) -> None:
     """Write IMAGE's importance map: <name>.map.png (grey) and <name>.overlay.png (heatmap).
 
