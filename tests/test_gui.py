@@ -6,6 +6,7 @@ that way), else to the test's temp folder.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -186,35 +187,40 @@ def test_safety_rules(tmp_path):
         assert status == 200
 
         def post_json(path, payload):
-            import json
-
             return gui.request(path, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"})
 
         assert post_json("/api/folder", {"path": "relative/dir"})[0] == 422
         assert post_json("/api/folder", {"path": str(tmp_path / "nope")})[0] == 422
 
-        def upload(name: str, data: bytes):
+        def upload(name: str, data: bytes, **fields):
             boundary = "focuspressboundary"
-            body = (
-                (
-                    f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
-                    "Content-Type: application/octet-stream\r\n\r\n"
-                ).encode()
-                + data
-                + f"\r\n--{boundary}--\r\n".encode()
-            )
+            parts = [
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+                for key, value in fields.items()
+            ]
+            head = (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            body = b"".join(parts) + head + data + f"\r\n--{boundary}--\r\n".encode()
             return gui.request(
                 "/api/compress", data=body, headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}
             )
 
-        status, body = upload("big.png", encode(synthetic_photo(320, 320)))
+        status, body = upload("big.png", encode(synthetic_photo(400, 400)))
         assert status == 422 and b"megapixels" in body  # pixel limit
         status, body = upload("huge.png", b"\x00" * (1024 * 1024 + 10))
         assert status == 413  # byte limit
+        # the page's settings reach the engine: a target size is met (within 3% under); bad values refused
+        status, body = upload("sized.png", encode(synthetic_photo(300, 300)), target_size="6KB")
+        assert status == 200, body
+        assert 0.97 * 6000 <= json.loads(body)["output_bytes"] <= 6000
+        status, body = upload("sized.png", encode(synthetic_photo(64, 64)), roi_strength="2")
+        assert status == 422 and b"roi" in body.lower()
+        status, body = upload("sized.png", encode(synthetic_photo(64, 64)), target_size="lots")
+        assert status == 422
         status, body = upload("../../escape.png", encode(synthetic_photo(64, 64)))
         assert status == 200
-        import json
-
         result_id = json.loads(body)["id"]
         status, body = post_json("/api/save", {"ids": [result_id]})
         assert status == 200
