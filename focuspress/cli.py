@@ -343,8 +343,14 @@ def daemon(
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     from daemon.service import Service
+    from engine.executors import WorkerLost
 
-    raise typer.Exit(Service(parsed, config).run())
+    try:
+        code = Service(parsed, config).run()
+    except WorkerLost as exc:  # executor: ray and no cluster: say so; systemd retries later
+        _fail(str(exc))
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 bench_app = typer.Typer(

@@ -119,3 +119,28 @@ def test_cli_executor_ray_over_a_folder(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"c{i}.jpg" for i in range(4)]
     assert "(ray)" in proc.stdout
     assert time.monotonic() - start < 300
+
+
+def test_an_unreachable_cluster_is_one_line_not_a_hang(tmp_path):
+    from tests.daemon_harness import free_port
+
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    (tmp_path / "a.png").write_bytes(encode(synthetic_photo()))
+    command = [sys.executable, "-m", "focuspress", "compress", str(tmp_path / "a.png"), "-o", str(tmp_path / "out")]
+    proc = subprocess.run(
+        [*command, "--saliency", "none", "--executor", "ray", "--ray-address", address],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1 and f"cannot reach the Ray cluster at {address}" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    config = write_config(tmp_path, executor="ray", ray={"address": address})
+    daemon = subprocess.run(
+        [sys.executable, "-m", "focuspress", "daemon", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert daemon.returncode == 1 and "cannot reach the Ray cluster" in daemon.stderr
+    assert "Traceback" not in daemon.stderr

@@ -12,6 +12,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -74,14 +75,19 @@ class RayExecutor:
 
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
-            ray.init(
-                address=address,
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.WARNING,
-                namespace="focuspress",
-                runtime_env={"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}},
-            )
+            _check_reachable(address)
+            try:
+                ray.init(
+                    address=address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    logging_level=logging.WARNING,
+                    namespace="focuspress",
+                    runtime_env={"env_vars": {"TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}},
+                )
+            except Exception as exc:  # ConnectionError, RuntimeError, ValueError... all mean "no cluster"
+                where = f"the Ray cluster at {address}" if address else "a local Ray"
+                raise WorkerLost(f"cannot start or reach {where} ({_first_line(exc)})") from exc
         self._ray = ray
         self.saliency = saliency
         self.timeout_seconds = timeout_seconds
@@ -119,8 +125,6 @@ class RayExecutor:
         with self._lock:
             if index not in self._suspect:
                 return
-        import time
-
         deadline = time.monotonic() + RESTART_TIMEOUT_SECONDS
         while True:
             try:
@@ -191,3 +195,24 @@ class RayExecutor:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[-1][:200] if text else type(exc).__name__
+
+
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """Fail fast on a ``host:port`` (or ``ray://host:port``) nobody answers on.
+
+    Why: ``ray.init`` keeps retrying an unreachable head for minutes; a one-line refusal in
+    seconds is what an operator starting the daemon or the CLI needs.
+    """
+    if not address or address == "auto":
+        return
+    target = address.removeprefix("ray://").rsplit("/", 1)[0]
+    host, sep, port = target.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    import socket
+
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise WorkerLost(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc})") from exc
