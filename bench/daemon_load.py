@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bench.runner import list_images
+
 
 def _free_port() -> int:
     import socket
@@ -41,7 +43,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = "combined", console=None) -> list[str]:
-    sources = sorted(p for p in data.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    sources = list_images(data)
     if not sources:
         raise SystemExit(f"{data}: no images")
     root = Path(tempfile.mkdtemp(prefix="focuspress-load-"))

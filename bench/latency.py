@@ -14,11 +14,29 @@ from pathlib import Path
 
 import numpy as np
 
+STAGES = ("decode", "saliency", "compositor", "write")
+
+
+def time_stages(engine, image: Path, options, folder: Path):
+    """One photo through the daemon's stages; returns (ms per stage as an array, loaded image, result)."""
+    from engine import load_image
+    from engine.io import atomic_write
+
+    stamps = [time.perf_counter()]
+    loaded = load_image(image)
+    stamps.append(time.perf_counter())
+    importance = engine.importance_maps([loaded.rgb])[0]
+    stamps.append(time.perf_counter())
+    result = engine.compress_with_map(loaded, importance, options)
+    stamps.append(time.perf_counter())
+    atomic_write(folder / "out.jpg", result.data)
+    stamps.append(time.perf_counter())
+    return np.diff(stamps) * 1000.0, loaded, result
+
 
 def measure(image: Path, *, repeat: int = 5, saliency: str = "combined") -> list[str]:
     t_start = time.perf_counter()
-    from engine import CompressOptions, Engine, load_image
-    from engine.io import atomic_write
+    from engine import CompressOptions, Engine
 
     import_s = time.perf_counter() - t_start
     engine = Engine(saliency=saliency)
@@ -29,19 +47,11 @@ def measure(image: Path, *, repeat: int = 5, saliency: str = "combined") -> list
     rounds = []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeat + 1):
-            stamps = [time.perf_counter()]
-            loaded = load_image(image)
-            stamps.append(time.perf_counter())
-            importance = engine.importance_maps([loaded.rgb])[0]
-            stamps.append(time.perf_counter())
-            result = engine.compress_with_map(loaded, importance, options)
-            stamps.append(time.perf_counter())
-            atomic_write(Path(folder) / "out.jpg", result.data)
-            stamps.append(time.perf_counter())
-            rounds.append(np.diff(stamps) * 1000.0)
+            ms, loaded, result = time_stages(engine, image, options, Path(folder))
+            rounds.append(ms)
     first, warm = rounds[0], np.median(np.array(rounds[1:]), axis=0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    names = ("decode", "saliency", "compositor", "write")
+    names = STAGES
     return [
         f"image: {image.name} {loaded.width}x{loaded.height}, saliency {saliency}, model on {engine.device}",
         f"imports {import_s * 1000:.0f} ms, model load {load_s * 1000:.0f} ms",

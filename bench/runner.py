@@ -15,8 +15,9 @@ from PIL import Image
 
 from bench import codecs
 from bench.codecs.base import Context
+from engine.io.load import SUPPORTED_SUFFIXES
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = SUPPORTED_SUFFIXES
 
 
 @dataclass

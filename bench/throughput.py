@@ -10,11 +10,14 @@ second, the numbers the scale-out estimate is built from (benchmarks/README.md).
 from __future__ import annotations
 
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
+from bench.latency import STAGES, time_stages
+from bench.runner import list_images
 from daemon.config import DaemonConfig
 from daemon.journal import Journal
 from daemon.metrics import DaemonMetrics
@@ -23,15 +26,15 @@ from daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
 MODES = ("local-1", "local-2", "ray-1", "ray-2")
 
 
-def _config(root: Path, saliency: str, workers: int, executor: str, actors: int) -> DaemonConfig:
+def _config(root: Path, saliency: str, executor: str, count: int) -> DaemonConfig:
     return DaemonConfig.model_validate(
         {
             "journal": str(root / "journal.sqlite3"),
             "saliency": saliency,
-            "workers": workers,
+            "workers": count,
             "queue_size": 64,
             "executor": executor,
-            "ray": {"actors": actors, "num_cpus": 1},
+            "ray": {"actors": count, "num_cpus": 1},
             "log_format": "text",
             "inboxes": [{"name": "bench", "path": str(root / "in"), "outbox": str(root / "out"), "originals": "keep"}],
         }
@@ -51,7 +54,10 @@ def _run_pipeline(images: list[Path], config: DaemonConfig, processor_factory, t
     start = time.perf_counter()
     for entry in entries:
         pool.put(Job(entry, inbox))
-    while journal.counts().get("done", 0) + journal.counts().get("quarantined", 0) < len(images):
+    while True:
+        counts = journal.counts()
+        if counts.get("done", 0) + counts.get("quarantined", 0) >= len(images):
+            break
         time.sleep(0.02)
     elapsed = time.perf_counter() - start
     pool.stop(30)
@@ -59,39 +65,28 @@ def _run_pipeline(images: list[Path], config: DaemonConfig, processor_factory, t
     return elapsed
 
 
-def _link_inputs(images: list[Path], folder: Path) -> list[Path]:
+def _copy_inputs(sources: list[Path], folder: Path, rounds: int) -> list[Path]:
+    """A distinct copy per photo and round (a repeated file is one journal identity)."""
     folder.mkdir(parents=True)
-    out = []
-    for path in images:
-        target = folder / path.name
-        shutil.copy2(path, target)
-        out.append(target)
-    return out
+    copies = []
+    for r in range(rounds):
+        for path in sources:
+            target = folder / f"r{r}-{path.name}"
+            shutil.copy2(path, target)
+            copies.append(target)
+    return copies
 
 
 def stage_times(images: list[Path], saliency: str) -> dict[str, float]:
     """Median ms per stage on one thread (after a warm-up photo)."""
-    from engine import CompressOptions, Engine, load_image
-    from engine.io import atomic_write
+    from engine import CompressOptions, Engine
 
     engine = Engine(saliency=saliency)
     engine.warm_up()
     options = CompressOptions(saliency=saliency)
-    stamps: dict[str, list[float]] = {"decode": [], "saliency": [], "compositor": [], "write": []}
     with tempfile.TemporaryDirectory() as folder:
-        for path in images:
-            t0 = time.perf_counter()
-            image = load_image(path)
-            t1 = time.perf_counter()
-            importance = engine.importance_maps([image.rgb])[0]
-            t2 = time.perf_counter()
-            result = engine.compress_with_map(image, importance, options)
-            t3 = time.perf_counter()
-            atomic_write(Path(folder) / "out.jpg", result.data)
-            t4 = time.perf_counter()
-            for key, a, b in (("decode", t0, t1), ("saliency", t1, t2), ("compositor", t2, t3), ("write", t3, t4)):
-                stamps[key].append((b - a) * 1000)
-    return {key: statistics.median(values) for key, values in stamps.items()}
+        rows = [time_stages(engine, path, options, Path(folder))[0] for path in images]
+    return dict(zip(STAGES, np.median(np.array(rows), axis=0).tolist()))
 
 
 def journal_rate(transitions: int = 2000) -> float:
@@ -112,49 +107,33 @@ def journal_rate(transitions: int = 2000) -> float:
     return n / elapsed
 
 
+def _processor_factory(kind: str, count: int, saliency: str):
+    """(factory(config, journal, metrics) -> processor, worker threads, executor to close or None)."""
+    if kind == "local":
+        from engine import Engine
+
+        engine = Engine(saliency=saliency)
+        engine.warm_up()
+        return (lambda cfg, journal, metrics: Processor(cfg, journal, metrics, engine)), count, None
+    from engine.executors import make_executor
+
+    executor = make_executor("ray", saliency, actors=count, num_cpus=1)
+    executor.warm_up()
+    return (lambda cfg, journal, metrics: RemoteProcessor(cfg, journal, metrics, executor)), 2 * count, executor
+
+
 def run(data: Path, modes: list[str], *, saliency: str = "combined", rounds: int = 1, console=None) -> dict:
-    sources = sorted(p for p in data.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    sources = list_images(data)
     if not sources:
         raise SystemExit(f"{data}: no images")
-    sources = sources * rounds
-    results: dict = {"images": len(sources), "modes": {}}
+    results: dict = {"images": len(sources) * rounds, "modes": {}}
     for mode in modes:
         kind, count = mode.split("-")
-        count_n = int(count)
         root = Path(tempfile.mkdtemp(prefix="focuspress-throughput-"))
         try:
-            images = _link_inputs(sorted(set(sources)), root / "in")
-            images = images * rounds
-            if kind == "local":
-                from engine import Engine
-
-                config = _config(root, saliency, count_n, "local", 1)
-                engine = Engine(saliency=saliency)
-                engine.warm_up()
-
-                def factory(cfg, journal, metrics, engine=engine):
-                    return Processor(cfg, journal, metrics, engine)
-
-                threads = count_n
-                executor = None
-            else:
-                from engine.executors import make_executor
-
-                config = _config(root, saliency, 1, "ray", count_n)
-                executor = make_executor("ray", saliency, actors=count_n, num_cpus=1)
-                executor.warm_up()
-
-                def factory(cfg, journal, metrics, executor=executor):
-                    return RemoteProcessor(cfg, journal, metrics, executor)
-
-                threads = 2 * count_n
-            if rounds > 1:  # repeated files are one journal identity: distinct copies per round
-                images = []
-                for r in range(rounds):
-                    for path in sorted(set(sources)):
-                        copy = root / "in" / f"r{r}-{path.name}"
-                        shutil.copy2(path, copy)
-                        images.append(copy)
+            images = _copy_inputs(sources, root / "in", rounds)
+            factory, threads, executor = _processor_factory(kind, int(count), saliency)
+            config = _config(root, saliency, kind, int(count))
             seconds = _run_pipeline(images, config, factory, threads)
             if executor is not None:
                 executor.close()
@@ -163,6 +142,6 @@ def run(data: Path, modes: list[str], *, saliency: str = "combined", rounds: int
                 console.print(f"{mode}: {len(images)} photos in {seconds:.1f} s = {len(images) / seconds:.2f} images/s")
         finally:
             shutil.rmtree(root, ignore_errors=True)
-    results["stages_ms"] = stage_times(sorted(set(sources))[:8], saliency)
+    results["stages_ms"] = stage_times(sources[:8], saliency)
     results["journal_files_per_s"] = journal_rate()
     return results

@@ -13,8 +13,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import FocuspressError
+from engine.io.load import SUPPORTED_SUFFIXES
 
-DEFAULT_PATTERNS = ["*.jpg", "*.jpeg", "*.png", "*.webp", "*.tif", "*.tiff", "*.bmp", "*.gif"]
+DEFAULT_PATTERNS = [f"*{suffix}" for suffix in SUPPORTED_SUFFIXES]
 DEFAULT_IGNORE = [".*", "*.part", "*.tmp", "*.partial", "*.crdownload", "*~", "*.swp"]
 
 

@@ -37,16 +37,23 @@ REASONS = (
     ("saliency model failed", "model_error"),
     ("internal error", "internal"),
 )
+OUTPUT_ERRORS = (("no space", "no_space"), ("quota", "quota"), ("read-only", "read_only"))
 RECENT = 100
+
+
+def _label(text: str, table: tuple[tuple[str, str], ...], default: str) -> str:
+    lowered = text.lower()
+    return next((label for phrase, label in table if phrase in lowered), default)
 
 
 def reason_label(reason: str) -> str:
     """The metric label for a quarantine reason: the first matching key phrase, else ``other``."""
-    lowered = reason.lower()
-    for phrase, label in REASONS:
-        if phrase in lowered:
-            return label
-    return "other"
+    return _label(reason, REASONS, "other")
+
+
+def output_error_label(reason: str) -> str:
+    """The metric label for an output that could not be written."""
+    return _label(reason, OUTPUT_ERRORS, "io_error")
 
 
 _BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

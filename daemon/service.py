@@ -37,8 +37,10 @@ class Service:
         self._reload = threading.Event()
         self._enqueued_through = 0
         self._retry_lock = threading.Lock()
-        self._paused_until: dict[str, float] = {}  # inbox -> monotonic time its outbox is retried
-        self._rewind_at: float | None = None  # when to feed pending entries behind the cursor again
+        # When files that went back to pending are fed again: per inbox whose outbox failed (the
+        # inbox is paused till then), or under None after a lost worker (no pause). Each expiry
+        # rewinds the feeder's cursor, so entries skipped or returned meanwhile get their turn.
+        self._retry_at: dict[str | None, float] = {}
         self.server: MetricsServer | None = None
         self.watcher: InboxWatcher | None = None
         self.pool: WorkerPool | None = None
@@ -98,16 +100,14 @@ class Service:
         """A file went back to pending: feed it again after ``delay`` (and pause its inbox till then)."""
         at = time.monotonic() + delay
         with self._retry_lock:
-            if inbox is not None:
-                self._paused_until[inbox] = at
-            self._rewind_at = at if self._rewind_at is None else min(self._rewind_at, at)
+            self._retry_at[inbox] = at if inbox is not None else min(at, self._retry_at.get(None, at))
 
     def status(self) -> dict:
         """Per-inbox journal counts for /status.json."""
         counts = self.journal.counts_by_inbox()
         now = time.monotonic()
         with self._retry_lock:
-            paused = {name for name, until in self._paused_until.items() if until > now}
+            paused = {name for name, until in self._retry_at.items() if name is not None and until > now}
         return {
             "executor": self.config.executor,
             "inboxes": [
@@ -180,15 +180,13 @@ class Service:
         assert self.pool is not None
         now = time.monotonic()
         with self._retry_lock:
-            if self._rewind_at is not None and now >= self._rewind_at:
-                self._rewind_at = None
-                self._enqueued_through = 0  # pending entries behind the cursor get their turn again
-            for name, until in list(self._paused_until.items()):
+            for name, until in list(self._retry_at.items()):
                 if until <= now:
-                    del self._paused_until[name]
-                    self.metrics.inbox_paused.labels(name).set(0)
-                    self._enqueued_through = 0  # its entries were skipped while it was paused
-            paused = set(self._paused_until)
+                    del self._retry_at[name]
+                    self._enqueued_through = 0
+                    if name is not None:
+                        self.metrics.inbox_paused.labels(name).set(0)
+            paused = {name for name in self._retry_at if name is not None}
         while self.pool.has_room():
             entries = self._next_pending(self.config.queue_size)
             if not entries:

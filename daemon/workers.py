@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from daemon.config import DaemonConfig, InboxConfig
 from daemon.journal import Entry, Journal
-from daemon.metrics import DaemonMetrics, reason_label
+from daemon.metrics import DaemonMetrics, output_error_label, reason_label
 from engine import CompressOptions, Engine, FocuspressError, OutputError, load_image
 from engine.executors import Executor, WorkerLost
 from engine.io import atomic_write
@@ -32,6 +33,7 @@ from engine.io.write import fsync_dir
 from engine.ratecontrol import parse_size
 
 log = logging.getLogger("focuspress.daemon")
+T = TypeVar("T")
 
 
 def options_for(inbox: InboxConfig, saliency: str) -> CompressOptions:
@@ -112,24 +114,29 @@ class Processor:
             return False
         return True
 
-    def _unreadable(self, job: Job, exc: FocuspressError) -> None:
-        if not job.entry.path.exists() and not job.entry.path.is_symlink():
-            self.quarantine(job, f"{job.entry.path}: vanished before it was read (moved or deleted meanwhile)")
-        else:
-            self.quarantine(job, str(exc))
+    def _open(self, job: Job, reader: Callable[[Path], T]) -> tuple[T, float] | None:
+        """Claim the job and read its file with ``reader``: (what it read, time reading began), or
+        None when the job is skipped or its file was quarantined."""
+        if not self._take(job):
+            return None
+        t0 = time.perf_counter()
+        try:
+            return reader(job.entry.path), t0
+        except FocuspressError as exc:
+            if not job.entry.path.exists() and not job.entry.path.is_symlink():
+                self.quarantine(job, f"{job.entry.path}: vanished before it was read (moved or deleted meanwhile)")
+            else:
+                self.quarantine(job, str(exc))
+            return None
 
     def process_batch(self, jobs: list[Job]) -> None:
         assert self.engine is not None
         loaded = []
         for job in jobs:
-            if not self._take(job):
+            opened = self._open(job, load_image)
+            if opened is None:
                 continue
-            t0 = time.perf_counter()
-            try:
-                image = load_image(job.entry.path)
-            except FocuspressError as exc:
-                self._unreadable(job, exc)
-                continue
+            image, t0 = opened
             self.metrics.stage_seconds.labels("decode").observe(time.perf_counter() - t0)
             loaded.append((job, image, t0))
         if not loaded:
@@ -191,7 +198,7 @@ class Processor:
         """The outbox failed (full, read-only): keep the file pending and pause its inbox."""
         inbox = job.inbox
         self.journal.retry_later(job.entry.id, reason, count_attempt=False)
-        self.metrics.output_errors.labels(inbox.name, _errno_label(reason)).inc()
+        self.metrics.output_errors.labels(inbox.name, output_error_label(reason)).inc()
         self.metrics.inbox_paused.labels(inbox.name).set(1)
         log.warning("output failed, %s waits %.0f s and is retried: %s", inbox.name, self.config.retry_seconds, reason)
         self._log(inbox.name, job.entry.path.name, "deferred", job.entry.size, 0, 0.0, reason=reason)
@@ -256,14 +263,10 @@ class RemoteProcessor(Processor):
 
     def process_batch(self, jobs: list[Job]) -> None:
         for job in jobs:
-            if not self._take(job):
+            opened = self._open(job, read_bytes)
+            if opened is None:
                 continue
-            t0 = time.perf_counter()
-            try:
-                data = read_bytes(job.entry.path)
-            except FocuspressError as exc:
-                self._unreadable(job, exc)
-                continue
+            data, t0 = opened
             try:
                 outcome = self.executor.run(
                     data, job.entry.path.name, options_for(job.inbox, self.config.saliency), next(self._slots)
@@ -279,17 +282,9 @@ class RemoteProcessor(Processor):
                 self.quarantine(job, outcome.error or "unknown error")
                 continue
             for stage in ("decode", "saliency", "compositor"):
-                if stage in outcome.timings_ms:
-                    self.metrics.stage_seconds.labels(stage).observe(outcome.timings_ms[stage] / 1000.0)
+                if stage in outcome.result.timings_ms:
+                    self.metrics.stage_seconds.labels(stage).observe(outcome.result.timings_ms[stage] / 1000.0)
             self.commit(job, outcome.result.data, t0)
-
-
-def _errno_label(reason: str) -> str:
-    lowered = reason.lower()
-    for phrase, label in (("no space", "no_space"), ("quota", "quota"), ("read-only", "read_only")):
-        if phrase in lowered:
-            return label
-    return "io_error"
 
 
 class WorkerPool:

@@ -172,11 +172,7 @@ def compress(
     started = time.perf_counter()
     try:
         with err.status(f"starting the {executor} executor and loading the saliency model…"):
-            runner = (
-                make_executor(executor, saliency, address=ray_address, actors=ray_actors, num_gpus=ray_gpus)
-                if executor == "ray"
-                else make_executor("local", saliency)
-            )
+            runner = make_executor(executor, saliency, address=ray_address, actors=ray_actors, num_gpus=ray_gpus)
             runner.warm_up()
     except WorkerLost as exc:
         _fail(str(exc))
@@ -196,8 +192,8 @@ def compress(
                 save_map_images(image.rgb, result.importance, output, image_path.stem)
             row = [
                 image_path.name,
-                f"{outcome.width}x{outcome.height}",
-                _kb(outcome.source_bytes),
+                f"{result.width}x{result.height}",
+                _kb(result.input_bytes),
                 _kb(result.bytes),
                 f"{result.bpp:.3f}",
                 f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
@@ -207,7 +203,7 @@ def compress(
             if metrics:
                 row += _metric_cells(image.rgb, result.decoded(), roi_mask)
             table.add_row(*row)
-            total_in += outcome.source_bytes
+            total_in += result.input_bytes
             total_out += result.bytes
             for note in outcome.notes:
                 err.print(f"[yellow]note:[/yellow] {image_path.name}: {note}", highlight=False)
@@ -679,24 +675,22 @@ def eval_map(
     )
 
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
-
-
 def _expand_folders(paths: list[Path]) -> list[Path]:
     """Folders become their photos (by suffix, sorted, not recursive, no dotfiles); files stay as given."""
     from engine import FocuspressError
+    from engine.io import SUPPORTED_SUFFIXES
 
     expanded: list[Path] = []
     for path in paths:
         if path.is_dir():
             candidates = sorted(
-                p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+                p for p in path.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES and not p.name.startswith(".")
             )
             found = [p for p in candidates if p.is_file()]
             for skipped in sorted(set(candidates) - set(found)):
                 err.print(f"[yellow]note:[/yellow] {skipped}: skipped (not a regular file)", highlight=False)
             if not found:
-                raise FocuspressError(f"{path}: folder has no photos ({', '.join(IMAGE_SUFFIXES)})")
+                raise FocuspressError(f"{path}: folder has no photos ({', '.join(SUPPORTED_SUFFIXES)})")
             expanded.extend(found)
         else:
             expanded.append(path)

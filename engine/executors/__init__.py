@@ -14,7 +14,7 @@ EXECUTORS = ("local", "ray")
 
 
 def make_executor(kind: str, saliency: str, **ray_options) -> Executor:
-    """``local`` or ``ray`` (``ray_options``: address, actors, num_cpus, num_gpus)."""
+    """``local`` or ``ray`` (``ray_options``: address, actors, num_cpus, num_gpus; unused by ``local``)."""
     if kind == "local":
         return LocalExecutor(saliency)
     if kind == "ray":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -26,15 +26,19 @@ class Outcome:
     result: CompressResult | None = None
     error: str | None = None
     notes: tuple[str, ...] = ()
-    width: int = 0
-    height: int = 0
-    source_bytes: int = 0
     image: LoadedImage | None = None  # kept by the local executor only (saves a second decode)
-    timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.result is not None
+
+    @property
+    def width(self) -> int:
+        return self.result.width if self.result else 0
+
+    @property
+    def height(self) -> int:
+        return self.result.height if self.result else 0
 
 
 def compress_bytes(engine: Engine, data: bytes, name: str, options: CompressOptions, *, keep_image: bool) -> Outcome:
@@ -43,23 +47,14 @@ def compress_bytes(engine: Engine, data: bytes, name: str, options: CompressOpti
     try:
         image = load_image(data, name=name)
     except FocuspressError as exc:
-        return Outcome(name=name, error=str(exc), source_bytes=len(data))
+        return Outcome(name=name, error=str(exc))
     decode_ms = (time.perf_counter() - t0) * 1000.0
     try:
         result = engine.compress(image, options)
     except FocuspressError as exc:
-        return Outcome(name=name, error=str(exc), source_bytes=len(data))
+        return Outcome(name=name, error=str(exc))
     result.timings_ms["decode"] = decode_ms
-    return Outcome(
-        name=name,
-        result=result,
-        notes=image.notes,
-        width=image.width,
-        height=image.height,
-        source_bytes=image.source_bytes,
-        image=image if keep_image else None,
-        timings_ms=dict(result.timings_ms),
-    )
+    return Outcome(name=name, result=result, notes=image.notes, image=image if keep_image else None)
 
 
 def read_input(path: Path) -> bytes | str:
@@ -75,6 +70,9 @@ class Executor(Protocol):
 
     slots: int
     device: str
+
+    def warm_up(self) -> None:
+        """Load the model(s) before the first photo."""
 
     def run(self, data: bytes, name: str, options: CompressOptions, slot: int = 0) -> Outcome:
         """One photo, blocking. Raises :class:`WorkerLost` when the worker died under it."""

@@ -1,12 +1,13 @@
 """Image I/O: decoding inputs safely and writing outputs atomically."""
 
-from engine.io.load import DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS, LoadedImage, load_image
+from engine.io.load import DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, LoadedImage, load_image
 from engine.io.write import atomic_write, refuse_overwrite
 
 __all__ = [
     "DEFAULT_BACKGROUND",
     "DEFAULT_MAX_PIXELS",
     "LoadedImage",
+    "SUPPORTED_SUFFIXES",
     "atomic_write",
     "load_image",
     "refuse_overwrite",

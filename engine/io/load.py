@@ -22,6 +22,8 @@ DEFAULT_MAX_PIXELS = 120_000_000
 #: Transparent pixels are composited onto white, as a browser shows them on a page.
 DEFAULT_BACKGROUND = (255, 255, 255)
 SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF")
+#: File name suffixes of those formats: what folder inputs (CLI, daemon patterns, bench) take.
+SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 
 
 @dataclass(frozen=True)

@@ -335,14 +335,15 @@ def _suffix(name: str) -> str:
 
 
 def _metric_sum(text: str, name: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name) and not line.startswith("#"):
-            try:
-                total += float(line.rsplit(" ", 1)[1])
-            except ValueError:
-                pass
-    return total
+    """Sum of every sample of ``name`` (all label sets) in a Prometheus text exposition."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name
+    )
 
 
 def serve(settings: GuiSettings, *, port: int = 0, open_browser: bool = True, announce=print) -> None:
