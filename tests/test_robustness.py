@@ -333,3 +333,28 @@ def test_running_out_of_memory_while_compressing_is_a_clean_refusal(monkeypatch)
     monkeypatch.setattr(api, "prepare", exhausted)
     with pytest.raises(InputError, match="128x96: not enough memory to compress this image"):
         Engine(saliency="none").compress(LoadedImage(rgb=synthetic_photo()), CompressOptions(saliency="none"))
+
+
+def test_a_lost_worker_puts_the_file_back_and_a_repeat_offender_is_quarantined(tmp_path):
+    """The Ray path's journal rules, with an executor whose worker dies under every photo."""
+    from daemon.workers import RemoteProcessor
+    from engine.executors import WorkerLost
+
+    config, journal, metrics, _, retries = _processor(tmp_path, max_attempts=2)
+
+    class DyingExecutor:
+        def run(self, data, name, options, slot=0):
+            raise WorkerLost(f"{name}: Ray worker lost (ActorDiedError)")
+
+    processor = RemoteProcessor(config, journal, metrics, DyingExecutor(), lambda inbox, d: retries.append(inbox))
+    path = tmp_path / "in" / "poison.png"
+    path.write_bytes(encode(synthetic_photo()))
+    entry = _journal_file(journal, path)
+    for expected_attempts in (1, 2):
+        processor.process_batch([Job(journal.entry(entry.id), config.inboxes[0])])
+        after = journal.entry(entry.id)
+        assert after.state == "pending" and after.attempts == expected_attempts  # the attempt counts
+    assert retries == [None, None] and metrics.worker_lost._value.get() == 2
+    processor.process_batch([Job(journal.entry(entry.id), config.inboxes[0])])
+    assert journal.entry(entry.id).state == "quarantined"
+    assert "gave up after 2 interrupted attempts" in (tmp_path / "q" / "poison.png.error.txt").read_text()
