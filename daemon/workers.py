@@ -181,9 +181,11 @@ class Processor:
             return
         self.journal.set_state(entry.id, "written")
         self.metrics.stage_seconds.labels("write").observe(time.perf_counter() - t3)
-        self.dispose_original(entry, inbox)
+        # Counted once the output is durable, before the original moves: whoever sees the
+        # original archived also sees the file counted.
         self.metrics.record_output(inbox.name, entry.size, len(data))
         self.metrics.latency_seconds.observe(max(0.0, time.time() - entry.seen_at))
+        self.dispose_original(entry, inbox)
         self._log(
             inbox.name,
             entry.path.name,
