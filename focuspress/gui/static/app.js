@@ -235,6 +235,7 @@ async function useFolder() {
 async function save() {
   const ids = state.items.filter((i) => i.status === "done").map((i) => i.id);
   if (!ids.length) return;
+  message("Saving…"); // never leave an earlier "Saved" standing while this save runs
   let onConflict = "ask";
   for (;;) {
     const { ok, status, body } = await api("/api/save", {
