@@ -9,6 +9,11 @@ Crash rules, applied at start by :meth:`Journal.recover`: ``processing`` goes ba
 ``pending`` (the output is rewritten atomically, so a redo cannot leave a partial or second
 file), ``written`` resumes at the originals step. WAL mode with ``synchronous=FULL``: a
 committed transition survives a power cut.
+
+File names are stored as their exact bytes (BLOB), because a name need not be UTF-8 (an FTP
+upload in Latin-1) and SQLite's text columns take only UTF-8. Journals written before that
+(``user_version`` 0, names as TEXT) are converted in place at open: a TEXT name's UTF-8 bytes
+are the bytes the filesystem has, so no file is seen as new and done twice.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from engine.io.names import from_bytes, safe_text, to_bytes, unique_path
 
 STATES = ("pending", "processing", "written", "done", "quarantined")
 
@@ -39,6 +46,8 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_state ON files (state);
 CREATE UNIQUE INDEX IF NOT EXISTS files_output ON files (output) WHERE output IS NOT NULL;
 """
+#: 1: ``path`` and ``output`` hold the name's bytes (BLOB) instead of text.
+SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,23 @@ class Journal:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        """Bring an older journal to :data:`SCHEMA_VERSION` in one transaction."""
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("UPDATE files SET path=CAST(path AS BLOB) WHERE typeof(path)='text'")
+            self._db.execute("UPDATE files SET output=CAST(output AS BLOB) WHERE typeof(output)='text'")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -74,11 +99,11 @@ class Journal:
         return Entry(
             id=row[0],
             inbox=row[1],
-            path=Path(row[2]),
+            path=from_bytes(row[2]),
             size=row[3],
             mtime_ns=row[4],
             state=row[5],
-            output=Path(row[6]) if row[6] else None,
+            output=from_bytes(row[6]) if row[6] else None,
             attempts=row[7],
             seen_at=row[8],
         )
@@ -89,7 +114,7 @@ class Journal:
         with self._lock:
             row = self._db.execute(
                 f"SELECT {self._COLUMNS} FROM files WHERE path=? AND size=? AND mtime_ns=?",
-                (str(path), size, mtime_ns),
+                (to_bytes(path), size, mtime_ns),
             ).fetchone()
         return self._row(row) if row else None
 
@@ -108,7 +133,7 @@ class Journal:
                 self._db.executemany(
                     "INSERT OR IGNORE INTO files (inbox, path, size, mtime_ns, state, seen_at, updated_at) "
                     "VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                    [(inbox, str(path), size, mtime, seen, now) for inbox, path, size, mtime, seen in items],
+                    [(inbox, to_bytes(path), size, mtime, seen, now) for inbox, path, size, mtime, seen in items],
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -117,26 +142,28 @@ class Journal:
             return self._db.total_changes - before
 
     def claim_output(self, entry_id: int, preferred: Path) -> Path:
-        """Reserve an outbox name for this entry: ``preferred``, or ``stem-N.jpg`` if taken."""
+        """Reserve an outbox name for this entry: ``preferred``, or ``stem-N.jpg`` if another
+        entry holds it (the same name rule as everywhere: :func:`engine.io.names.unique_path`)."""
         with self._lock:
             row = self._db.execute("SELECT output FROM files WHERE id=?", (entry_id,)).fetchone()
             if row and row[0]:
-                return Path(row[0])
-            candidate, n = preferred, 1
-            while True:
+                return from_bytes(row[0])
+
+            def reserved(candidate: Path) -> bool:
                 try:
-                    self._db.execute("UPDATE files SET output=? WHERE id=?", (str(candidate), entry_id))
-                    return candidate
+                    self._db.execute("UPDATE files SET output=? WHERE id=?", (to_bytes(candidate), entry_id))
                 except sqlite3.IntegrityError:
-                    candidate = preferred.with_name(f"{preferred.stem}-{n}{preferred.suffix}")
-                    n += 1
+                    return True
+                return False
+
+            return unique_path(preferred, reserved)
 
     def set_state(self, entry_id: int, state: str, error: str | None = None, *, attempt: bool = False) -> None:
         assert state in STATES, state
         with self._lock:
             self._db.execute(
                 "UPDATE files SET state=?, error=COALESCE(?, error), updated_at=?, attempts=attempts+? WHERE id=?",
-                (state, error, time.time(), 1 if attempt else 0, entry_id),
+                (state, None if error is None else safe_text(error), time.time(), 1 if attempt else 0, entry_id),
             )
 
     def claim(self, entry_id: int) -> bool:
@@ -160,7 +187,7 @@ class Journal:
         with self._lock:
             self._db.execute(
                 "UPDATE files SET state='pending', error=?, updated_at=?, attempts=attempts-? WHERE id=?",
-                (reason, time.time(), 0 if count_attempt else 1, entry_id),
+                (safe_text(reason), time.time(), 0 if count_attempt else 1, entry_id),
             )
 
     def entry(self, entry_id: int) -> Entry | None:

@@ -102,6 +102,12 @@ class DaemonMetrics:
         self.inbox_paused = Gauge(
             "focuspress_inbox_paused", "1 while an inbox waits after an output error", ["inbox"], registry=r
         )
+        self.files_ignored = Counter(
+            "focuspress_files_ignored",
+            "Matching names that are not regular files (fifo, socket, symlink, device), left in place",
+            ["inbox", "kind"],
+            registry=r,
+        )
         self.worker_lost = Counter(
             "focuspress_worker_lost", "Photos whose (remote) worker died under them; retried", registry=r
         )

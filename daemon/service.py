@@ -19,6 +19,7 @@ from daemon.metrics import DaemonMetrics, MetricsServer
 from daemon.watcher import InboxWatcher, Settler, scan
 from daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
 from engine import Engine
+from engine.io.names import display_name
 
 log = logging.getLogger("focuspress.daemon")
 TICK_SECONDS = 0.2
@@ -32,7 +33,8 @@ class Service:
         self.journal = Journal(config.journal)
         self.engine: Engine | None = None
         self.executor = None
-        self.settler = Settler(config.settle_seconds)
+        self.settler = Settler(config.settle_seconds, on_ignored=self._ignored)
+        self._reported_ignored: set[tuple[Path, str]] = set()
         self._stop = threading.Event()
         self._reload = threading.Event()
         self._enqueued_through = 0
@@ -129,13 +131,24 @@ class Service:
 
     def _rescan(self) -> None:
         for inbox in self.config.inboxes:
-            for path in scan(inbox):
+            for path in scan(inbox, self._ignored):
                 try:
                     st = path.stat()
                 except OSError:
                     continue
                 if self.journal.known(path, st.st_size, st.st_mtime_ns) is None:
                     self.settler.nominate(inbox, path)
+
+    def _ignored(self, inbox: str, path: Path, kind: str) -> None:
+        """One log line per (path, kind) that is not a regular file: it is left where it is."""
+        key = (path, kind)
+        if key in self._reported_ignored:
+            return
+        if len(self._reported_ignored) > 10_000:  # bounded; worst case a name is reported again
+            self._reported_ignored.clear()
+        self._reported_ignored.add(key)
+        self.metrics.files_ignored.labels(inbox, kind).inc()
+        log.info("ignored %s in %s: a %s, not a regular file (left in place)", display_name(path), inbox, kind)
 
     def _finish_written(self) -> None:
         assert self.processor is not None
@@ -155,10 +168,13 @@ class Service:
             if self._reload.is_set():
                 self._reload.clear()
                 self.reload()
-            self.tick()
-            if time.monotonic() - last_scan > self.config.scan_interval_seconds:
-                self._rescan()
-                last_scan = time.monotonic()
+            try:
+                self.tick()
+                if time.monotonic() - last_scan > self.config.scan_interval_seconds:
+                    self._rescan()
+                    last_scan = time.monotonic()
+            except Exception:  # one odd file or a bug in a tick must not stop every inbox
+                log.exception("main loop: unexpected error (the service goes on)")
             self._stop.wait(TICK_SECONDS)
         return self.shutdown()
 

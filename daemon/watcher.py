@@ -5,7 +5,8 @@ and network filesystems give only created/modified. Either way an event only *no
 file; it becomes a candidate once its size and mtime have stayed the same for
 ``settle_seconds`` after the last event. Temporary names (``*.part``, ``*.tmp``, dotfiles) are
 never nominated, and a rename from such a name into a real one (how careful uploaders finish)
-nominates the new name.
+nominates the new name. Only regular files are taken: a FIFO, a socket, a device or a symlink
+(wherever it points) is ignored, reported once through ``on_ignored`` (the service logs it).
 """
 
 from __future__ import annotations
@@ -23,6 +24,14 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from daemon.config import InboxConfig
+from engine.io.load import file_kind
+
+#: Called with (inbox name, path, kind) for a matching name that is not a regular file.
+IgnoredCallback = Callable[[str, Path, str], None]
+
+
+def _ignore_nothing(inbox: str, path: Path, kind: str) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -62,9 +71,15 @@ class _Handler(FileSystemEventHandler):
 class Settler:
     """Tracks nominated files and releases each once it has stopped changing."""
 
-    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settle_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_ignored: IgnoredCallback = _ignore_nothing,
+    ) -> None:
         self.settle_seconds = settle_seconds
         self._clock = clock
+        self.on_ignored = on_ignored
         self._lock = threading.Lock()
         # path -> (inbox, last stat (size, mtime_ns) or None, time of last change, first seen)
         self._pending: dict[Path, tuple[InboxConfig, tuple[int, int] | None, float, float]] = {}
@@ -106,6 +121,7 @@ class Settler:
                 continue
             if not stat_module.S_ISREG(st.st_mode):
                 self.forget(path)
+                self.on_ignored(inbox.name, path, file_kind(st.st_mode))
                 continue
             stat = (st.st_size, st.st_mtime_ns)
             with self._lock:
@@ -130,14 +146,19 @@ def _inside(inbox: InboxConfig, path: Path) -> bool:
     return inbox.recursive or len(relative.parts) == 1
 
 
-def _is_regular(path: Path) -> bool:
+def _regular(inbox: InboxConfig, path: Path, on_ignored: IgnoredCallback) -> bool:
+    """Is ``path`` a regular file (not followed if a symlink)? Reports what else it is."""
     try:
-        return path.is_file() and not path.is_symlink()
+        mode = path.lstat().st_mode
     except OSError:
         return False
+    if stat_module.S_ISREG(mode):
+        return True
+    on_ignored(inbox.name, path, file_kind(mode))
+    return False
 
 
-def scan(inbox: InboxConfig) -> Iterable[Path]:
+def scan(inbox: InboxConfig, on_ignored: IgnoredCallback = _ignore_nothing) -> Iterable[Path]:
     """Every matching regular file in the inbox now (start-up and periodic rescans)."""
     root = inbox.path
     if inbox.recursive:
@@ -146,7 +167,7 @@ def scan(inbox: InboxConfig) -> Iterable[Path]:
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for name in filenames:
                 path = Path(directory) / name
-                if matches(inbox, path) and _is_regular(path):
+                if matches(inbox, path) and _regular(inbox, path, on_ignored):
                     yield path
         return
     try:
@@ -155,11 +176,7 @@ def scan(inbox: InboxConfig) -> Iterable[Path]:
         return
     for entry in entries:
         path = Path(entry.path)
-        try:
-            regular = entry.is_file(follow_symlinks=False)
-        except OSError:
-            continue
-        if regular and matches(inbox, path):
+        if matches(inbox, path) and _regular(inbox, path, on_ignored):
             yield path
 
 

@@ -10,7 +10,6 @@ shared by the worker threads (TensorFlow and numpy release the GIL in their kern
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import queue
@@ -24,11 +23,13 @@ from typing import TypeVar
 
 from daemon.config import DaemonConfig, InboxConfig
 from daemon.journal import Entry, Journal
+from daemon.logs import event
 from daemon.metrics import DaemonMetrics, output_error_label, reason_label
 from engine import CompressOptions, Engine, FocuspressError, OutputError, load_image
 from engine.executors import Executor, WorkerLost
 from engine.io import atomic_write
-from engine.io.load import read_bytes
+from engine.io.load import read_regular
+from engine.io.names import display_name, fit_name, unique_path
 from engine.io.write import fsync_dir
 from engine.ratecontrol import parse_size
 
@@ -50,6 +51,11 @@ def options_for(inbox: InboxConfig, saliency: str) -> CompressOptions:
     )
 
 
+def _load_regular(path: Path):
+    """Decode an inbox file without following a symlink or blocking on a FIFO swapped in for it."""
+    return load_image(read_regular(path), name=display_name(path))
+
+
 @dataclass
 class Job:
     entry: Entry
@@ -66,11 +72,7 @@ def output_name(inbox: InboxConfig, path: Path) -> Path:
 def _move_durably(source: Path, folder: Path, name: str | None = None) -> Path:
     """Move ``source`` into ``folder`` (rename, or copy+fsync+unlink across filesystems)."""
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / (name or source.name)
-    n = 1
-    while target.exists():
-        target = folder / f"{Path(name or source.name).stem}-{n}{Path(name or source.name).suffix}"
-        n += 1
+    target = unique_path(folder / (name or source.name))
     try:
         os.rename(source, target)
     except OSError:
@@ -124,7 +126,9 @@ class Processor:
             return reader(job.entry.path), t0
         except FocuspressError as exc:
             if not job.entry.path.exists() and not job.entry.path.is_symlink():
-                self.quarantine(job, f"{job.entry.path}: vanished before it was read (moved or deleted meanwhile)")
+                self.quarantine(
+                    job, f"{display_name(job.entry.path)}: vanished before it was read (moved or deleted meanwhile)"
+                )
             else:
                 self.quarantine(job, str(exc))
             return None
@@ -133,7 +137,7 @@ class Processor:
         assert self.engine is not None
         loaded = []
         for job in jobs:
-            opened = self._open(job, load_image)
+            opened = self._open(job, _load_regular)
             if opened is None:
                 continue
             image, t0 = opened
@@ -161,7 +165,7 @@ class Processor:
                 self.quarantine(job, str(exc))
                 continue
             except Exception as exc:  # keep the service alive; the file goes aside with the reason
-                log.exception("unexpected failure on %s", job.entry.path)
+                log.exception("unexpected failure on %s", display_name(job.entry.path))
                 self.quarantine(job, f"internal error: {type(exc).__name__}: {exc}")
                 continue
             self.commit(job, result.data, t0)
@@ -193,7 +197,7 @@ class Processor:
             entry.size,
             len(data),
             (time.perf_counter() - t0) * 1000,
-            output=str(target),
+            output=display_name(target),
         )
 
     def defer(self, job: Job, reason: str) -> None:
@@ -210,7 +214,7 @@ class Processor:
         """A worker died under this photo: back to pending (the attempt counts)."""
         self.journal.retry_later(job.entry.id, reason, count_attempt=True)
         self.metrics.worker_lost.inc()
-        log.warning("worker lost on %s; it will be retried: %s", job.entry.path, reason)
+        log.warning("worker lost on %s; it will be retried: %s", display_name(job.entry.path), reason)
         self.on_retry(None, 1.0)
 
     def dispose_original(self, entry: Entry, inbox: InboxConfig) -> None:
@@ -223,7 +227,7 @@ class Processor:
                 assert inbox.archive is not None
                 _move_durably(entry.path, inbox.archive)
         except OSError as exc:
-            log.warning("could not %s original %s: %s", inbox.originals, entry.path, exc)
+            log.warning("could not %s original %s: %s", inbox.originals, display_name(entry.path), exc)
         self.journal.set_state(entry.id, "done")
 
     def quarantine(self, job: Job, reason: str) -> None:
@@ -232,8 +236,8 @@ class Processor:
         try:
             if entry.path.exists():
                 moved = _move_durably(entry.path, inbox.quarantine_dir)
-                note = moved.with_name(moved.name + ".error.txt")
-                atomic_write(note, f"{entry.path}\n{reason}\n".encode())
+                note = moved.with_name(fit_name(moved.name, ".error.txt"))
+                atomic_write(note, f"{display_name(entry.path)}\n{reason}\n".encode("utf-8", "backslashreplace"))
         except (OSError, FocuspressError) as exc:
             reason = f"{reason}; could not move to quarantine: {exc}"
         self.journal.set_state(entry.id, "quarantined", error=reason)
@@ -241,14 +245,18 @@ class Processor:
         self._log(inbox.name, entry.path.name, "quarantined", entry.size, 0, 0.0, reason=reason)
 
     def _log(self, inbox: str, name: str, outcome: str, size_in: int, size_out: int, ms: float, **extra) -> None:
-        record = {"inbox": inbox, "file": name, "outcome": outcome, "bytes_in": size_in, "bytes_out": size_out}
-        record["ms"] = round(ms, 1)
-        record.update(extra)
+        record = {
+            "inbox": inbox,
+            "file": display_name(name),
+            "outcome": outcome,
+            "bytes_in": size_in,
+            "bytes_out": size_out,
+            "ms": round(ms, 1),
+            **extra,
+        }
         self.metrics.record_event(record)
-        if self.config.log_format == "json":
-            log.info(json.dumps(record))
-        else:
-            log.info(" ".join(f"{k}={v}" for k, v in record.items()))
+        level = logging.WARNING if outcome == "quarantined" else logging.INFO
+        event(log, level, f"{record['file']}: {outcome}", **record)
 
 
 class RemoteProcessor(Processor):
@@ -265,19 +273,22 @@ class RemoteProcessor(Processor):
 
     def process_batch(self, jobs: list[Job]) -> None:
         for job in jobs:
-            opened = self._open(job, read_bytes)
+            opened = self._open(job, read_regular)
             if opened is None:
                 continue
             data, t0 = opened
             try:
                 outcome = self.executor.run(
-                    data, job.entry.path.name, options_for(job.inbox, self.config.saliency), next(self._slots)
+                    data,
+                    display_name(job.entry.path.name),
+                    options_for(job.inbox, self.config.saliency),
+                    next(self._slots),
                 )
             except WorkerLost as exc:
                 self.worker_lost(job, str(exc))
                 continue
             except Exception as exc:  # the cluster is unreachable: wait, do not blame the photo
-                log.exception("executor failed on %s", job.entry.path)
+                log.exception("executor failed on %s", display_name(job.entry.path))
                 self.worker_lost(job, f"executor failed: {type(exc).__name__}: {exc}")
                 continue
             if outcome.result is None:

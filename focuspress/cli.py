@@ -325,8 +325,6 @@ def daemon(
     refused and the running config kept). Logs one line per file on stderr (the journal
     under systemd).
     """
-    import logging
-
     from daemon.config import ConfigError, load_config
 
     try:
@@ -337,7 +335,9 @@ def daemon(
     if check_config:
         out.print(f"{config}: OK ({len(parsed.inboxes)} inbox(es))", highlight=False)
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    from daemon.logs import configure
+
+    configure(parsed.log_format)
     from daemon.service import Service
     from engine.executors import WorkerLost
 

@@ -174,15 +174,15 @@ def test_a_file_that_vanishes_before_it_is_read(tmp_path):
 
 def test_a_file_replaced_while_being_read_is_judged_on_what_was_read(tmp_path, monkeypatch):
     """Truncated under the reader: a clean refusal, never a partial output."""
-    import engine.io.load as load_module
+    import daemon.workers as workers_module
 
     config, journal, metrics, processor, _ = _processor(tmp_path)
     path = tmp_path / "in" / "shrinks.png"
     data = encode(synthetic_photo(160, 200))
     path.write_bytes(data)
     entry = _journal_file(journal, path)
-    real = load_module.read_bytes
-    monkeypatch.setattr(load_module, "read_bytes", lambda p: real(p)[: len(data) // 3])
+    real = workers_module.read_regular
+    monkeypatch.setattr(workers_module, "read_regular", lambda p: real(p)[: len(data) // 3])
     processor.process_batch([Job(entry, config.inboxes[0])])
     assert journal.entry(entry.id).state == "quarantined"
     assert "truncated" in (tmp_path / "q" / "shrinks.png.error.txt").read_text()

@@ -7,7 +7,10 @@ inputs, and a pixel limit against decompression bombs.
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine.errors import InputError
+from engine.io.names import display_name
 
 #: Inputs larger than this many pixels are refused (a 100-megapixel photo still passes).
 DEFAULT_MAX_PIXELS = 120_000_000
@@ -67,7 +71,7 @@ def load_image(
         name = name or "<bytes>"
     else:
         path = Path(source)
-        name = name or str(path)
+        name = name or display_name(path)
         data = read_bytes(path)
     if not data:
         raise InputError(f"{name}: empty file")
@@ -89,16 +93,56 @@ def load_image(
 
 
 def read_bytes(path: Path) -> bytes:
+    name = display_name(path)
     try:
         if path.is_dir():
-            raise InputError(f"{path}: is a directory, not an image")
+            raise InputError(f"{name}: is a directory, not an image")
         return path.read_bytes()
     except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
+        raise InputError(f"{name}: no such file") from exc
     except PermissionError as exc:
-        raise InputError(f"{path}: permission denied") from exc
+        raise InputError(f"{name}: permission denied") from exc
     except OSError as exc:
-        raise InputError(f"{path}: cannot read ({_short(exc)})") from exc
+        raise InputError(f"{name}: cannot read ({_short(exc)})") from exc
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` only if it is a regular file itself: a symlink is not followed and a
+    FIFO or socket is refused at once instead of blocking the reader (what a watched folder needs:
+    the file that was checked may have been swapped since)."""
+    name = display_name(path)
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError as exc:
+        raise InputError(f"{name}: no such file") from exc
+    except PermissionError as exc:
+        raise InputError(f"{name}: permission denied") from exc
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{name}: is a symlink (not followed)") from exc
+        raise InputError(f"{name}: cannot read ({_short(exc)})") from exc
+    with os.fdopen(fd, "rb") as handle:
+        kind = stat.S_IFMT(os.fstat(handle.fileno()).st_mode)
+        if kind != stat.S_IFREG:
+            raise InputError(f"{name}: not a regular file ({file_kind(kind)})")
+        try:
+            return handle.read()
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({_short(exc)})") from exc
+
+
+def file_kind(mode: int) -> str:
+    """'directory', 'fifo', 'socket', 'symlink', 'device' or 'regular file' for an ``st_mode``."""
+    kinds = (
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "fifo"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISLNK, "symlink"),
+        (stat.S_ISCHR, "device"),
+        (stat.S_ISBLK, "device"),
+    )
+    return next((name for test, name in kinds if test(mode)), "regular file")
 
 
 def _decode(

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from engine.errors import OutputError
+from engine.io.names import display_name
 
 #: Failures of the destination filesystem that may clear by themselves (or by an operator).
 TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.ENOMEM})
@@ -18,27 +19,30 @@ def refuse_overwrite(output: Path, inputs: list[Path]) -> None:
     for src in inputs:
         try:
             if output.exists() and src.exists() and os.path.samefile(output, src):
-                raise OutputError(f"{output}: refusing to overwrite the input {src}")
+                raise OutputError(f"{display_name(output)}: refusing to overwrite the input {display_name(src)}")
         except OSError:
             pass
         # os.path.realpath, unlike Path.resolve, does not raise on a symlink loop among the inputs
         if os.path.realpath(output) == os.path.realpath(src):
-            raise OutputError(f"{output}: refusing to overwrite the input {src}")
+            raise OutputError(f"{display_name(output)}: refusing to overwrite the input {display_name(src)}")
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
     """Write ``data`` to a temp file beside ``path``, fsync it, then rename over ``path``.
 
     The temp name starts with a dot and ends in ``.tmp`` so that watchers (ours included)
-    ignore it. The directory is fsynced too, so the rename itself survives a power cut.
+    ignore it; it is short whatever ``path`` is called (a 250-byte name plus a prefix would not
+    fit the 255-byte limit). The directory is fsynced too, so the rename itself survives a power cut.
     """
     path = Path(path)
     directory = path.parent
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=".focuspress-", suffix=".tmp", dir=directory)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot create output ({_reason(exc)})", transient=_transient(exc)) from exc
+        raise OutputError(
+            f"{display_name(path)}: cannot create output ({_reason(exc)})", transient=_transient(exc)
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -54,7 +58,9 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = True) -> None:
             os.unlink(tmp_name)
         except OSError:
             pass
-        raise OutputError(f"{path}: cannot write output ({_reason(exc)})", transient=_transient(exc)) from exc
+        raise OutputError(
+            f"{display_name(path)}: cannot write output ({_reason(exc)})", transient=_transient(exc)
+        ) from exc
 
 
 def fsync_dir(directory: Path) -> None:

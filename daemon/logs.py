@@ -1,0 +1,83 @@
+"""The daemon's log lines: one JSON object per line for journald and log shippers, or text for people.
+
+With ``json`` every line the process writes is one object: ``{"time", "level", "logger",
+"message", ...fields}``; a per-file outcome adds its fields (inbox, file, outcome, bytes...),
+an exception adds ``exception`` (the traceback as one string), Python warnings are captured
+as records, and an uncaught exception in any thread becomes a record too. File names in
+fields and messages are escaped by :func:`engine.io.names.display_name` before they get here,
+so a name can never split or forge a line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import time
+from typing import Any
+
+#: ``extra={EVENT: {...}}`` attaches structured fields to a record.
+EVENT = "focuspress_event"
+
+
+class JsonFormatter(logging.Formatter):
+    """A record as one line of JSON (ASCII-only, so any byte in a name arrives escaped)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        body.update(getattr(record, EVENT, None) or {})
+        if record.exc_info:
+            body["exception"] = self.formatException(record.exc_info)
+        return json.dumps(body, ensure_ascii=True, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """``time level message key=value ...`` for a person at a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        fields = getattr(record, EVENT, None) or {}
+        extra = " ".join(f"{key}={value}" for key, value in fields.items() if key != "message")
+        return f"{line} {extra}" if extra else line
+
+
+def configure(log_format: str, stream=None) -> None:
+    """Route every record (ours, libraries', warnings, uncaught exceptions) through one handler."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    for noisy in ("watchdog", "urllib3", "PIL", "absl", "tensorflow", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    def excepthook(kind, value, traceback) -> None:
+        logging.getLogger("focuspress").critical("uncaught exception", exc_info=(kind, value, traceback))
+
+    def thread_excepthook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread else "?"
+        exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+        logging.getLogger("focuspress").critical("uncaught exception in thread %s", name, exc_info=exc_info)
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_excepthook
+
+
+def event(logger: logging.Logger, level: int, message: str, **fields: Any) -> None:
+    """Log ``message`` with structured ``fields`` (top-level keys in JSON, key=value in text)."""
+    logger.log(level, message, extra={EVENT: fields})
