@@ -20,8 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-
-from bench.runner import list_images
+from focuspress.bench.runner import list_images
 
 
 def _free_port() -> int:

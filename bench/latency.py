@@ -19,8 +19,8 @@ STAGES = ("decode", "saliency", "compositor", "write")
 
 def time_stages(engine, image: Path, options, folder: Path):
     """One photo through the daemon's stages; returns (ms per stage as an array, loaded image, result)."""
-    from engine import load_image
-    from engine.io import atomic_write
+    from focuspress.engine import load_image
+    from focuspress.engine.io import atomic_write
 
     stamps = [time.perf_counter()]
     loaded = load_image(image)
@@ -36,7 +36,7 @@ def time_stages(engine, image: Path, options, folder: Path):
 
 def measure(image: Path, *, repeat: int = 5, saliency: str = "combined") -> list[str]:
     t_start = time.perf_counter()
-    from engine import CompressOptions, Engine
+    from focuspress.engine import CompressOptions, Engine
 
     import_s = time.perf_counter() - t_start
     engine = Engine(saliency=saliency)

@@ -14,7 +14,7 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from bench import report, runner
+from focuspress.bench import report, runner
 
 KODAK_CODECS = (
     "focuspress-block",

@@ -6,8 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-
-from engine.metrics import bd_rate
+from focuspress.engine.metrics import bd_rate
 
 METRICS = ("psnr", "ms_ssim", "ssimulacra2", "roi_psnr")
 LABELS = {"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "ssimulacra2": "SSIMULACRA2", "roi_psnr": "ROI-PSNR (dB)"}

@@ -11,11 +11,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
+from focuspress.bench import codecs
+from focuspress.bench.codecs.base import Context
+from focuspress.engine.io.load import SUPPORTED_SUFFIXES
 from PIL import Image
-
-from bench import codecs
-from bench.codecs.base import Context
-from engine.io.load import SUPPORTED_SUFFIXES
 
 IMAGE_SUFFIXES = SUPPORTED_SUFFIXES
 
@@ -65,7 +64,7 @@ def _task(args: tuple[str, str, str | None, tuple[float, ...]]) -> list[dict]:
 
 
 def _measure(image_path: str, codec_name: str, mask_path: str | None, knobs: tuple[float, ...]) -> list[dict]:
-    from engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
+    from focuspress.engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
 
     codec = codecs.get(codec_name)
     rgb = np.asarray(Image.open(image_path).convert("RGB"))

@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from bench.latency import STAGES, time_stages
-from bench.runner import list_images
-from daemon.config import DaemonConfig
-from daemon.journal import Journal
-from daemon.metrics import DaemonMetrics
-from daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
+from focuspress.bench.latency import STAGES, time_stages
+from focuspress.bench.runner import list_images
+from focuspress.daemon.config import DaemonConfig
+from focuspress.daemon.journal import Journal
+from focuspress.daemon.metrics import DaemonMetrics
+from focuspress.daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
 
 MODES = ("local-1", "local-2", "ray-1", "ray-2")
 
@@ -79,7 +78,7 @@ def _copy_inputs(sources: list[Path], folder: Path, rounds: int) -> list[Path]:
 
 def stage_times(images: list[Path], saliency: str) -> dict[str, float]:
     """Median ms per stage on one thread (after a warm-up photo)."""
-    from engine import CompressOptions, Engine
+    from focuspress.engine import CompressOptions, Engine
 
     engine = Engine(saliency=saliency)
     engine.warm_up()
@@ -110,12 +109,12 @@ def journal_rate(transitions: int = 2000) -> float:
 def _processor_factory(kind: str, count: int, saliency: str):
     """(factory(config, journal, metrics) -> processor, worker threads, executor to close or None)."""
     if kind == "local":
-        from engine import Engine
+        from focuspress.engine import Engine
 
         engine = Engine(saliency=saliency)
         engine.warm_up()
         return (lambda cfg, journal, metrics: Processor(cfg, journal, metrics, engine)), count, None
-    from engine.executors import make_executor
+    from focuspress.engine.executors import make_executor
 
     executor = make_executor("ray", saliency, actors=count, num_cpus=1)
     executor.warm_up()

@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from focuspress.engine.errors import FocuspressError
+from focuspress.engine.io.load import SUPPORTED_SUFFIXES
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from engine.errors import FocuspressError
-from engine.io.load import SUPPORTED_SUFFIXES
 
 DEFAULT_PATTERNS = [f"*{suffix}" for suffix in SUPPORTED_SUFFIXES]
 DEFAULT_IGNORE = [".*", "*.part", "*.tmp", "*.partial", "*.crdownload", "*~", "*.swp"]
@@ -42,7 +41,7 @@ class CompressSettings(Strict):
     @classmethod
     def _size_parses(cls, value: str | None) -> str | None:
         if value is not None:
-            from engine.ratecontrol import parse_size
+            from focuspress.engine.ratecontrol import parse_size
 
             parse_size(value)
         return value

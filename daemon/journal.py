@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.io.names import from_bytes, safe_text, to_bytes, unique_path
+from focuspress.engine.io.names import from_bytes, safe_text, to_bytes, unique_path
 
 STATES = ("pending", "processing", "written", "done", "quarantined")
 
@@ -143,7 +143,7 @@ class Journal:
 
     def claim_output(self, entry_id: int, preferred: Path) -> Path:
         """Reserve an outbox name for this entry: ``preferred``, or ``stem-N.jpg`` if another
-        entry holds it (the same name rule as everywhere: :func:`engine.io.names.unique_path`)."""
+        entry holds it (the same name rule as everywhere: :func:`focuspress.engine.io.names.unique_path`)."""
         with self._lock:
             row = self._db.execute("SELECT output FROM files WHERE id=?", (entry_id,)).fetchone()
             if row and row[0]:

@@ -4,7 +4,7 @@ With ``json`` every line the process writes is one object: ``{"time", "level", "
 "message", ...fields}``; a per-file outcome adds its fields (inbox, file, outcome, bytes...),
 an exception adds ``exception`` (the traceback as one string), Python warnings are captured
 as records, and an uncaught exception in any thread becomes a record too. File names in
-fields and messages are escaped by :func:`engine.io.names.display_name` before they get here,
+fields and messages are escaped by :func:`focuspress.engine.io.names.display_name` before they get here,
 so a name can never split or forge a line.
 """
 
@@ -26,8 +26,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         body: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),

@@ -13,13 +13,13 @@ import threading
 import time
 from pathlib import Path
 
-from daemon.config import ConfigError, DaemonConfig, load_config
-from daemon.journal import Journal
-from daemon.metrics import DaemonMetrics, MetricsServer
-from daemon.watcher import InboxWatcher, Settler, scan
-from daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
-from engine import Engine
-from engine.io.names import display_name
+from focuspress.daemon.config import ConfigError, DaemonConfig, load_config
+from focuspress.daemon.journal import Journal
+from focuspress.daemon.metrics import DaemonMetrics, MetricsServer
+from focuspress.daemon.watcher import InboxWatcher, Settler, scan
+from focuspress.daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
+from focuspress.engine import Engine
+from focuspress.engine.io.names import display_name
 
 log = logging.getLogger("focuspress.daemon")
 TICK_SECONDS = 0.2
@@ -77,7 +77,7 @@ class Service:
     def _make_processor(self) -> tuple[Processor, int, int, str]:
         """The processor for the configured executor, with its thread count, batch size and device."""
         if self.config.executor == "ray":
-            from engine.executors import make_executor
+            from focuspress.engine.executors import make_executor
 
             ray = self.config.ray
             self.executor = make_executor(

@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from daemon.config import DaemonConfig, InboxConfig
-from daemon.journal import Entry, Journal
-from daemon.logs import event
-from daemon.metrics import DaemonMetrics, output_error_label, reason_label
-from engine import CompressOptions, Engine, FocuspressError, OutputError, load_image
-from engine.executors import Executor, WorkerLost
-from engine.io import atomic_write
-from engine.io.load import read_regular
-from engine.io.names import display_name, fit_name, unique_path
-from engine.io.write import fsync_dir
-from engine.ratecontrol import parse_size
+from focuspress.daemon.config import DaemonConfig, InboxConfig
+from focuspress.daemon.journal import Entry, Journal
+from focuspress.daemon.logs import event
+from focuspress.daemon.metrics import DaemonMetrics, output_error_label, reason_label
+from focuspress.engine import CompressOptions, Engine, FocuspressError, OutputError, load_image
+from focuspress.engine.executors import Executor, WorkerLost
+from focuspress.engine.io import atomic_write
+from focuspress.engine.io.load import read_regular
+from focuspress.engine.io.names import display_name, fit_name, unique_path
+from focuspress.engine.io.write import fsync_dir
+from focuspress.engine.ratecontrol import parse_size
 
 log = logging.getLogger("focuspress.daemon")
 T = TypeVar("T")

@@ -4,9 +4,9 @@
 >>> result = Engine().compress(load_image("photo.png"), CompressOptions(quality=75))
 """
 
-from engine.api import COMPOSITORS, CompressOptions, CompressResult, Engine, save_map_images, write_result
-from engine.errors import FocuspressError, InputError, OptionsError, OutputError
-from engine.io import load_image
+from focuspress.engine.api import COMPOSITORS, CompressOptions, CompressResult, Engine, save_map_images, write_result
+from focuspress.engine.errors import FocuspressError, InputError, OptionsError, OutputError
+from focuspress.engine.io import load_image
 
 __all__ = [
     "COMPOSITORS",

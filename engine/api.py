@@ -12,14 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from focuspress.engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare
+from focuspress.engine.compositor.pixel import encode_pixel
+from focuspress.engine.errors import InputError, OptionsError
+from focuspress.engine.io import LoadedImage, atomic_write
+from focuspress.engine.ratecontrol import RateResult, encode_quality, search_target_score, search_target_size
+from focuspress.engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES, load_saliency, model_device
 from PIL import Image
-
-from engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare
-from engine.compositor.pixel import encode_pixel
-from engine.errors import InputError, OptionsError
-from engine.io import LoadedImage, atomic_write
-from engine.ratecontrol import RateResult, encode_quality, search_target_score, search_target_size
-from engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES, load_saliency, model_device
 
 COMPOSITORS = ("block", "pixel")
 
@@ -174,7 +173,7 @@ class Engine:
         if options.target_size is not None:
             return search_target_size(encode, options.target_size, continuous=continuous)
         if options.target_ssimulacra2 is not None:
-            from engine.metrics import ssimulacra2
+            from focuspress.engine.metrics import ssimulacra2
 
             def score(data: bytes) -> float:
                 return ssimulacra2(image.rgb, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))

@@ -8,13 +8,13 @@ import sys
 
 import numpy as np
 import pytest
+from focuspress.bench import codecs, report
 
-from bench import codecs, report
 from tests.conftest import encode, synthetic_photo
 
 
 def test_registry_has_every_anchor():
-    from bench.publish import ECSSD_CODECS, KODAK_CODECS
+    from focuspress.bench.publish import ECSSD_CODECS, KODAK_CODECS
 
     assert set(KODAK_CODECS) | set(ECSSD_CODECS) <= set(codecs.available())
     assert {"jpeg-turbo", "mozjpeg", "jpegli", "webp", "avif-444", "avif-420", "jxl"} <= set(KODAK_CODECS)

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from focuspress.daemon.config import ConfigError, load_config
+from focuspress.daemon.watcher import Settler
 from PIL import Image
 
-from daemon.config import ConfigError, load_config
-from daemon.watcher import Settler
 from tests.conftest import encode, synthetic_photo
 from tests.daemon_harness import Daemon, wait_for, write_config
 
@@ -62,7 +62,7 @@ def test_example_config_is_valid():
 
 
 def test_settler_waits_for_a_growing_file(tmp_path):
-    from daemon.config import InboxConfig
+    from focuspress.daemon.config import InboxConfig
 
     inbox = InboxConfig(name="a", path=tmp_path, outbox=tmp_path / "out", originals="keep")
     now = [0.0]
@@ -252,7 +252,7 @@ def test_systemd_unit_verifies(tmp_path):
 def test_shipped_schema_matches_the_code():
     import json
 
-    from daemon.config import DaemonConfig
+    from focuspress.daemon.config import DaemonConfig
 
     root = Path(__file__).resolve().parents[1]
     shipped = json.loads((root / "config" / "focuspress.schema.json").read_text())
@@ -260,7 +260,7 @@ def test_shipped_schema_matches_the_code():
 
 
 def test_journal_add_many_is_idempotent(tmp_path):
-    from daemon.journal import Journal
+    from focuspress.daemon.journal import Journal
 
     journal = Journal(tmp_path / "j.sqlite3")
     items = [("a", tmp_path / f"{i}.jpg", 10 + i, 1000 + i, 1.0) for i in range(50)]

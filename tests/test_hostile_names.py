@@ -12,7 +12,8 @@ import socket
 import sqlite3
 from pathlib import Path
 
-from daemon.journal import Journal
+from focuspress.daemon.journal import Journal
+
 from tests.conftest import encode, synthetic_photo
 from tests.daemon_harness import Daemon, wait_for, write_config
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from focuspress.engine import CompressOptions, Engine
+from focuspress.engine.errors import OptionsError
+from focuspress.engine.io import LoadedImage
+from focuspress.engine.metrics import bd_rate, psnr, roi_psnr
+from focuspress.engine.ratecontrol import parse_size
 
-from engine import CompressOptions, Engine
-from engine.errors import OptionsError
-from engine.io import LoadedImage
-from engine.metrics import bd_rate, psnr, roi_psnr
-from engine.ratecontrol import parse_size
 from tests.conftest import encode, synthetic_photo
 
 
@@ -38,7 +38,7 @@ def test_target_size_below_minimum_is_an_error(engine):
 
 
 def test_target_ssimulacra2_reaches_target(engine):
-    from engine.metrics import ssimulacra2
+    from focuspress.engine.metrics import ssimulacra2
 
     rgb = synthetic_photo(128, 128, seed=2)
     result = engine.compress(_image(rgb), CompressOptions(target_ssimulacra2=70))
@@ -75,10 +75,9 @@ def test_psnr_and_roi_psnr():
 
 
 def test_ssimulacra2_matches_package(tmp_path):
+    from focuspress.engine.metrics import ssimulacra2
     from PIL import Image
     from ssimulacra2 import compute_ssimulacra2
-
-    from engine.metrics import ssimulacra2
 
     ref = synthetic_photo(64, 96, seed=7)
     for q in (30, 85):
@@ -93,8 +92,8 @@ def test_ssimulacra2_matches_package(tmp_path):
 
 @pytest.mark.slow
 def test_ms_ssim_matches_tensorflow():
-    from engine.metrics import ms_ssim
-    from engine.saliency.tf_runtime import tensorflow
+    from focuspress.engine.metrics import ms_ssim
+    from focuspress.engine.saliency.tf_runtime import tensorflow
 
     tf = tensorflow()
     rng = np.random.default_rng(3)

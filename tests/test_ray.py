@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from focuspress.engine import CompressOptions
 from PIL import Image
 
-from engine import CompressOptions
 from tests.conftest import encode, synthetic_photo
 from tests.daemon_harness import Daemon, wait_for, write_config
 
@@ -36,7 +36,7 @@ def _actor_pids() -> list[int]:
 
 
 def test_executor_outcomes_and_a_lost_worker():
-    from engine.executors import WorkerLost, make_executor
+    from focuspress.engine.executors import WorkerLost, make_executor
 
     executor = make_executor("ray", "none", actors=1, num_cpus=1)
     try:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from focuspress.daemon.config import DaemonConfig
+from focuspress.daemon.journal import Journal
+from focuspress.daemon.metrics import DaemonMetrics
+from focuspress.daemon.workers import Job, Processor
+from focuspress.engine import Engine
 from PIL import Image
 
-from daemon.config import DaemonConfig
-from daemon.journal import Journal
-from daemon.metrics import DaemonMetrics
-from daemon.workers import Job, Processor
-from engine import Engine
 from tests.conftest import encode, synthetic_photo
 from tests.corpus import CASES, as_unprivileged, build
 from tests.daemon_harness import Daemon, wait_for, write_config
@@ -174,7 +174,7 @@ def test_a_file_that_vanishes_before_it_is_read(tmp_path):
 
 def test_a_file_replaced_while_being_read_is_judged_on_what_was_read(tmp_path, monkeypatch):
     """Truncated under the reader: a clean refusal, never a partial output."""
-    import daemon.workers as workers_module
+    import focuspress.daemon.workers as workers_module
 
     config, journal, metrics, processor, _ = _processor(tmp_path)
     path = tmp_path / "in" / "shrinks.png"
@@ -191,7 +191,7 @@ def test_a_file_replaced_while_being_read_is_judged_on_what_was_read(tmp_path, m
 
 def test_disk_full_outbox_keeps_the_file_and_retries(tmp_path, monkeypatch):
     """Simulated ENOSPC (always runs); the tmpfs test below does it for real where mounting is allowed."""
-    import engine.io.write as write_module
+    import focuspress.engine.io.write as write_module
 
     config, journal, metrics, processor, retries = _processor(tmp_path)
     path = tmp_path / "in" / "photo.png"
@@ -255,8 +255,8 @@ def test_disk_full_outbox_on_a_real_small_filesystem(tmp_path):
 
 
 def test_symlink_loop_directory_in_a_recursive_inbox(tmp_path):
-    from daemon.config import InboxConfig
-    from daemon.watcher import scan
+    from focuspress.daemon.config import InboxConfig
+    from focuspress.daemon.watcher import scan
 
     inbox = InboxConfig(name="cam", path=tmp_path / "in", outbox=tmp_path / "out", originals="keep", recursive=True)
     (tmp_path / "in" / "sub").mkdir(parents=True)
@@ -268,9 +268,9 @@ def test_symlink_loop_directory_in_a_recursive_inbox(tmp_path):
 
 def test_staggered_outbox_pauses_never_strand_pending_files(tmp_path, monkeypatch):
     """Two files deferred a moment apart: once the later pause ends, both are fed again."""
-    import daemon.service as service_module
-    from daemon.service import Service
-    from daemon.workers import WorkerPool
+    import focuspress.daemon.service as service_module
+    from focuspress.daemon.service import Service
+    from focuspress.daemon.workers import WorkerPool
 
     config, journal, metrics, _, _ = _processor(tmp_path)
     journal.close()
@@ -302,9 +302,9 @@ def test_staggered_outbox_pauses_never_strand_pending_files(tmp_path, monkeypatc
 
 
 def test_disk_full_in_the_cli_is_one_line_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    import focuspress.engine.io.write as write_module
     from typer.testing import CliRunner
 
-    import engine.io.write as write_module
     from focuspress.cli import app
 
     source = tmp_path / "photo.png"
@@ -323,9 +323,9 @@ def test_disk_full_in_the_cli_is_one_line_and_leaves_no_temp_file(tmp_path, monk
 
 
 def test_running_out_of_memory_while_compressing_is_a_clean_refusal(monkeypatch):
-    import engine.api as api
-    from engine import CompressOptions, InputError
-    from engine.io import LoadedImage
+    import focuspress.engine.api as api
+    from focuspress.engine import CompressOptions, InputError
+    from focuspress.engine.io import LoadedImage
 
     def exhausted(*args, **kwargs):
         raise MemoryError
@@ -337,8 +337,8 @@ def test_running_out_of_memory_while_compressing_is_a_clean_refusal(monkeypatch)
 
 def test_a_lost_worker_puts_the_file_back_and_a_repeat_offender_is_quarantined(tmp_path):
     """The Ray path's journal rules, with an executor whose worker dies under every photo."""
-    from daemon.workers import RemoteProcessor
-    from engine.executors import WorkerLost
+    from focuspress.daemon.workers import RemoteProcessor
+    from focuspress.engine.executors import WorkerLost
 
     config, journal, metrics, _, retries = _processor(tmp_path, max_attempts=2)
 

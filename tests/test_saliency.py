@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from focuspress.engine.saliency import load_saliency
+from focuspress.engine.saliency.cam import network_size
 from PIL import Image
-
-from engine.saliency import load_saliency
-from engine.saliency.cam import network_size
 
 pytestmark = pytest.mark.slow
 
@@ -57,8 +56,7 @@ def test_batch_equals_single(astronaut):
 
 def test_converted_backbone_classifies_kodak_parrots(kodak_dir):
     import cv2
-
-    from engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
+    from focuspress.engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
 
     model = build_efficientnet_lite0()
     load_weights(model)

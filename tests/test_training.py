@@ -8,9 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from focuspress.training.datasets import layout, mask_pairs, split
 from PIL import Image
-
-from training.datasets import layout, mask_pairs, split
 
 pytestmark = pytest.mark.slow
 

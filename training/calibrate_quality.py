@@ -1,6 +1,6 @@
 """Calibrate the block encoder's quality knob against libjpeg-turbo's (same feel, smaller files).
 
-    python -m training.calibrate_quality --data ../shared/data/train/bsds500
+    python -m focuspress.training.calibrate_quality --data ../shared/data/train/bsds500
 
 For each libjpeg quality, finds the encoder distance whose mean SSIMULACRA2 over the photos
 equals libjpeg-turbo's (Pillow, 4:2:0) at that quality, and prints the (quality, distance)
@@ -23,11 +23,11 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.compositor.block.encoder import BlockSettings, prepare  # noqa: E402
-from engine.compositor.block.quantize import quantize_rdo  # noqa: E402
-from engine.compositor.block.tables import integer_tables, tables_at_distance  # noqa: E402
-from engine.compositor.block.writer import write_jpeg  # noqa: E402
-from engine.metrics import ssimulacra2  # noqa: E402
+from focuspress.engine.compositor.block.encoder import BlockSettings, prepare  # noqa: E402
+from focuspress.engine.compositor.block.quantize import quantize_rdo  # noqa: E402
+from focuspress.engine.compositor.block.tables import integer_tables, tables_at_distance  # noqa: E402
+from focuspress.engine.compositor.block.writer import write_jpeg  # noqa: E402
+from focuspress.engine.metrics import ssimulacra2  # noqa: E402
 
 DISTANCES = (40.0, 28.0, 20.0, 15.0, 12.0, 9.0, 7.0, 5.5, 4.5, 3.5, 2.8, 2.2, 1.7, 1.3, 1.0, 0.7, 0.4)
 LIBJPEG_QUALITIES = (20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95)

@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.saliency.efficientnet_lite import WEIGHTS_PATH, block_specs  # noqa: E402
+from focuspress.engine.saliency.efficientnet_lite import WEIGHTS_PATH, block_specs  # noqa: E402
 
 
 def _bn(sd: dict, prefix: str) -> list[np.ndarray]:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from training.datasets import mask_pairs, split
-from training.saliency import _read_mask, _read_rgb, max_f_measure
+from focuspress.training.datasets import mask_pairs, split
+from focuspress.training.saliency import _read_mask, _read_rgb, max_f_measure
 
 
 @dataclass

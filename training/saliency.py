@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from training.datasets import class_samples, layout, mask_pairs, split
+from focuspress.training.datasets import class_samples, layout, mask_pairs, split
 
 INPUT_SIDE = 320
 SEED = 0
@@ -68,7 +67,7 @@ def _views(rgb: np.ndarray, mask: np.ndarray, count: int, rng: np.random.Generat
 
 
 def _features(pyramid, images: np.ndarray, batch: int = 16) -> list[np.ndarray]:
-    from engine.saliency.efficientnet_lite import preprocess
+    from focuspress.engine.saliency.efficientnet_lite import preprocess
 
     outs: list[list[np.ndarray]] = [[], [], []]
     for start in range(0, len(images), batch):
@@ -95,11 +94,10 @@ def train_saliency(
     kind = layout(data)
     if kind == "classes":
         return _train_classes(data, out, minutes=minutes, epochs=epochs, console=console)
+    from focuspress.engine.saliency.efficientnet_lite import build_feature_pyramid
+    from focuspress.engine.saliency.tf_runtime import tensorflow
+    from focuspress.engine.saliency.trained import build_head, save_head
     from rich.progress import Progress
-
-    from engine.saliency.efficientnet_lite import build_feature_pyramid
-    from engine.saliency.tf_runtime import tensorflow
-    from engine.saliency.trained import build_head, save_head
 
     tf = tensorflow()
     tf.keras.utils.set_random_seed(SEED)
@@ -200,10 +198,9 @@ def train_saliency(
 def _train_classes(data: Path, out: Path, *, minutes: float | None, epochs: int, console=None) -> TrainResult:
     """Class folders: a new classifier on pooled backbone features (its CAMs become the map)."""
     import cv2
+    from focuspress.engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
+    from focuspress.engine.saliency.tf_runtime import tensorflow
     from rich.progress import Progress
-
-    from engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
-    from engine.saliency.tf_runtime import tensorflow
 
     tf = tensorflow()
     tf.keras.utils.set_random_seed(SEED)

@@ -1,6 +1,6 @@
 """Fit the block encoder's table multipliers and lambda on the training pool (never on Kodak).
 
-    python -m training.tune_tables --data ../shared/data/train/bsds500 --images 10
+    python -m focuspress.training.tune_tables --data ../shared/data/train/bsds500 --images 10
 
 Coordinate search: each parameter in turn is multiplied up and down by a step; a change is
 kept when it lowers the mean BD-rate (SSIMULACRA2 50..90) against libjpeg-turbo (Pillow,
@@ -25,9 +25,9 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare  # noqa: E402
-from engine.compositor.block.tables import TableTuning  # noqa: E402
-from engine.metrics import bd_rate, ssimulacra2  # noqa: E402
+from focuspress.engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare  # noqa: E402
+from focuspress.engine.compositor.block.tables import TableTuning  # noqa: E402
+from focuspress.engine.metrics import bd_rate, ssimulacra2  # noqa: E402
 
 ANCHOR_QUALITIES = (20, 30, 40, 50, 60, 70, 80, 85, 90, 94, 97)
 OUR_QUALITIES = (15, 25, 35, 45, 55, 65, 75, 82, 88, 92, 96)

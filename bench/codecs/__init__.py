@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from bench.codecs.base import Codec, Context
+from focuspress.bench.codecs.base import Codec, Context
 
 _REGISTRY: dict[str, Codec] = {}
 

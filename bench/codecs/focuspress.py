@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.codecs import register
-from bench.codecs.base import Codec
+from focuspress.bench.codecs import register
+from focuspress.bench.codecs.base import Codec
 
 
 class Focuspress(Codec):
@@ -20,7 +20,7 @@ class Focuspress(Codec):
     @property
     def engine(self):
         if self._engine is None:
-            from engine import Engine
+            from focuspress.engine import Engine
 
             self._engine = Engine(saliency=self.saliency)
         return self._engine
@@ -30,8 +30,8 @@ class Focuspress(Codec):
         return self.engine.importance_maps([rgb])[0]
 
     def encode(self, rgb, knob, state):
-        from engine import CompressOptions
-        from engine.io import LoadedImage
+        from focuspress.engine import CompressOptions
+        from focuspress.engine.io import LoadedImage
 
         options = CompressOptions(
             quality=float(knob), roi_strength=self.roi_strength, compositor=self.compositor, saliency=self.saliency

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 
+from focuspress.bench.codecs import register
+from focuspress.bench.codecs.base import Codec
 from PIL import Image
-
-from bench.codecs import register
-from bench.codecs.base import Codec
 
 
 class JpegTurbo(Codec):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
-from bench.codecs import register
-from bench.codecs.base import Codec
+from focuspress.bench.codecs import register
+from focuspress.bench.codecs.base import Codec
 
 
 class Jpegli(Codec):

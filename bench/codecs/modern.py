@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bench.codecs import register
-from bench.codecs.base import Codec
+from focuspress.bench.codecs import register
+from focuspress.bench.codecs.base import Codec
 
 
 class Avif(Codec):

@@ -6,9 +6,8 @@ import os
 import tempfile
 
 import jpeglib
-
-from bench.codecs import register
-from bench.codecs.base import Codec
+from focuspress.bench.codecs import register
+from focuspress.bench.codecs.base import Codec
 
 
 class MozJpeg(Codec):

@@ -7,9 +7,8 @@ import traceback
 from functools import lru_cache
 
 import numpy as np
+from focuspress.bench.fuzz.mutate import RngChoices, mutate
 from PIL import Image, ImageCms
-
-from bench.fuzz.mutate import RngChoices, mutate
 
 #: ok: compressed into a JPEG that decodes; refused: a one-line FocuspressError. Anything else
 #: is a finding: crash (another exception), bad_output (a JPEG that does not decode), memory
@@ -81,7 +80,7 @@ def run_case(data: bytes, quality: float = 75.0) -> tuple[str, str]:
     Returns (outcome, detail): detail is the refusal message or the traceback.
     """
     global _engine
-    from engine import CompressOptions, Engine, FocuspressError, load_image
+    from focuspress.engine import CompressOptions, Engine, FocuspressError, load_image
 
     if _engine is None:
         _engine = Engine(saliency="none")

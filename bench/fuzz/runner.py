@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.fuzz.cases import OUTCOMES, make_case, run_case
+from focuspress.bench.fuzz.cases import OUTCOMES, make_case, run_case
 
 
 @dataclass

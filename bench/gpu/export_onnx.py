@@ -1,6 +1,6 @@
 """Export the trained saliency network (EfficientNet-Lite0 pyramid + decoder) at 512x768 to ONNX.
 
-``python -m bench.gpu.export_onnx OUT_DIR``: writes ``saliency_512x768.onnx`` and
+``python -m focuspress.bench.gpu.export_onnx OUT_DIR``: writes ``saliency_512x768.onnx`` and
 ``reference.npz`` (kodim01-like input, the ONNX Runtime CPU output) and prints the largest
 difference between ONNX Runtime and the Keras model (6e-6 here).
 """
@@ -21,9 +21,8 @@ def main(out_dir: Path) -> None:
     import onnxruntime as ort
     import tensorflow as tf
     import tf2onnx
-
-    from engine.saliency.efficientnet_lite import preprocess
-    from engine.saliency.trained import TrainedSaliency
+    from focuspress.engine.saliency.efficientnet_lite import preprocess
+    from focuspress.engine.saliency.trained import TrainedSaliency
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model = TrainedSaliency()

@@ -7,8 +7,8 @@ writing outputs and its journal on its own machine: a lost remote worker loses n
 
 from __future__ import annotations
 
-from engine.executors.base import Executor, Outcome, WorkerLost, compress_bytes
-from engine.executors.local import LocalExecutor
+from focuspress.engine.executors.base import Executor, Outcome, WorkerLost, compress_bytes
+from focuspress.engine.executors.local import LocalExecutor
 
 EXECUTORS = ("local", "ray")
 
@@ -18,7 +18,7 @@ def make_executor(kind: str, saliency: str, **ray_options) -> Executor:
     if kind == "local":
         return LocalExecutor(saliency)
     if kind == "ray":
-        from engine.executors.ray_cluster import RayExecutor
+        from focuspress.engine.executors.ray_cluster import RayExecutor
 
         return RayExecutor(saliency, **ray_options)
     raise ValueError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from engine.api import CompressOptions, CompressResult, Engine
-from engine.errors import FocuspressError
-from engine.io import LoadedImage, load_image
-from engine.io.load import read_bytes
+from focuspress.engine.api import CompressOptions, CompressResult, Engine
+from focuspress.engine.errors import FocuspressError
+from focuspress.engine.io import LoadedImage, load_image
+from focuspress.engine.io.load import read_bytes
 
 
 class WorkerLost(RuntimeError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from engine.api import CompressOptions, Engine
-from engine.executors.base import Outcome, compress_bytes, read_input
+from focuspress.engine.api import CompressOptions, Engine
+from focuspress.engine.executors.base import Outcome, compress_bytes, read_input
 
 
 class LocalExecutor:

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from engine.api import CompressOptions
-from engine.executors.base import Outcome, WorkerLost, read_input
+from focuspress.engine.api import CompressOptions
+from focuspress.engine.executors.base import Outcome, WorkerLost, read_input
 
 #: A photo that runs longer than this on a worker is given up (the worker is restarted).
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -38,7 +38,7 @@ def _remote_actor_class():
             class CompressActor:
                 def __init__(self, saliency: str) -> None:
                     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-                    from engine.api import Engine
+                    from focuspress.engine.api import Engine
 
                     self.engine = Engine(saliency=saliency)
                     self.engine.warm_up()
@@ -50,7 +50,7 @@ def _remote_actor_class():
                     return os.getpid()
 
                 def compress(self, data: bytes, name: str, options: CompressOptions) -> Outcome:
-                    from engine.executors.base import compress_bytes
+                    from focuspress.engine.executors.base import compress_bytes
 
                     return compress_bytes(self.engine, data, name, options, keep_image=False)
 

@@ -1,7 +1,13 @@
 """Image I/O: decoding inputs safely and writing outputs atomically."""
 
-from engine.io.load import DEFAULT_BACKGROUND, DEFAULT_MAX_PIXELS, SUPPORTED_SUFFIXES, LoadedImage, load_image
-from engine.io.write import atomic_write, refuse_overwrite
+from focuspress.engine.io.load import (
+    DEFAULT_BACKGROUND,
+    DEFAULT_MAX_PIXELS,
+    SUPPORTED_SUFFIXES,
+    LoadedImage,
+    load_image,
+)
+from focuspress.engine.io.write import atomic_write, refuse_overwrite
 
 __all__ = [
     "DEFAULT_BACKGROUND",

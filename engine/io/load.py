@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from focuspress.engine.errors import InputError
+from focuspress.engine.io.names import display_name
 from PIL import Image, ImageOps, UnidentifiedImageError
-
-from engine.errors import InputError
-from engine.io.names import display_name
 
 #: Inputs larger than this many pixels are refused (a 100-megapixel photo still passes).
 DEFAULT_MAX_PIXELS = 120_000_000

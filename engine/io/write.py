@@ -7,8 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from engine.errors import OutputError
-from engine.io.names import display_name
+from focuspress.engine.errors import OutputError
+from focuspress.engine.io.names import display_name
 
 #: Failures of the destination filesystem that may clear by themselves (or by an operator).
 TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG, errno.ENOMEM})

@@ -11,8 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from engine.errors import OptionsError
+from focuspress.engine.errors import OptionsError
 
 Encoder = Callable[[float], bytes]
 Scorer = Callable[[bytes], float]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-from engine.saliency.base import SaliencyModel, UniformSaliency
+from focuspress.engine.saliency.base import SaliencyModel, UniformSaliency
 
 SALIENCY_CHOICES = ("combined", "trained", "cam", "faces", "none")
 DEFAULT_SALIENCY = "combined"
@@ -36,18 +36,18 @@ def _build(name: str) -> SaliencyModel:
     if name == "none":
         return UniformSaliency()
     if name == "faces":
-        from engine.saliency.faces import FaceSaliency
+        from focuspress.engine.saliency.faces import FaceSaliency
 
         return FaceSaliency()
     if name == "cam":
-        from engine.saliency.cam import CamSaliency
+        from focuspress.engine.saliency.cam import CamSaliency
 
         return CamSaliency()
     if name == "trained":
-        from engine.saliency.trained import TrainedSaliency
+        from focuspress.engine.saliency.trained import TrainedSaliency
 
         return TrainedSaliency()
-    from engine.saliency.combined import CombinedSaliency
+    from focuspress.engine.saliency.combined import CombinedSaliency
 
     return CombinedSaliency()
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-
-from engine.saliency.base import normalize, resize_map
-from engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
-from engine.saliency.tf_runtime import tensorflow
+from focuspress.engine.saliency.base import normalize, resize_map
+from focuspress.engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
+from focuspress.engine.saliency.tf_runtime import tensorflow
 
 #: Long side the network sees; the short side is rounded to a multiple of 32, so only a few
 #: input shapes (and TensorFlow traces) ever occur.

@@ -5,8 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-
-from engine.saliency.faces import FaceSaliency
+from focuspress.engine.saliency.faces import FaceSaliency
 
 
 class CombinedSaliency:
@@ -20,14 +19,14 @@ class CombinedSaliency:
 
     def __init__(self, objects=None, faces: FaceSaliency | None = None) -> None:
         if objects is None:
-            from engine.saliency.trained import HEAD_WEIGHTS
+            from focuspress.engine.saliency.trained import HEAD_WEIGHTS
 
             if HEAD_WEIGHTS.exists():
-                from engine.saliency import load_saliency
+                from focuspress.engine.saliency import load_saliency
 
                 objects = load_saliency("trained")
             else:
-                from engine.saliency import load_saliency
+                from focuspress.engine.saliency import load_saliency
 
                 objects = load_saliency("cam")
         self.objects = objects

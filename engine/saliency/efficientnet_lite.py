@@ -44,7 +44,7 @@ def block_specs() -> list[tuple[int, int, int, int, int]]:
 
 def build_efficientnet_lite0(with_classifier: bool = True):
     """Keras functional model: input (N, H, W, 3) in [-1, 1]; outputs features (and logits)."""
-    from engine.saliency.tf_runtime import tensorflow
+    from focuspress.engine.saliency.tf_runtime import tensorflow
 
     keras = tensorflow().keras
     layers = keras.layers
@@ -83,7 +83,7 @@ FEATURE_TAPS = ("block4_add", "block10_add", "block15_project_bn")
 
 def build_feature_pyramid():
     """Backbone returning the stride-8 (40 ch), stride-16 (112 ch) and stride-32 (320 ch) maps."""
-    from engine.saliency.tf_runtime import tensorflow
+    from focuspress.engine.saliency.tf_runtime import tensorflow
 
     keras = tensorflow().keras
     backbone = build_efficientnet_lite0(with_classifier=True)

@@ -11,11 +11,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
-
-from engine.saliency.base import resize_map
-from engine.saliency.cam import network_size
-from engine.saliency.efficientnet_lite import build_feature_pyramid, preprocess
-from engine.saliency.tf_runtime import tensorflow
+from focuspress.engine.saliency.base import resize_map
+from focuspress.engine.saliency.cam import network_size
+from focuspress.engine.saliency.efficientnet_lite import build_feature_pyramid, preprocess
+from focuspress.engine.saliency.tf_runtime import tensorflow
 
 HEAD_WEIGHTS = Path(__file__).with_name("weights") / "saliency_head.npz"
 HEAD_CHANNELS = 32

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from engine.errors import OutputError
+from focuspress.engine.errors import OutputError
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 

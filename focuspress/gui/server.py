@@ -54,7 +54,7 @@ class _EngineHolder:
 
     def _load(self) -> None:
         try:
-            from engine import Engine
+            from focuspress.engine import Engine
 
             engine = Engine(saliency=self.saliency)
             engine.warm_up()
@@ -156,7 +156,7 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
 
     @app.post("/api/folder")
     def folder():
-        from engine.errors import FocuspressError
+        from focuspress.engine.errors import FocuspressError
 
         body = request.get_json(silent=True) or {}
         try:
@@ -167,9 +167,9 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
 
     @app.post("/api/compress")
     def compress():
-        from engine import CompressOptions, FocuspressError, load_image
-        from engine.metrics import psnr, ssimulacra2
-        from engine.ratecontrol import parse_size
+        from focuspress.engine import CompressOptions, FocuspressError, load_image
+        from focuspress.engine.metrics import psnr, ssimulacra2
+        from focuspress.engine.ratecontrol import parse_size
 
         upload = request.files.get("file")
         if upload is None or not upload.filename:
@@ -272,8 +272,8 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
 
     @app.post("/api/save")
     def save():
-        from engine.errors import FocuspressError
-        from engine.io import atomic_write
+        from focuspress.engine.errors import FocuspressError
+        from focuspress.engine.io import atomic_write
 
         body = request.get_json(silent=True) or {}
         if settings.output is None:

@@ -9,19 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from engine.compositor.block.color import downsample_2x2, pad_to_multiple, rgb_to_ycbcr
-from engine.compositor.block.dct import forward_dct
-from engine.compositor.block.masking import (
+from focuspress.engine.compositor.block.color import downsample_2x2, pad_to_multiple, rgb_to_ycbcr
+from focuspress.engine.compositor.block.dct import forward_dct
+from focuspress.engine.compositor.block.masking import (
     block_activity,
     block_importance,
     masking_factor,
     roi_factor,
     upsample_blocks,
 )
-from engine.compositor.block.quantize import quantize_rdo
-from engine.compositor.block.tables import DEFAULT_TUNING, TableTuning, tables_for
-from engine.compositor.block.writer import write_jpeg
+from focuspress.engine.compositor.block.quantize import quantize_rdo
+from focuspress.engine.compositor.block.tables import DEFAULT_TUNING, TableTuning, tables_for
+from focuspress.engine.compositor.block.writer import write_jpeg
 
 SUBSAMPLING_CHOICES = ("420", "444")
 

@@ -138,10 +138,10 @@ def compress(
 
       focuspress compress camera-dump/ -o out --executor ray --ray-address auto
     """
-    from engine import CompressOptions, FocuspressError, load_image, save_map_images, write_result
-    from engine.executors import EXECUTORS, WorkerLost, make_executor
-    from engine.io import refuse_overwrite
-    from engine.ratecontrol import parse_size
+    from focuspress.engine import CompressOptions, FocuspressError, load_image, save_map_images, write_result
+    from focuspress.engine.executors import EXECUTORS, WorkerLost, make_executor
+    from focuspress.engine.io import refuse_overwrite
+    from focuspress.engine.ratecontrol import parse_size
 
     try:
         options = CompressOptions(
@@ -236,8 +236,8 @@ def map_command(
 
     This is the original tool's Importance_map.png: white is where bits are spent.
     """
-    from engine import Engine, FocuspressError, load_image, save_map_images
-    from engine.saliency import SALIENCY_CHOICES
+    from focuspress.engine import Engine, FocuspressError, load_image, save_map_images
+    from focuspress.engine.saliency import SALIENCY_CHOICES
 
     if saliency not in SALIENCY_CHOICES:
         _fail(f"saliency must be one of {', '.join(SALIENCY_CHOICES)}")
@@ -279,8 +279,8 @@ def gui(
 
     Example: focuspress gui -o ~/Pictures/compressed --daemon http://127.0.0.1:9464
     """
-    from engine.errors import FocuspressError
-    from engine.saliency import SALIENCY_CHOICES
+    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.saliency import SALIENCY_CHOICES
     from focuspress.gui import GuiSettings, serve
     from focuspress.gui.folders import validate_folder
 
@@ -325,7 +325,7 @@ def daemon(
     refused and the running config kept). Logs one line per file on stderr (the journal
     under systemd).
     """
-    from daemon.config import ConfigError, load_config
+    from focuspress.daemon.config import ConfigError, load_config
 
     try:
         parsed = load_config(config)
@@ -335,11 +335,11 @@ def daemon(
     if check_config:
         out.print(f"{config}: OK ({len(parsed.inboxes)} inbox(es))", highlight=False)
         return
-    from daemon.logs import configure
+    from focuspress.daemon.logs import configure
 
     configure(parsed.log_format)
-    from daemon.service import Service
-    from engine.executors import WorkerLost
+    from focuspress.daemon.service import Service
+    from focuspress.engine.executors import WorkerLost
 
     try:
         code = Service(parsed, config).run()
@@ -384,8 +384,8 @@ def bench(
         return
     from rich.progress import Progress
 
-    from bench import codecs as codec_registry
-    from bench import report, runner
+    from focuspress.bench import codecs as codec_registry
+    from focuspress.bench import report, runner
 
     if data is None or not data.is_dir():
         _fail(f"--data must be a folder of images (got {data})")
@@ -435,7 +435,7 @@ def bench_daemon(
     saliency: Annotated[str, typer.Option("--saliency")] = "combined",
 ) -> None:
     """Drop COUNT images at once into a real daemon's inbox; report images/s, latency, memory."""
-    from bench.daemon_load import run_load
+    from focuspress.bench.daemon_load import run_load
 
     if not data.is_dir():
         _fail(f"--data must be a folder of images (got {data})")
@@ -459,7 +459,7 @@ def bench_publish(
     """Run the full Kodak and ECSSD sweeps and rewrite benchmarks/README.md with tables and plots."""
     from rich.progress import Progress
 
-    from bench.publish import load_rows, sweep, write_readme
+    from focuspress.bench.publish import load_rows, sweep, write_readme
 
     if kodak_results and ecssd_results:
         kodak_rows = load_rows([Path(p) for p in kodak_results.split(",")])
@@ -485,7 +485,7 @@ def bench_latency(
     saliency: Annotated[str, typer.Option("--saliency")] = "combined",
 ) -> None:
     """Time one photo through decode, saliency, compositor and write, cold and warm."""
-    from bench.latency import measure
+    from focuspress.bench.latency import measure
 
     for line in measure(image, repeat=repeat, saliency=saliency):
         out.print(line, highlight=False)
@@ -505,7 +505,7 @@ def bench_throughput(
 
     Example: focuspress bench throughput --data ../shared/data/kodak
     """
-    from bench.throughput import MODES, run
+    from focuspress.bench.throughput import MODES, run
 
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in MODES]
@@ -552,8 +552,8 @@ def bench_fuzz(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from bench.fuzz.cases import OUTCOMES
-    from bench.fuzz.runner import fuzz
+    from focuspress.bench.fuzz.cases import OUTCOMES
+    from focuspress.bench.fuzz.runner import fuzz
 
     with Progress(
         "[progress.description]{task.description}",
@@ -618,8 +618,8 @@ def train_saliency_command(
     """
     import shutil
 
-    from training.datasets import layout
-    from training.saliency import train_saliency
+    from focuspress.training.datasets import layout
+    from focuspress.training.saliency import train_saliency
 
     try:
         layout(data)
@@ -650,9 +650,9 @@ def eval_map(
     """Judge an importance map against salient-object masks: MAE, max F-measure, AUC."""
     from rich.progress import Progress
 
-    from engine.saliency import SALIENCY_CHOICES, load_saliency
-    from training.datasets import layout, mask_pairs, split
-    from training.eval_map import evaluate
+    from focuspress.engine.saliency import SALIENCY_CHOICES, load_saliency
+    from focuspress.training.datasets import layout, mask_pairs, split
+    from focuspress.training.eval_map import evaluate
 
     if saliency not in SALIENCY_CHOICES:
         _fail(f"saliency must be one of {', '.join(SALIENCY_CHOICES)}")
@@ -677,8 +677,8 @@ def eval_map(
 
 def _expand_folders(paths: list[Path]) -> list[Path]:
     """Folders become their photos (by suffix, sorted, not recursive, no dotfiles); files stay as given."""
-    from engine import FocuspressError
-    from engine.io import SUPPORTED_SUFFIXES
+    from focuspress.engine import FocuspressError
+    from focuspress.engine.io import SUPPORTED_SUFFIXES
 
     expanded: list[Path] = []
     for path in paths:
@@ -698,7 +698,7 @@ def _expand_folders(paths: list[Path]) -> list[Path]:
 
 
 def _output_paths(images: list[Path], output: Path) -> dict[Path, Path]:
-    from engine import FocuspressError
+    from focuspress.engine import FocuspressError
 
     targets: dict[Path, Path] = {}
     seen: dict[Path, Path] = {}
@@ -722,7 +722,7 @@ def _summary_table(metrics: bool, roi: bool) -> Table:
 
 
 def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[str]:
-    from engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
+    from focuspress.engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
 
     cells = [
         f"{psnr(reference, decoded):.2f}",
@@ -730,11 +730,11 @@ def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[str]:
         f"{ssimulacra2(reference, decoded):.1f}",
     ]
     if roi_mask is not None:
-        from engine import load_image
+        from focuspress.engine import load_image
 
         mask = load_image(roi_mask).rgb[..., 0] > 127
         if mask.shape != reference.shape[:2]:
-            from engine import FocuspressError
+            from focuspress.engine import FocuspressError
 
             mask_size = f"{mask.shape[1]}x{mask.shape[0]}"
             image_size = f"{reference.shape[1]}x{reference.shape[0]}"
