@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
 from focuspress.bench.runner import list_images
 
 

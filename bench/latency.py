@@ -43,7 +43,7 @@ def measure(image: Path, *, repeat: int = 5, saliency: str = "combined") -> list
     t0 = time.perf_counter()
     _ = engine.model
     load_s = time.perf_counter() - t0
-    options = CompressOptions(saliency=saliency)
+    options = CompressOptions()
     rounds = []
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeat + 1):

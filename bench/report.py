@@ -6,6 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
 from focuspress.engine.metrics import bd_rate
 
 METRICS = ("psnr", "ms_ssim", "ssimulacra2", "roi_psnr")

@@ -10,13 +10,10 @@ from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 from focuspress.bench import codecs
 from focuspress.bench.codecs.base import Context
+from focuspress.engine.io import load_image
 from focuspress.engine.io.load import SUPPORTED_SUFFIXES
-from PIL import Image
-
-IMAGE_SUFFIXES = SUPPORTED_SUFFIXES
 
 
 @dataclass
@@ -38,7 +35,7 @@ class Row:
 
 
 def list_images(folder: Path, limit: int | None = None) -> list[Path]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
     return files[:limit] if limit else files
 
 
@@ -67,8 +64,8 @@ def _measure(image_path: str, codec_name: str, mask_path: str | None, knobs: tup
     from focuspress.engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
 
     codec = codecs.get(codec_name)
-    rgb = np.asarray(Image.open(image_path).convert("RGB"))
-    mask = np.asarray(Image.open(mask_path).convert("L")) > 127 if mask_path else None
+    rgb = load_image(Path(image_path)).rgb
+    mask = load_image(Path(mask_path)).rgb[..., 0] > 127 if mask_path else None
     state = codec.prepare(rgb, Context(image_path, mask))
     megapixels = rgb.shape[0] * rgb.shape[1] / 1e6
     rows = []

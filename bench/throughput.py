@@ -15,12 +15,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from focuspress.bench.latency import STAGES, time_stages
 from focuspress.bench.runner import list_images
 from focuspress.daemon.config import DaemonConfig
 from focuspress.daemon.journal import Journal
 from focuspress.daemon.metrics import DaemonMetrics
-from focuspress.daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
+from focuspress.daemon.service import make_pipeline
+from focuspress.daemon.workers import Job, WorkerPool
 
 MODES = ("local-1", "local-2", "ray-1", "ray-2")
 
@@ -40,12 +42,12 @@ def _config(root: Path, saliency: str, executor: str, count: int) -> DaemonConfi
     )
 
 
-def _run_pipeline(images: list[Path], config: DaemonConfig, processor_factory, threads: int) -> float:
-    """Seconds for the pool to take every image from pending to done."""
+def _run_pipeline(images: list[Path], config: DaemonConfig) -> float:
+    """Seconds for the daemon's own pipeline (:func:`make_pipeline`) to take every image to done."""
     journal = Journal(config.journal)
     metrics = DaemonMetrics()
-    processor = processor_factory(config, journal, metrics)
-    pool = WorkerPool(processor, threads, config.queue_size, 1, metrics)
+    pipeline = make_pipeline(config, journal, metrics)
+    pool = WorkerPool(pipeline.processor, pipeline.threads, config.queue_size, pipeline.batch_size, metrics)
     inbox = config.inboxes[0]
     journal.add_many([(inbox.name, p, p.stat().st_size, p.stat().st_mtime_ns, time.time()) for p in images])
     entries = journal.in_state("pending")
@@ -60,6 +62,7 @@ def _run_pipeline(images: list[Path], config: DaemonConfig, processor_factory, t
         time.sleep(0.02)
     elapsed = time.perf_counter() - start
     pool.stop(30)
+    pipeline.executor.close()
     journal.close()
     return elapsed
 
@@ -82,7 +85,7 @@ def stage_times(images: list[Path], saliency: str) -> dict[str, float]:
 
     engine = Engine(saliency=saliency)
     engine.warm_up()
-    options = CompressOptions(saliency=saliency)
+    options = CompressOptions()
     with tempfile.TemporaryDirectory() as folder:
         rows = [time_stages(engine, path, options, Path(folder))[0] for path in images]
     return dict(zip(STAGES, np.median(np.array(rows), axis=0).tolist()))
@@ -106,21 +109,6 @@ def journal_rate(transitions: int = 2000) -> float:
     return n / elapsed
 
 
-def _processor_factory(kind: str, count: int, saliency: str):
-    """(factory(config, journal, metrics) -> processor, worker threads, executor to close or None)."""
-    if kind == "local":
-        from focuspress.engine import Engine
-
-        engine = Engine(saliency=saliency)
-        engine.warm_up()
-        return (lambda cfg, journal, metrics: Processor(cfg, journal, metrics, engine)), count, None
-    from focuspress.engine.executors import make_executor
-
-    executor = make_executor("ray", saliency, actors=count, num_cpus=1)
-    executor.warm_up()
-    return (lambda cfg, journal, metrics: RemoteProcessor(cfg, journal, metrics, executor)), 2 * count, executor
-
-
 def run(data: Path, modes: list[str], *, saliency: str = "combined", rounds: int = 1, console=None) -> dict:
     sources = list_images(data)
     if not sources:
@@ -131,11 +119,8 @@ def run(data: Path, modes: list[str], *, saliency: str = "combined", rounds: int
         root = Path(tempfile.mkdtemp(prefix="focuspress-throughput-"))
         try:
             images = _copy_inputs(sources, root / "in", rounds)
-            factory, threads, executor = _processor_factory(kind, int(count), saliency)
             config = _config(root, saliency, kind, int(count))
-            seconds = _run_pipeline(images, config, factory, threads)
-            if executor is not None:
-                executor.close()
+            seconds = _run_pipeline(images, config)
             results["modes"][mode] = {"seconds": seconds, "images_per_s": len(images) / seconds}
             if console is not None:
                 console.print(f"{mode}: {len(images)} photos in {seconds:.1f} s = {len(images) / seconds:.2f} images/s")

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
 from focuspress.engine.errors import FocuspressError
 from focuspress.engine.io.load import SUPPORTED_SUFFIXES
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from focuspress.engine.options import CompressOptions, describe_errors
+from focuspress.engine.saliency import SALIENCY_CHOICES
 
 DEFAULT_PATTERNS = [f"*{suffix}" for suffix in SUPPORTED_SUFFIXES]
 DEFAULT_IGNORE = [".*", "*.part", "*.tmp", "*.partial", "*.crdownload", "*~", "*.swp"]
@@ -24,33 +27,6 @@ class ConfigError(FocuspressError):
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CompressSettings(Strict):
-    """How an inbox's photos are compressed; one of quality / target_size / target_ssimulacra2."""
-
-    quality: float = Field(75, ge=1, le=100)
-    target_size: str | None = None
-    target_ssimulacra2: float | None = Field(None, gt=0, le=100)
-    roi_strength: float = Field(0.5, ge=0, le=1)
-    compositor: Literal["block", "pixel"] = "block"
-    subsampling: Literal["444", "420"] = "444"
-    progressive: Literal["auto", "always", "never"] = "auto"
-
-    @field_validator("target_size")
-    @classmethod
-    def _size_parses(cls, value: str | None) -> str | None:
-        if value is not None:
-            from focuspress.engine.ratecontrol import parse_size
-
-            parse_size(value)
-        return value
-
-    @model_validator(mode="after")
-    def _one_target(self) -> CompressSettings:
-        if self.target_size is not None and self.target_ssimulacra2 is not None:
-            raise ValueError("give target_size or target_ssimulacra2, not both")
-        return self
 
 
 class InboxConfig(Strict):
@@ -65,7 +41,10 @@ class InboxConfig(Strict):
     originals: Literal["keep", "archive", "delete"] = "archive"
     archive: Path | None = None
     quarantine: Path | None = None
-    compress: CompressSettings = Field(default_factory=CompressSettings)
+    compress: CompressOptions = Field(
+        default_factory=CompressOptions,
+        description="how this inbox's photos are compressed (the engine's options schema)",
+    )
 
     @model_validator(mode="after")
     def _folders(self) -> InboxConfig:
@@ -100,7 +79,7 @@ class DaemonConfig(Strict):
 
     inboxes: list[InboxConfig] = Field(..., min_length=1)
     journal: Path = Path("/var/lib/focuspress/journal.sqlite3")
-    saliency: Literal["combined", "trained", "cam", "faces", "none"] = "combined"
+    saliency: Literal[SALIENCY_CHOICES] = "combined"  # type: ignore[valid-type]
     workers: int = Field(2, ge=1, le=64)
     queue_size: int = Field(16, ge=1, le=10000)
     batch_size: int = Field(1, ge=1, le=64, description="images per model call (raise on a GPU)")
@@ -137,9 +116,10 @@ def load_config(path: Path) -> DaemonConfig:
     try:
         return DaemonConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-            message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
-            problems.append(f"{where}: {message}")
-        raise ConfigError(f"{path}: " + "; ".join(problems)) from None
+        raise ConfigError(f"{path}: " + describe_errors(exc, DaemonConfig)) from None
+
+
+if __name__ == "__main__":  # python -m focuspress.daemon.config > config/focuspress.schema.json
+    import json
+
+    print(json.dumps(DaemonConfig.model_json_schema(), indent=2, default=str))

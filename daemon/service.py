@@ -11,18 +11,55 @@ import logging
 import signal
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from focuspress.daemon.config import ConfigError, DaemonConfig, load_config
 from focuspress.daemon.journal import Journal
 from focuspress.daemon.metrics import DaemonMetrics, MetricsServer
 from focuspress.daemon.watcher import InboxWatcher, Settler, scan
-from focuspress.daemon.workers import Job, Processor, RemoteProcessor, WorkerPool
-from focuspress.engine import Engine
+from focuspress.daemon.workers import Job, Processor, WorkerPool
+from focuspress.engine.executors import IN_FLIGHT_PER_WORKER, Executor, make_executor
 from focuspress.engine.io.names import display_name
 
 log = logging.getLogger("focuspress.daemon")
 TICK_SECONDS = 0.2
+
+
+@dataclass
+class Pipeline:
+    """The daemon's one pipeline: a processor over an executor, and how many threads feed it."""
+
+    processor: Processor
+    executor: Executor
+    threads: int
+    batch_size: int
+
+
+def make_pipeline(config: DaemonConfig, journal: Journal, metrics: DaemonMetrics, on_retry=None) -> Pipeline:
+    """Build (and warm up) the executor ``config`` names and the processor over it.
+
+    Local: ``workers`` threads share one in-process model, ``batch_size`` photos per model call.
+    Ray: IN_FLIGHT_PER_WORKER threads per actor, so each actor has its next photo waiting.
+    Used by the service and by ``focuspress bench throughput`` (the same path measured).
+    """
+    if config.executor == "ray":
+        ray = config.ray
+        executor = make_executor(
+            "ray",
+            config.saliency,
+            address=ray.address,
+            actors=ray.actors,
+            num_cpus=ray.num_cpus,
+            num_gpus=ray.num_gpus,
+            timeout_seconds=ray.timeout_seconds,
+        )
+        threads, batch_size = IN_FLIGHT_PER_WORKER * ray.actors, 1
+    else:
+        executor = make_executor("local", config.saliency)
+        threads, batch_size = config.workers, config.batch_size
+    executor.warm_up()
+    return Pipeline(Processor(config, journal, metrics, executor, on_retry), executor, threads, batch_size)
 
 
 class Service:
@@ -31,8 +68,7 @@ class Service:
         self.config_path = config_path
         self.metrics = DaemonMetrics()
         self.journal = Journal(config.journal)
-        self.engine: Engine | None = None
-        self.executor = None
+        self.executor: Executor | None = None
         self.settler = Settler(config.settle_seconds, on_ignored=self._ignored)
         self._reported_ignored: set[tuple[Path, str]] = set()
         self._stop = threading.Event()
@@ -75,28 +111,10 @@ class Service:
         )
 
     def _make_processor(self) -> tuple[Processor, int, int, str]:
-        """The processor for the configured executor, with its thread count, batch size and device."""
-        if self.config.executor == "ray":
-            from focuspress.engine.executors import make_executor
-
-            ray = self.config.ray
-            self.executor = make_executor(
-                "ray",
-                self.config.saliency,
-                address=ray.address,
-                actors=ray.actors,
-                num_cpus=ray.num_cpus,
-                num_gpus=ray.num_gpus,
-                timeout_seconds=ray.timeout_seconds,
-            )
-            self.executor.warm_up()
-            processor = RemoteProcessor(self.config, self.journal, self.metrics, self.executor, self._retry)
-            # two photos per actor in flight: one computing, one on its way (reads/writes overlap)
-            return processor, 2 * ray.actors, 1, self.executor.device
-        self.engine = Engine(saliency=self.config.saliency)
-        self.engine.warm_up()
-        processor = Processor(self.config, self.journal, self.metrics, self.engine, self._retry)
-        return processor, self.config.workers, self.config.batch_size, self.engine.device
+        """The pipeline for the configured executor, with its thread count, batch size and device."""
+        pipeline = make_pipeline(self.config, self.journal, self.metrics, self._retry)
+        self.executor = pipeline.executor
+        return pipeline.processor, pipeline.threads, pipeline.batch_size, pipeline.executor.device
 
     def _retry(self, inbox: str | None, delay: float) -> None:
         """A file went back to pending: feed it again after ``delay`` (and pause its inbox till then)."""
@@ -261,8 +279,3 @@ class Service:
             return 0
         log.warning("drain timeout: unfinished files stay in the journal and resume at the next start")
         return 0
-
-
-def run_daemon(config_path: Path) -> int:
-    config = load_config(config_path)
-    return Service(config, config_path).run()

@@ -20,10 +20,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from focuspress.daemon.config import InboxConfig
-from focuspress.engine.io.load import file_kind
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+
+from focuspress.daemon.config import InboxConfig
+from focuspress.engine.io.load import file_kind
 
 #: Called with (inbox name, path, kind) for a matching name that is not a regular file.
 IgnoredCallback = Callable[[str, Path, str], None]

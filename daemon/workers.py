@@ -1,10 +1,11 @@
 """The processing pipeline for one journal entry, and the bounded pool that runs it.
 
-Per file: decode -> saliency -> compositor -> write (atomic, fsynced) -> journal ``written``
--> originals (keep / archive / delete, fsynced) -> journal ``done``. A bad file goes to the
-inbox's quarantine folder with ``<name>.error.txt`` beside it. The model is loaded once and
-shared by the worker threads (TensorFlow and numpy release the GIL in their kernels); with
-``batch_size`` > 1 a worker takes several queued files and computes their maps in one call.
+Per file: claim in the journal -> read (here) -> decode, map, compositor (an executor: in this
+process, or on a Ray cluster) -> write (here, atomic, fsynced) -> journal ``written`` ->
+originals (keep / archive / delete, fsynced) -> journal ``done``. A bad file goes to the inbox's
+quarantine folder with ``<name>.error.txt`` beside it. One :class:`Processor` serves every
+executor: the local one shares one model between the worker threads (the runtimes release the
+GIL in their kernels) and, with ``batch_size`` > 1, computes a batch's maps in one model call.
 """
 
 from __future__ import annotations
@@ -19,41 +20,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 from focuspress.daemon.config import DaemonConfig, InboxConfig
 from focuspress.daemon.journal import Entry, Journal
 from focuspress.daemon.logs import event
 from focuspress.daemon.metrics import DaemonMetrics, output_error_label, reason_label
-from focuspress.engine import CompressOptions, Engine, FocuspressError, OutputError, load_image
-from focuspress.engine.executors import Executor, WorkerLost
+from focuspress.engine import FocuspressError, OutputError
+from focuspress.engine.executors import Executor, Work, WorkerLost
 from focuspress.engine.io import atomic_write
 from focuspress.engine.io.load import read_regular
 from focuspress.engine.io.names import display_name, fit_name, unique_path
 from focuspress.engine.io.write import fsync_dir
-from focuspress.engine.ratecontrol import parse_size
 
 log = logging.getLogger("focuspress.daemon")
-T = TypeVar("T")
-
-
-def options_for(inbox: InboxConfig, saliency: str) -> CompressOptions:
-    c = inbox.compress
-    return CompressOptions(
-        quality=c.quality,
-        target_size=parse_size(c.target_size) if c.target_size else None,
-        target_ssimulacra2=c.target_ssimulacra2,
-        roi_strength=c.roi_strength,
-        compositor=c.compositor,
-        saliency=saliency,
-        subsampling=c.subsampling,
-        progressive=c.progressive,
-    )
-
-
-def _load_regular(path: Path):
-    """Decode an inbox file without following a symlink or blocking on a FIFO swapped in for it."""
-    return load_image(read_regular(path), name=display_name(path))
 
 
 @dataclass
@@ -86,7 +65,7 @@ def _move_durably(source: Path, folder: Path, name: str | None = None) -> Path:
 
 
 class Processor:
-    """Runs jobs here (decode, batched maps, compositor): the same path for the pool and recovery.
+    """Takes jobs from pending to done through an executor: the one pipeline of the daemon.
 
     Failures are sorted by whose fault they are: the photo's (quarantine with the reason), the
     outbox's (the file waits in the journal and its inbox pauses for ``retry_seconds``), or a
@@ -98,14 +77,15 @@ class Processor:
         config: DaemonConfig,
         journal: Journal,
         metrics: DaemonMetrics,
-        engine: Engine | None,
+        executor: Executor,
         on_retry: Callable[[str | None, float], None] | None = None,
     ) -> None:
         self.config = config
         self.journal = journal
         self.metrics = metrics
-        self.engine = engine
+        self.executor = executor
         self.on_retry = on_retry or (lambda inbox, delay: None)
+        self._slots = itertools.count()
 
     def _take(self, job: Job) -> bool:
         """Claim the entry; quarantine it when it has used up its attempts. True: go ahead."""
@@ -116,14 +96,14 @@ class Processor:
             return False
         return True
 
-    def _open(self, job: Job, reader: Callable[[Path], T]) -> tuple[T, float] | None:
-        """Claim the job and read its file with ``reader``: (what it read, time reading began), or
-        None when the job is skipped or its file was quarantined."""
+    def _open(self, job: Job) -> tuple[bytes, float] | None:
+        """Claim the job and read its file: (its bytes, time reading began), or None when the job
+        is skipped or its file was quarantined. A symlink or FIFO swapped in is not followed."""
         if not self._take(job):
             return None
         t0 = time.perf_counter()
         try:
-            return reader(job.entry.path), t0
+            return read_regular(job.entry.path), t0
         except FocuspressError as exc:
             if not job.entry.path.exists() and not job.entry.path.is_symlink():
                 self.quarantine(
@@ -134,41 +114,29 @@ class Processor:
             return None
 
     def process_batch(self, jobs: list[Job]) -> None:
-        assert self.engine is not None
-        loaded = []
-        for job in jobs:
-            opened = self._open(job, _load_regular)
-            if opened is None:
-                continue
-            image, t0 = opened
-            self.metrics.stage_seconds.labels("decode").observe(time.perf_counter() - t0)
-            loaded.append((job, image, t0))
-        if not loaded:
+        opened = [(job, *read) for job in jobs if (read := self._open(job)) is not None]
+        if not opened:
             return
-        # Maps for the whole batch in one model call; then each file on its own.
-        t1 = time.perf_counter()
+        items = [Work(data, display_name(job.entry.path.name), job.inbox.compress) for job, data, _ in opened]
         try:
-            maps = self.engine.importance_maps([image.rgb for _, image, _ in loaded], self.config.saliency)
-        except Exception as exc:  # a model failure must not take the service down
-            log.exception("saliency failed")
-            for job, _, _ in loaded:
-                self.quarantine(job, f"saliency model failed: {exc}")
+            outcomes = self.executor.run_batch(items, next(self._slots))
+        except WorkerLost as exc:
+            for job, _, _ in opened:
+                self.worker_lost(job, str(exc))
             return
-        per_image = (time.perf_counter() - t1) / len(loaded)
-        for (job, image, t0), importance in zip(loaded, maps):
-            self.metrics.stage_seconds.labels("saliency").observe(per_image)
-            try:
-                t2 = time.perf_counter()
-                result = self.engine.compress_with_map(image, importance, options_for(job.inbox, self.config.saliency))
-                self.metrics.stage_seconds.labels("compositor").observe(time.perf_counter() - t2)
-            except FocuspressError as exc:
-                self.quarantine(job, str(exc))
+        except Exception as exc:  # the executor itself failed (cluster unreachable): wait, do not blame photos
+            log.exception("executor failed on %d file(s)", len(opened))
+            for job, _, _ in opened:
+                self.worker_lost(job, f"executor failed: {type(exc).__name__}: {exc}")
+            return
+        for (job, _, t0), outcome in zip(opened, outcomes):
+            if outcome.result is None:
+                self.quarantine(job, outcome.error or "unknown error")
                 continue
-            except Exception as exc:  # keep the service alive; the file goes aside with the reason
-                log.exception("unexpected failure on %s", display_name(job.entry.path))
-                self.quarantine(job, f"internal error: {type(exc).__name__}: {exc}")
-                continue
-            self.commit(job, result.data, t0)
+            for stage in ("decode", "saliency", "compositor"):
+                if stage in outcome.result.timings_ms:
+                    self.metrics.stage_seconds.labels(stage).observe(outcome.result.timings_ms[stage] / 1000.0)
+            self.commit(job, outcome.result.data, t0)
 
     def commit(self, job: Job, data: bytes, t0: float) -> None:
         """Write the output durably, then journal, then the original: the order that loses nothing."""
@@ -259,47 +227,6 @@ class Processor:
         event(log, level, f"{record['file']}: {outcome}", **record)
 
 
-class RemoteProcessor(Processor):
-    """Sends each photo's bytes to an executor (a Ray cluster); reads and writes stay here.
-
-    The journal on this machine stays the source of truth: a worker lost mid-photo puts the
-    file back to pending, and a restarted cluster simply receives the pending files again.
-    """
-
-    def __init__(self, config, journal, metrics, executor: Executor, on_retry=None) -> None:
-        super().__init__(config, journal, metrics, None, on_retry)
-        self.executor = executor
-        self._slots = itertools.count()
-
-    def process_batch(self, jobs: list[Job]) -> None:
-        for job in jobs:
-            opened = self._open(job, read_regular)
-            if opened is None:
-                continue
-            data, t0 = opened
-            try:
-                outcome = self.executor.run(
-                    data,
-                    display_name(job.entry.path.name),
-                    options_for(job.inbox, self.config.saliency),
-                    next(self._slots),
-                )
-            except WorkerLost as exc:
-                self.worker_lost(job, str(exc))
-                continue
-            except Exception as exc:  # the cluster is unreachable: wait, do not blame the photo
-                log.exception("executor failed on %s", display_name(job.entry.path))
-                self.worker_lost(job, f"executor failed: {type(exc).__name__}: {exc}")
-                continue
-            if outcome.result is None:
-                self.quarantine(job, outcome.error or "unknown error")
-                continue
-            for stage in ("decode", "saliency", "compositor"):
-                if stage in outcome.result.timings_ms:
-                    self.metrics.stage_seconds.labels(stage).observe(outcome.result.timings_ms[stage] / 1000.0)
-            self.commit(job, outcome.result.data, t0)
-
-
 class WorkerPool:
     """``workers`` threads draining a bounded queue; ``put`` blocks when it is full."""
 
@@ -309,8 +236,6 @@ class WorkerPool:
         self.metrics = metrics
         self.queue: queue.Queue[Job | None] = queue.Queue(maxsize=queue_size)
         self._threads = [threading.Thread(target=self._run, name=f"worker-{i}", daemon=True) for i in range(workers)]
-        self._busy = 0
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         for thread in self._threads:
@@ -326,11 +251,6 @@ class WorkerPool:
             return False
         self.metrics.queue_depth.set(self.queue.qsize())
         return True
-
-    @property
-    def busy(self) -> int:
-        with self._lock:
-            return self._busy
 
     def _run(self) -> None:
         while True:
@@ -348,16 +268,12 @@ class WorkerPool:
                     break
                 batch.append(extra)
             self.metrics.queue_depth.set(self.queue.qsize())
-            with self._lock:
-                self._busy += len(batch)
             self.metrics.in_flight.inc(len(batch))
             try:
                 self.processor.process_batch(batch)
             except Exception:
                 log.exception("worker failed on a batch; entries stay in the journal for retry")
             finally:
-                with self._lock:
-                    self._busy -= len(batch)
                 self.metrics.in_flight.dec(len(batch))
 
     def stop(self, timeout: float) -> bool:

@@ -1,23 +1,35 @@
 """focuspress engine: importance-steered JPEG compression.
 
->>> from engine import Engine, CompressOptions, load_image
->>> result = Engine().compress(load_image("photo.png"), CompressOptions(quality=75))
+>>> from focuspress.engine import compress, importance_map
+>>> compress("photo.png", quality=80).save("out/photo.jpg")
+
+Names are imported on first use: the CLI validates options and inputs (``engine.options``,
+``engine.io.plan``) without loading numpy's heavier friends or a model.
 """
 
-from focuspress.engine.api import COMPOSITORS, CompressOptions, CompressResult, Engine, save_map_images, write_result
-from focuspress.engine.errors import FocuspressError, InputError, OptionsError, OutputError
-from focuspress.engine.io import load_image
+from __future__ import annotations
 
-__all__ = [
-    "COMPOSITORS",
-    "CompressOptions",
-    "CompressResult",
-    "Engine",
-    "FocuspressError",
-    "InputError",
-    "OptionsError",
-    "OutputError",
-    "load_image",
-    "save_map_images",
-    "write_result",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "CompressResult": "focuspress.engine.api",
+    "Engine": "focuspress.engine.api",
+    "compress": "focuspress.engine.api",
+    "importance_map": "focuspress.engine.api",
+    "shared_engine": "focuspress.engine.api",
+    "CompressOptions": "focuspress.engine.options",
+    "FocuspressError": "focuspress.engine.errors",
+    "InputError": "focuspress.engine.errors",
+    "OptionsError": "focuspress.engine.errors",
+    "OutputError": "focuspress.engine.errors",
+    "load_image": "focuspress.engine.io",
+    "save_map_images": "focuspress.engine.io.map_images",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'focuspress.engine' has no attribute {name!r}")

@@ -1,62 +1,36 @@
-"""The engine's one public API: load -> saliency -> composite -> write.
+"""The engine's one public API: load -> importance map -> composite -> write.
 
 The CLI, the daemon and the GUI are thin faces over :class:`Engine`; none of them touches a
-compositor or a model directly.
+compositor or a model directly. :func:`compress` and :func:`importance_map` are the same
+pipeline for Python callers, on a shared engine per saliency model.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from focuspress.engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare
-from focuspress.engine.compositor.pixel import encode_pixel
-from focuspress.engine.errors import InputError, OptionsError
-from focuspress.engine.io import LoadedImage, atomic_write
-from focuspress.engine.ratecontrol import RateResult, encode_quality, search_target_score, search_target_size
-from focuspress.engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES, load_saliency, model_device
 from PIL import Image
 
-COMPOSITORS = ("block", "pixel")
+from focuspress.engine.compositor import get_compositor
+from focuspress.engine.compositor.block.encoder import BlockSettings
+from focuspress.engine.errors import InputError
+from focuspress.engine.io import LoadedImage, atomic_write, load_image
+from focuspress.engine.options import CompressOptions
+from focuspress.engine.ratecontrol import RateResult, encode_quality, search_target_score, search_target_size
+from focuspress.engine.saliency import DEFAULT_SALIENCY, load_saliency, model_device
 
-
-@dataclass(frozen=True)
-class CompressOptions:
-    """What the user asks for. Exactly one of quality / target_size / target_ssimulacra2 rules."""
-
-    quality: float = 75.0
-    target_size: int | None = None
-    target_ssimulacra2: float | None = None
-    roi_strength: float = 0.5
-    compositor: str = "block"
-    saliency: str = DEFAULT_SALIENCY
-    subsampling: str = "444"
-    progressive: str = "auto"
-
-    def validate(self) -> CompressOptions:
-        if self.compositor not in COMPOSITORS:
-            raise OptionsError(f"compositor must be one of {', '.join(COMPOSITORS)}")
-        if self.saliency not in SALIENCY_CHOICES:
-            raise OptionsError(f"saliency must be one of {', '.join(SALIENCY_CHOICES)}")
-        if not 1 <= self.quality <= 100:
-            raise OptionsError(f"quality must be 1..100, got {self.quality}")
-        if not 0 <= self.roi_strength <= 1:
-            raise OptionsError(f"roi strength must be 0..1, got {self.roi_strength}")
-        if self.target_size is not None and self.target_ssimulacra2 is not None:
-            raise OptionsError("give a target size or a target SSIMULACRA2, not both")
-        if self.target_ssimulacra2 is not None and not 0 < self.target_ssimulacra2 <= 100:
-            raise OptionsError("target SSIMULACRA2 must be in (0, 100]")
-        if self.subsampling not in ("420", "444"):
-            raise OptionsError("subsampling must be 420 or 444")
-        return self
+Source = str | Path | bytes | np.ndarray | LoadedImage
 
 
 @dataclass
 class CompressResult:
-    """One compressed photo and what it took."""
+    """One compressed photo and what it took: ``data`` is the JPEG file."""
 
     data: bytes
     importance: np.ndarray
@@ -83,6 +57,12 @@ class CompressResult:
         """The output as any viewer (libjpeg-turbo, via Pillow) shows it."""
         return np.asarray(Image.open(io.BytesIO(self.data)).convert("RGB"))
 
+    def save(self, path: str | Path) -> Path:
+        """Write the JPEG atomically (temp file, fsync, rename); returns the path."""
+        path = Path(path)
+        atomic_write(path, self.data)
+        return path
+
 
 class Engine:
     """Holds the loaded saliency model; safe to share between threads."""
@@ -106,20 +86,18 @@ class Engine:
         """Load the model and trace it once, so the first real photo is not slow."""
         self.importance_maps([np.zeros((512, 768, 3), np.uint8)])
 
-    def importance_maps(self, images: list[np.ndarray], saliency: str | None = None) -> list[np.ndarray]:
-        model = self.model if saliency in (None, self.saliency_name) else load_saliency(saliency)
-        return model.predict_batch(images)
+    def importance_maps(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """HxW float32 maps in [0, 1], one per photo, computed in one model call (GPU batching)."""
+        return self.model.predict_batch(images)
 
-    def compress(self, image: LoadedImage, options: CompressOptions = CompressOptions()) -> CompressResult:
+    def compress(self, image: LoadedImage, options: CompressOptions | None = None) -> CompressResult:
         return self.compress_batch([image], options)[0]
 
-    def compress_batch(
-        self, images: list[LoadedImage], options: CompressOptions = CompressOptions()
-    ) -> list[CompressResult]:
-        """Compress several photos; their maps are computed in one model call (GPU batching)."""
-        options.validate()
+    def compress_batch(self, images: list[LoadedImage], options: CompressOptions | None = None) -> list[CompressResult]:
+        """Compress several photos; their maps are computed in one model call."""
+        options = options or CompressOptions()
         start = time.perf_counter()
-        maps = self.importance_maps([image.rgb for image in images], options.saliency)
+        maps = self.importance_maps([image.rgb for image in images])
         saliency_ms = (time.perf_counter() - start) * 1000.0 / max(1, len(images))
         results = [self.compress_with_map(image, importance, options) for image, importance in zip(images, maps)]
         for result in results:
@@ -127,10 +105,10 @@ class Engine:
         return results
 
     def compress_with_map(
-        self, image: LoadedImage, importance: np.ndarray, options: CompressOptions = CompressOptions()
+        self, image: LoadedImage, importance: np.ndarray, options: CompressOptions | None = None
     ) -> CompressResult:
         """Compress with a map computed elsewhere (the daemon batches maps across files)."""
-        options.validate()
+        options = options or CompressOptions()
         t0 = time.perf_counter()
         try:
             rate = self._composite(image, importance, options)
@@ -149,55 +127,55 @@ class Engine:
         )
 
     def _composite(self, image: LoadedImage, importance: np.ndarray, options: CompressOptions) -> RateResult:
-        if options.compositor == "block":
-            settings = replace(self.block_settings, subsampling=options.subsampling, progressive=options.progressive)
-            prepared = prepare(image.rgb, importance, options.roi_strength, settings, image.icc_profile)
-
-            def encode(quality: float) -> bytes:
-                return encode_prepared(prepared, quality, settings)
-
-            continuous = True
-        else:
-
-            def encode(quality: float) -> bytes:
-                return encode_pixel(
-                    image.rgb,
-                    importance,
-                    quality,
-                    roi_strength=options.roi_strength,
-                    subsampling=options.subsampling,
-                    icc_profile=image.icc_profile,
-                )
-
-            continuous = False
+        compositor = get_compositor(options.compositor)
+        prepared = compositor.prepare(image, importance, options, self.block_settings)
+        continuous = compositor.continuous
         if options.target_size is not None:
-            return search_target_size(encode, options.target_size, continuous=continuous)
+            return search_target_size(prepared.encode, options.target_size, continuous=continuous)
         if options.target_ssimulacra2 is not None:
             from focuspress.engine.metrics import ssimulacra2
 
             def score(data: bytes) -> float:
                 return ssimulacra2(image.rgb, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
 
-            return search_target_score(encode, score, options.target_ssimulacra2, continuous=continuous)
-        return encode_quality(encode, options.quality)
+            return search_target_score(prepared.encode, score, options.target_ssimulacra2, continuous=continuous)
+        return encode_quality(prepared.encode, options.quality)
 
 
-def write_result(result: CompressResult, path: Path) -> None:
-    """Atomically write the JPEG (temp file, fsync, rename)."""
-    atomic_write(path, result.data)
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
 
 
-def save_map_images(rgb: np.ndarray, importance: np.ndarray, directory: Path, stem: str) -> tuple[Path, Path]:
-    """Write ``<stem>.map.png`` (greyscale) and ``<stem>.overlay.png`` (heatmap over the photo)."""
-    import cv2
+def shared_engine(saliency: str = DEFAULT_SALIENCY) -> Engine:
+    """One :class:`Engine` per saliency model for the whole process (models load once)."""
+    with _engines_lock:
+        return _engines.setdefault(saliency, Engine(saliency=saliency))
 
-    grey = np.clip(np.round(importance * 255), 0, 255).astype(np.uint8)
-    heat = cv2.applyColorMap(grey, cv2.COLORMAP_JET)[..., ::-1]
-    overlay = np.clip(0.55 * rgb.astype(np.float32) + 0.45 * heat.astype(np.float32), 0, 255).astype(np.uint8)
-    map_path = directory / f"{stem}.map.png"
-    overlay_path = directory / f"{stem}.overlay.png"
-    for path, array in ((map_path, grey), (overlay_path, overlay)):
-        buffer = io.BytesIO()
-        Image.fromarray(array).save(buffer, "PNG")
-        atomic_write(path, buffer.getvalue())
-    return map_path, overlay_path
+
+def as_image(source: Source) -> LoadedImage:
+    """A path or a file's bytes (decoded with every input rule) or an HxWx3 uint8 RGB array."""
+    if isinstance(source, LoadedImage):
+        return source
+    if isinstance(source, np.ndarray):
+        if source.dtype != np.uint8 or source.ndim != 3 or source.shape[2] != 3 or 0 in source.shape:
+            raise InputError(f"array input must be HxWx3 uint8 RGB, got {source.dtype} {source.shape}")
+        return LoadedImage(rgb=np.ascontiguousarray(source))
+    return load_image(source)
+
+
+def compress(source: Source, *, saliency: str = DEFAULT_SALIENCY, **options: Any) -> CompressResult:
+    """Compress one photo: ``source`` is a path, the file's bytes or an RGB array.
+
+    ``options`` are :class:`CompressOptions` fields (``quality=80``, ``target_size="150KB"``...);
+    a bad value raises :class:`~focuspress.engine.errors.OptionsError` naming the field.
+
+    >>> result = compress("photo.jpg", quality=80)
+    >>> result.save("out/photo.jpg"), result.bytes, result.quality
+    """
+    parsed = CompressOptions.parse(**options)
+    return shared_engine(saliency).compress(as_image(source), parsed)
+
+
+def importance_map(source: Source, *, saliency: str = DEFAULT_SALIENCY) -> np.ndarray:
+    """Where a viewer looks: an HxW float32 map in [0, 1] at the photo's (upright) size."""
+    return shared_engine(saliency).importance_maps([as_image(source).rgb])[0]

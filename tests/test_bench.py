@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from focuspress.bench import codecs, report
 
+from focuspress.bench import codecs, report
 from tests.conftest import encode, synthetic_photo
 
 

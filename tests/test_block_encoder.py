@@ -7,13 +7,13 @@ import io
 import jpeglib
 import numpy as np
 import pytest
+from PIL import Image
+
 from focuspress.engine.compositor.block.color import downsample_2x2, pad_to_multiple, rgb_to_ycbcr
 from focuspress.engine.compositor.block.dct import forward_dct, inverse_dct
 from focuspress.engine.compositor.block.encoder import BlockSettings, encode_block, prepare
 from focuspress.engine.compositor.block.quantize import quantize_rdo
 from focuspress.engine.compositor.block.tables import annex_k_tables, integer_tables, perceptual_tables, tables_for
-from PIL import Image
-
 from tests.conftest import encode, synthetic_photo
 
 

@@ -48,12 +48,76 @@ def test_refuses_to_overwrite_input(tmp_path):
     assert src.read_bytes() == before
 
 
-def test_bad_option_values_exit_2(tmp_path):
+# every option of the schema, with a value it must refuse (the message names the field)
+BAD_VALUES = [
+    ("-q", "150", "quality"),
+    ("--quality", "abc", "quality"),
+    ("--target-size", "12XB", "target_size"),
+    ("--target-size", "-5", "target_size"),
+    ("--target-ssimulacra2", "101", "target_ssimulacra2"),
+    ("--roi-strength", "1.5", "roi_strength"),
+    ("--compositor", "magic", "compositor"),
+    ("--subsampling", "422", "subsampling"),
+    ("--progressive", "bogus", "progressive"),
+    ("--saliency", "nope", "--saliency"),
+    ("--executor", "kubernetes", "--executor"),
+]
+
+
+@pytest.mark.parametrize("flag,value,field", BAD_VALUES)
+def test_every_bad_option_value_is_one_line_naming_the_field(tmp_path, flag, value, field):
     good = tmp_path / "good.png"
     good.write_bytes(encode(synthetic_photo()))
-    assert run("compress", good, "-q", "150").returncode == 2
-    proc = run("compress", good, "--compositor", "magic", "-o", tmp_path / "o")
-    assert proc.returncode == 2 and "compositor must be" in proc.stderr
+    proc = run("compress", good, flag, value, "-o", tmp_path / "o")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}: "), proc.stderr
+    assert not (tmp_path / "o").exists()  # refused before any work
+    if flag in ("--compositor", "--subsampling", "--progressive"):
+        assert "must be one of" in lines[0]
+
+
+def test_both_targets_at_once_is_refused(tmp_path):
+    proc = run("compress", tmp_path / "x.png", "--target-size", "10KB", "--target-ssimulacra2", "80")
+    assert proc.returncode == 2 and "not both" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_input_that_would_be_overwritten_is_refused_and_the_others_are_done(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    Image.fromarray(synthetic_photo(seed=1)).save(folder / "a.jpg", quality=95)
+    (folder / "b.png").write_bytes(encode(synthetic_photo(seed=2)))
+    (folder / "c.png").write_bytes(encode(synthetic_photo(seed=3)))
+    before = (folder / "a.jpg").read_bytes()
+    proc = run("compress", folder, "-o", folder, "--saliency", "none")
+    assert proc.returncode == 2, proc.stderr
+    assert "a.jpg: refusing to overwrite the input" in proc.stderr
+    assert (folder / "a.jpg").read_bytes() == before
+    assert (folder / "b.jpg").exists() and (folder / "c.jpg").exists()
+
+
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path):
+    src = tmp_path / "photo.png"
+    src.write_bytes(encode(synthetic_photo()))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "photo.jpg").write_bytes(b"keep me")
+    assert run("compress", src, "-o", out, "--saliency", "none").returncode == 0
+    assert (out / "photo.jpg").read_bytes() == b"keep me"
+    assert Image.open(out / "photo-1.jpg").size == (128, 96)
+    # two inputs with one stem in one batch: photo.jpg and photo-N.jpg, nothing lost
+    other = tmp_path / "sub"
+    other.mkdir()
+    (other / "photo.png").write_bytes(encode(synthetic_photo(seed=9)))
+    assert run("compress", src, other / "photo.png", "-o", out, "--saliency", "none").returncode == 0
+    assert {p.name for p in out.iterdir()} == {"photo.jpg", "photo-1.jpg", "photo-2.jpg", "photo-3.jpg"}
+    assert run("compress", src, "-o", out, "--saliency", "none", "--overwrite").returncode == 0
+    assert (out / "photo.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_a_missing_input_is_reported_before_anything_loads(tmp_path):
+    proc = run("compress", tmp_path / "nope.jpg", "-o", tmp_path / "o")
+    assert proc.returncode == 2 and proc.stderr.strip() == f"error: {tmp_path / 'nope.jpg'}: no such file"
 
 
 @pytest.mark.slow

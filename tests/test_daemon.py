@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from focuspress.daemon.config import ConfigError, load_config
-from focuspress.daemon.watcher import Settler
 from PIL import Image
 
+from focuspress.daemon.config import ConfigError, load_config
+from focuspress.daemon.watcher import Settler
 from tests.conftest import encode, synthetic_photo
 from tests.daemon_harness import Daemon, wait_for, write_config
 
@@ -256,6 +256,7 @@ def test_shipped_schema_matches_the_code():
 
     root = Path(__file__).resolve().parents[1]
     shipped = json.loads((root / "config" / "focuspress.schema.json").read_text())
+    # regenerate with: python -m focuspress.daemon.config > config/focuspress.schema.json
     assert shipped == json.loads(json.dumps(DaemonConfig.model_json_schema(), default=str))
 
 

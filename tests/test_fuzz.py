@@ -6,10 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from focuspress.bench.fuzz.cases import make_case, run_case, seed_images
-from focuspress.bench.fuzz.mutate import fix_png_crcs, mutate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from focuspress.bench.fuzz.cases import make_case, run_case, seed_images
+from focuspress.bench.fuzz.mutate import fix_png_crcs, mutate
 
 
 class _Drawn:

@@ -13,7 +13,6 @@ import sqlite3
 from pathlib import Path
 
 from focuspress.daemon.journal import Journal
-
 from tests.conftest import encode, synthetic_photo
 from tests.daemon_harness import Daemon, wait_for, write_config
 

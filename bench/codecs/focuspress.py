@@ -33,9 +33,7 @@ class Focuspress(Codec):
         from focuspress.engine import CompressOptions
         from focuspress.engine.io import LoadedImage
 
-        options = CompressOptions(
-            quality=float(knob), roi_strength=self.roi_strength, compositor=self.compositor, saliency=self.saliency
-        )
+        options = CompressOptions(quality=float(knob), roi_strength=self.roi_strength, compositor=self.compositor)
         return self.engine.compress_with_map(LoadedImage(rgb=rgb), state, options).data
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from focuspress.bench.codecs import register
 from focuspress.bench.codecs.base import Codec
 

@@ -6,6 +6,7 @@ import os
 import tempfile
 
 import jpeglib
+
 from focuspress.bench.codecs import register
 from focuspress.bench.codecs.base import Codec
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 
+from PIL import Image
+
 from focuspress.bench.codecs import register
 from focuspress.bench.codecs.base import Codec
-from PIL import Image
 
 
 class WebP(Codec):

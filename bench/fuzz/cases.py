@@ -7,8 +7,9 @@ import traceback
 from functools import lru_cache
 
 import numpy as np
-from focuspress.bench.fuzz.mutate import RngChoices, mutate
 from PIL import Image, ImageCms
+
+from focuspress.bench.fuzz.mutate import RngChoices, mutate
 
 #: ok: compressed into a JPEG that decodes; refused: a one-line FocuspressError. Anything else
 #: is a finding: crash (another exception), bad_output (a JPEG that does not decode), memory

@@ -21,6 +21,7 @@ def main(out_dir: Path) -> None:
     import onnxruntime as ort
     import tensorflow as tf
     import tf2onnx
+
     from focuspress.engine.saliency.efficientnet_lite import preprocess
     from focuspress.engine.saliency.trained import TrainedSaliency
 

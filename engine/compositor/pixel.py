@@ -65,3 +65,25 @@ def encode_pixel(
         buffer, "JPEG", quality=int(round(np.clip(quality, 1, 100))), optimize=True, subsampling=sub, **extra
     )
     return buffer.getvalue()
+
+
+class PixelCompositor:
+    """The registry's view of the 2019 method (integer qualities only: it uses libjpeg's knob)."""
+
+    name = "pixel"
+    continuous = False
+
+    def prepare(self, image, importance: np.ndarray, options, settings=None):
+        return _PreparedPixel(image.rgb, importance, options.roi_strength, options.subsampling, image.icc_profile)
+
+
+class _PreparedPixel:
+    def __init__(self, rgb, importance, roi_strength, subsampling, icc_profile) -> None:
+        self.args = (rgb, importance)
+        self.kwargs = {"roi_strength": roi_strength, "subsampling": subsampling, "icc_profile": icc_profile}
+
+    def encode(self, quality: float) -> bytes:
+        return encode_pixel(*self.args, quality, **self.kwargs)
+
+
+PIXEL = PixelCompositor()

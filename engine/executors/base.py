@@ -1,4 +1,8 @@
-"""The executor contract: bytes in, an :class:`Outcome` out, the same on every backend."""
+"""The executor contract: photo bytes in, an :class:`Outcome` out, the same on every backend.
+
+The caller (the CLI or the daemon) reads inputs, writes outputs and keeps its journal on its
+own machine; an executor only turns bytes into a result. So a lost remote worker loses no file.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from focuspress.engine.api import CompressOptions, CompressResult, Engine
+from focuspress.engine.api import CompressResult, Engine
 from focuspress.engine.errors import FocuspressError
 from focuspress.engine.io import LoadedImage, load_image
 from focuspress.engine.io.load import read_bytes
+from focuspress.engine.options import CompressOptions
+
+#: Photos in flight per worker: one computing, one on its way (reads and writes overlap the
+#: compute). Sizes the daemon's thread pool on Ray and the CLI's window of pending Ray calls.
+IN_FLIGHT_PER_WORKER = 2
 
 
 class WorkerLost(RuntimeError):
     """The worker running a photo died or became unreachable; the photo itself may be fine."""
+
+
+@dataclass(frozen=True)
+class Work:
+    """One photo for an executor: its bytes, a display name for messages, and the options."""
+
+    data: bytes
+    name: str
+    options: CompressOptions
 
 
 @dataclass
@@ -41,20 +59,42 @@ class Outcome:
         return self.result.height if self.result else 0
 
 
-def compress_bytes(engine: Engine, data: bytes, name: str, options: CompressOptions, *, keep_image: bool) -> Outcome:
-    """Decode and compress one photo's bytes; bad input becomes ``Outcome.error``, never an exception."""
-    t0 = time.perf_counter()
-    try:
-        image = load_image(data, name=name)
-    except FocuspressError as exc:
-        return Outcome(name=name, error=str(exc))
-    decode_ms = (time.perf_counter() - t0) * 1000.0
-    try:
-        result = engine.compress(image, options)
-    except FocuspressError as exc:
-        return Outcome(name=name, error=str(exc))
-    result.timings_ms["decode"] = decode_ms
-    return Outcome(name=name, result=result, notes=image.notes, image=image if keep_image else None)
+def compress_batch(engine: Engine, items: list[Work], *, keep_image: bool) -> list[Outcome]:
+    """Decode each photo, compute the maps of the decodable ones in one model call, compress each.
+
+    Bad input becomes ``Outcome.error``, never an exception; so does a failing model (every photo
+    of the batch then says so), so that no failure of ours can stop the caller.
+    """
+    outcomes: list[Outcome | None] = [None] * len(items)
+    loaded: list[tuple[int, LoadedImage, float]] = []
+    for index, item in enumerate(items):
+        t0 = time.perf_counter()
+        try:
+            loaded.append((index, load_image(item.data, name=item.name), (time.perf_counter() - t0) * 1000.0))
+        except FocuspressError as exc:
+            outcomes[index] = Outcome(name=item.name, error=str(exc))
+    if loaded:
+        t1 = time.perf_counter()
+        try:
+            maps = engine.importance_maps([image.rgb for _, image, _ in loaded])
+        except Exception as exc:  # a model failure is reported per photo; the service stays up
+            for index, _, _ in loaded:
+                outcomes[index] = Outcome(name=items[index].name, error=f"saliency model failed: {exc}")
+            maps = []
+        saliency_ms = (time.perf_counter() - t1) * 1000.0 / len(loaded)
+        for (index, image, decode_ms), importance in zip(loaded, maps):
+            item = items[index]
+            try:
+                result = engine.compress_with_map(image, importance, item.options)
+            except FocuspressError as exc:
+                outcomes[index] = Outcome(name=item.name, error=str(exc))
+                continue
+            except Exception as exc:  # a bug: reported with its type, the photo set aside
+                outcomes[index] = Outcome(name=item.name, error=f"internal error: {type(exc).__name__}: {exc}")
+                continue
+            result.timings_ms.update(decode=decode_ms, saliency=saliency_ms)
+            outcomes[index] = Outcome(item.name, result, notes=image.notes, image=image if keep_image else None)
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
 def read_input(path: Path) -> bytes | str:
@@ -66,7 +106,7 @@ def read_input(path: Path) -> bytes | str:
 
 
 class Executor(Protocol):
-    """Runs photos; ``slots`` is how many can usefully run at once."""
+    """Runs photos; ``slots`` is how many workers can usefully run at once."""
 
     slots: int
     device: str
@@ -74,8 +114,9 @@ class Executor(Protocol):
     def warm_up(self) -> None:
         """Load the model(s) before the first photo."""
 
-    def run(self, data: bytes, name: str, options: CompressOptions, slot: int = 0) -> Outcome:
-        """One photo, blocking. Raises :class:`WorkerLost` when the worker died under it."""
+    def run_batch(self, items: list[Work], slot: int = 0) -> list[Outcome]:
+        """Photos in one go (one model call where the backend can), blocking; outcomes in order.
+        Raises :class:`WorkerLost` when the worker died under them."""
 
     def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
         """Many photos read from this machine; outcomes as they complete."""

@@ -1,12 +1,14 @@
-"""In-process execution: the model is loaded once here and photos run one after another."""
+"""In-process execution: the model is loaded once here and shared by the caller's threads."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from focuspress.engine.api import CompressOptions, Engine
-from focuspress.engine.executors.base import Outcome, compress_bytes, read_input
+from focuspress.engine.api import Engine
+from focuspress.engine.executors.base import Outcome, Work, compress_batch, read_input
+from focuspress.engine.io.names import display_name
+from focuspress.engine.options import CompressOptions
 
 
 class LocalExecutor:
@@ -22,16 +24,16 @@ class LocalExecutor:
     def warm_up(self) -> None:
         self.engine.warm_up()
 
-    def run(self, data: bytes, name: str, options: CompressOptions, slot: int = 0) -> Outcome:
-        return compress_bytes(self.engine, data, name, options, keep_image=True)
+    def run_batch(self, items: list[Work], slot: int = 0) -> list[Outcome]:
+        return compress_batch(self.engine, items, keep_image=True)
 
     def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
         for path in paths:
             data = read_input(path)
             if isinstance(data, str):
-                yield path, Outcome(name=str(path), error=data)
+                yield path, Outcome(name=display_name(path), error=data)
             else:
-                yield path, self.run(data, str(path), options)
+                yield path, self.run_batch([Work(data, display_name(path), options)])[0]
 
     def close(self) -> None:
         pass

@@ -16,8 +16,9 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from focuspress.engine.api import CompressOptions
-from focuspress.engine.executors.base import Outcome, WorkerLost, read_input
+from focuspress.engine.executors.base import IN_FLIGHT_PER_WORKER, Outcome, Work, WorkerLost, read_input
+from focuspress.engine.io.names import display_name
+from focuspress.engine.options import CompressOptions
 
 #: A photo that runs longer than this on a worker is given up (the worker is restarted).
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -49,10 +50,10 @@ def _remote_actor_class():
                 def pid(self) -> int:
                     return os.getpid()
 
-                def compress(self, data: bytes, name: str, options: CompressOptions) -> Outcome:
-                    from focuspress.engine.executors.base import compress_bytes
+                def compress(self, items: list[Work]) -> list[Outcome]:
+                    from focuspress.engine.executors.base import compress_batch
 
-                    return compress_bytes(self.engine, data, name, options, keep_image=False)
+                    return compress_batch(self.engine, items, keep_image=False)
 
             _actor_class = ray.remote(CompressActor)
     return _actor_class
@@ -114,11 +115,12 @@ class RayExecutor:
     def worker_pids(self) -> list[int]:
         return self._ray.get([actor.pid.remote() for actor in self.actors])
 
-    def run(self, data: bytes, name: str, options: CompressOptions, slot: int = 0) -> Outcome:
+    def run_batch(self, items: list[Work], slot: int = 0) -> list[Outcome]:
+        """The photos go to one actor (chosen by ``slot``), which maps them in one model call."""
         index = slot % len(self.actors)
         actor = self.actors[index]
         self._wait_restarted(index)
-        return self._get(actor, actor.compress.remote(data, name, options), name, index)
+        return self._get(actor, actor.compress.remote(items), items, index)
 
     def _wait_restarted(self, index: int) -> None:
         """After a loss, wait for the actor's restart so the next photo is not blamed for it."""
@@ -137,52 +139,54 @@ class RayExecutor:
         with self._lock:
             self._suspect.discard(index)
 
-    def _get(self, actor, ref, name: str, index: int) -> Outcome:
+    def _get(self, actor, ref, items: list[Work], index: int) -> list[Outcome]:
         exceptions = self._ray.exceptions
         try:
             return self._ray.get(ref, timeout=self.timeout_seconds)
         except exceptions.GetTimeoutError:
-            self._ray.kill(actor, no_restart=False)  # the stuck worker restarts; the photo is given up
-            return Outcome(name=name, error=f"{name}: gave up after {self.timeout_seconds:.0f} s on a worker")
+            self._ray.kill(actor, no_restart=False)  # the stuck worker restarts; the photos are given up
+            message = f"gave up after {self.timeout_seconds:.0f} s on a worker"
+            return [Outcome(name=item.name, error=f"{item.name}: {message}") for item in items]
         except exceptions.RayTaskError as exc:  # a bug inside the engine, reported, not fatal
-            return Outcome(name=name, error=f"{name}: internal error ({_first_line(exc)})")
+            return [Outcome(name=i.name, error=f"{i.name}: internal error ({_first_line(exc)})") for i in items]
         except exceptions.RayError as exc:  # actor died, node lost, cluster restarted
             with self._lock:
                 self._suspect.add(index)
-            raise WorkerLost(f"{name}: Ray worker lost ({type(exc).__name__})") from exc
+            names = ", ".join(item.name for item in items)
+            raise WorkerLost(f"{names}: Ray worker lost ({type(exc).__name__})") from exc
 
     def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
-        """Outcomes as they complete; at most two photos in flight per actor (bounded memory)."""
+        """Outcomes as they complete; at most IN_FLIGHT_PER_WORKER photos per actor (bounded memory)."""
         pending: dict = {}
         slots = itertools.cycle(range(len(self.actors)))
-        window = 2 * len(self.actors)
+        window = IN_FLIGHT_PER_WORKER * len(self.actors)
         for path in paths:
             data = read_input(path)
             if isinstance(data, str):
-                yield path, Outcome(name=str(path), error=data)
+                yield path, Outcome(name=display_name(path), error=data)
                 continue
             index = next(slots)
             self._wait_restarted(index)
-            actor = self.actors[index]
-            pending[actor.compress.remote(data, str(path), options)] = (path, index, data)
+            item = Work(data, display_name(path), options)
+            pending[self.actors[index].compress.remote([item])] = (path, index, item)
             while len(pending) >= window:
-                yield self._next_done(pending, options)
+                yield self._next_done(pending)
         while pending:
-            yield self._next_done(pending, options)
+            yield self._next_done(pending)
 
-    def _next_done(self, pending: dict, options: CompressOptions) -> tuple[Path, Outcome]:
+    def _next_done(self, pending: dict) -> tuple[Path, Outcome]:
         done, _ = self._ray.wait(list(pending), num_returns=1)
         ref = done[0]
-        path, index, data = pending.pop(ref)
+        path, index, item = pending.pop(ref)
         try:
-            return path, self._get(self.actors[index], ref, str(path), index)
+            return path, self._get(self.actors[index], ref, [item], index)[0]
         except WorkerLost:
             # One retry on the restarted worker: a crash of the worker is not the photo's fault
             # unless it happens again.
             try:
-                return path, self.run(data, str(path), options, index)
+                return path, self.run_batch([item], index)[0]
             except WorkerLost as exc:
-                return path, Outcome(name=str(path), error=str(exc))
+                return path, Outcome(name=item.name, error=str(exc))
 
     def close(self) -> None:
         for actor in self.actors:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
 from focuspress.engine.errors import InputError
 from focuspress.engine.io.names import display_name
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Inputs larger than this many pixels are refused (a 100-megapixel photo still passes).
 DEFAULT_MAX_PIXELS = 120_000_000

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
 from focuspress.engine.errors import OptionsError
 
 Encoder = Callable[[float], bytes]

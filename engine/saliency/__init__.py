@@ -9,11 +9,20 @@ steers the encoder). Models are built once per process.
 
 from __future__ import annotations
 
+import importlib
 import threading
 
-from focuspress.engine.saliency.base import SaliencyModel, UniformSaliency
+from focuspress.engine.saliency.base import SaliencyModel
 
-SALIENCY_CHOICES = ("combined", "trained", "cam", "faces", "none")
+#: name -> "module:class" (imported on first use, so choosing ``none`` never loads a network).
+_REGISTRY: dict[str, str] = {
+    "combined": "focuspress.engine.saliency.combined:CombinedSaliency",
+    "trained": "focuspress.engine.saliency.trained:TrainedSaliency",
+    "cam": "focuspress.engine.saliency.cam:CamSaliency",
+    "faces": "focuspress.engine.saliency.faces:FaceSaliency",
+    "none": "focuspress.engine.saliency.base:UniformSaliency",
+}
+SALIENCY_CHOICES: tuple[str, ...] = tuple(_REGISTRY)
 DEFAULT_SALIENCY = "combined"
 _cache: dict[str, SaliencyModel] = {}
 _lock = threading.Lock()
@@ -21,35 +30,16 @@ _lock = threading.Lock()
 
 def load_saliency(name: str = DEFAULT_SALIENCY) -> SaliencyModel:
     """The shared instance of the named model (loaded on first use, then reused)."""
-    if name not in SALIENCY_CHOICES:
+    if name not in _REGISTRY:
         raise ValueError(f"unknown saliency model {name!r}; choose one of {', '.join(SALIENCY_CHOICES)}")
     with _lock:
         model = _cache.get(name)
     if model is None:
-        model = _build(name)  # outside the lock: "combined" loads its parts through here
+        module, _, attribute = _REGISTRY[name].partition(":")
+        model = getattr(importlib.import_module(module), attribute)()  # outside the lock: "combined" loads parts
         with _lock:
             model = _cache.setdefault(name, model)
     return model
-
-
-def _build(name: str) -> SaliencyModel:
-    if name == "none":
-        return UniformSaliency()
-    if name == "faces":
-        from focuspress.engine.saliency.faces import FaceSaliency
-
-        return FaceSaliency()
-    if name == "cam":
-        from focuspress.engine.saliency.cam import CamSaliency
-
-        return CamSaliency()
-    if name == "trained":
-        from focuspress.engine.saliency.trained import TrainedSaliency
-
-        return TrainedSaliency()
-    from focuspress.engine.saliency.combined import CombinedSaliency
-
-    return CombinedSaliency()
 
 
 def model_device(model: SaliencyModel) -> str:

@@ -9,12 +9,17 @@ can light up at once.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
+
 from focuspress.engine.saliency.base import normalize, resize_map
 from focuspress.engine.saliency.efficientnet_lite import build_efficientnet_lite0, load_weights, preprocess
 from focuspress.engine.saliency.tf_runtime import tensorflow
 
+#: Installed by ``focuspress train saliency --data CLASS_FOLDERS --install`` (absent by default:
+#: ImageNet's classifier is used).
+CLASSIFIER_WEIGHTS = Path(__file__).with_name("weights") / "cam_classifier.npz"
 #: Long side the network sees; the short side is rounded to a multiple of 32, so only a few
 #: input shapes (and TensorFlow traces) ever occur.
 NETWORK_LONG_SIDE = 448
@@ -34,14 +39,22 @@ class CamSaliency:
 
     name = "cam"
 
-    def __init__(self, top_k: int = 5) -> None:
+    def __init__(self, top_k: int = 5, classifier: Path | None = CLASSIFIER_WEIGHTS) -> None:
+        """``classifier``: a head trained by ``focuspress train saliency`` on class folders; when its
+        file exists, its classes (not ImageNet's) choose and weigh the activation maps."""
         tf = tensorflow()
 
-        self.top_k = top_k
         self._model = build_efficientnet_lite0(with_classifier=True)
         load_weights(self._model)
-        kernel, _bias = self._model.get_layer("classifier").get_weights()
-        self._class_weights = tf.constant(kernel)  # (1280, 1000)
+        kernel, bias = self._model.get_layer("classifier").get_weights()
+        self.classes: list[str] | None = None
+        if classifier is not None and Path(classifier).exists():
+            with np.load(classifier) as trained:
+                kernel, bias = trained["kernel"], trained["bias"]
+                self.classes = [str(name) for name in trained["classes"]]
+        self.top_k = min(top_k, kernel.shape[1])
+        self._class_weights = tf.constant(kernel)  # (1280, classes)
+        self._class_bias = tf.constant(bias)
         self._forward = tf.function(self._model, reduce_retracing=True)
         self._lock = threading.Lock()
         self.device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
@@ -56,7 +69,8 @@ class CamSaliency:
         tf = tensorflow()
 
         with self._lock:  # one graph call at a time; TF parallelises inside it
-            features, logits = self._forward(tf.constant(preprocess(batch)), training=False)
+            features, _ = self._forward(tf.constant(preprocess(batch)), training=False)
+        logits = tf.reduce_mean(features, axis=(1, 2)) @ self._class_weights + self._class_bias
         top = tf.math.top_k(logits, k=self.top_k).indices  # (N, k)
         weights = tf.gather(tf.transpose(self._class_weights), top)  # (N, k, 1280)
         cams = tf.einsum("nhwc,nkc->nkhw", features, weights)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+
 from focuspress.engine.saliency.faces import FaceSaliency
 
 

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+
 from focuspress.engine.saliency.base import resize_map
 from focuspress.engine.saliency.cam import network_size
 from focuspress.engine.saliency.efficientnet_lite import build_feature_pyramid, preprocess

@@ -8,6 +8,7 @@ import unicodedata
 from pathlib import Path
 
 from focuspress.engine.errors import OutputError
+from focuspress.engine.io.names import unique_path
 
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
@@ -50,10 +51,7 @@ def output_path(folder: Path, upload_name: str, on_conflict: str) -> tuple[Path,
     stem = safe_stem(upload_name)
     target = folder / f"{stem}.jpg"
     if on_conflict == "rename":
-        n = 1
-        while target.exists():
-            target = folder / f"{stem}-{n}.jpg"
-            n += 1
+        target = unique_path(target)
     if Path(os.path.realpath(target)).parent != Path(os.path.realpath(folder)):
         raise OutputError(f"{upload_name}: refusing a name that leaves the output folder")
     return target, target.exists()

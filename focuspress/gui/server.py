@@ -26,10 +26,14 @@ from flask import Flask, Response, abort, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import make_server
 
+from focuspress.engine.io.names import unique_path
+from focuspress.engine.options import CompressOptions
 from focuspress.gui.folders import output_path, safe_stem, validate_folder
 from focuspress.gui.results import ResultStore, heat_overlay, png_bytes
 
 TOKEN_HEADER = "X-Focuspress-Token"
+#: The compression fields the page's form sends: names of the engine's options schema.
+FORM_FIELDS = ("quality", "roi_strength", "target_size")
 
 
 @dataclass
@@ -54,9 +58,9 @@ class _EngineHolder:
 
     def _load(self) -> None:
         try:
-            from focuspress.engine import Engine
+            from focuspress.engine import shared_engine
 
-            engine = Engine(saliency=self.saliency)
+            engine = shared_engine(self.saliency)
             engine.warm_up()
             self._engine = engine
         except Exception as exc:  # shown on the page; the server stays up
@@ -167,27 +171,17 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
 
     @app.post("/api/compress")
     def compress():
-        from focuspress.engine import CompressOptions, FocuspressError, load_image
+        from focuspress.engine import FocuspressError, load_image
         from focuspress.engine.metrics import psnr, ssimulacra2
-        from focuspress.engine.ratecontrol import parse_size
 
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             return fail(400, "no file in the request")
         name = upload.filename
         data = upload.read()
-        try:
-            quality = float(request.form.get("quality", 75))
-            roi = float(request.form.get("roi_strength", 0.5))
-            target = request.form.get("target_size", "").strip()
-            options = CompressOptions(
-                quality=quality,
-                roi_strength=roi,
-                target_size=parse_size(target) if target else None,
-                saliency=settings.saliency,
-            ).validate()
-        except ValueError:
-            return fail(422, "quality and roi strength must be numbers")
+        try:  # the form's fields are the options schema's: one validation, one wording
+            form = {key: value.strip() for key, value in request.form.items() if key in FORM_FIELDS}
+            options = CompressOptions.parse(**{key: value for key, value in form.items() if value})
         except FocuspressError as exc:
             return fail(422, str(exc))
         started = time.perf_counter()
@@ -262,9 +256,7 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # JPEGs do not deflate
             for result_id in ids:
                 stored = _get(result_id)
-                name, n = safe_stem(stored.name) + ".jpg", 1
-                while name in used:
-                    name, n = f"{safe_stem(stored.name)}-{n}.jpg", n + 1
+                name = unique_path(Path(safe_stem(stored.name) + ".jpg"), lambda p: p.name in used).name
                 used.add(name)
                 archive.writestr(name, stored.jpeg)
         buffer.seek(0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from focuspress.engine.compositor.block.color import downsample_2x2, pad_to_multiple, rgb_to_ycbcr
 from focuspress.engine.compositor.block.dct import forward_dct
 from focuspress.engine.compositor.block.masking import (

@@ -7,7 +7,7 @@ Two families:
   human ratings; the numbers below are that data, scaled by our own quality mapping and by the
   multipliers in :class:`TableTuning`, which ``training/tune_tables.py`` fits on the training pool.
 * ``annex-k``: the ITU-T T.81 Annex K example tables with libjpeg's quality scaling, so that
-  ``--tables annex-k`` reproduces what libjpeg-turbo writes (a baseline and a test oracle).
+  ``BlockSettings(tables="annex-k")`` reproduces what libjpeg-turbo writes (a baseline and a test oracle).
 """
 
 from __future__ import annotations

@@ -1,0 +1,126 @@
+"""From what a user names (files and folders) to what gets written where, before any work starts.
+
+Rules (the same for every face that writes files by name):
+
+* a folder stands for its photos: supported suffixes, not hidden, regular files, sorted, not
+  recursive; anything else in it that looks like a photo is skipped with a note;
+* each photo goes to ``<output>/<stem>.jpg``; two inputs with one stem get ``stem.jpg`` and
+  ``stem-1.jpg`` (the daemon's rule, :func:`~focuspress.engine.io.names.unique_path`);
+* an existing file is never replaced silently: without ``overwrite`` the next free
+  ``stem-N.jpg`` is used; an *input* is never replaced at all (that input is refused);
+* a problem with one input (missing, unreadable, a folder with no photos) refuses that input
+  with a one-line reason; the others are still planned.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from focuspress.engine.io.load import SUPPORTED_SUFFIXES
+from focuspress.engine.io.names import display_name, unique_path
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    """One input: where its output goes (``target``), or why it is refused (``error``)."""
+
+    source: Path
+    target: Path | None = None
+    error: str | None = None
+
+
+@dataclass
+class Plan:
+    files: list[PlannedFile]
+    notes: list[str]
+
+    @property
+    def runnable(self) -> list[PlannedFile]:
+        return [item for item in self.files if item.target is not None]
+
+    @property
+    def refused(self) -> list[PlannedFile]:
+        return [item for item in self.files if item.error is not None]
+
+
+def photos_in(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(photos, skipped): a folder's photos by suffix, and same-suffix names that are not regular files."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return [], []
+    photos, skipped = [], []
+    for entry in entries:
+        if entry.name.startswith(".") or Path(entry.name).suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        try:
+            regular = entry.is_file(follow_symlinks=False)
+        except OSError:
+            regular = False
+        (photos if regular else skipped).append(Path(entry.path))
+    return photos, skipped
+
+
+def _readable_problem(path: Path) -> str | None:
+    """A one-line reason ``path`` cannot be read as an input, checked without reading it."""
+    name = display_name(path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return f"{name}: no such file"
+    except OSError as exc:
+        return f"{name}: cannot read ({exc.strerror or type(exc).__name__})"
+    if not os.path.isfile(path):
+        return f"{name}: not a regular file"
+    if st.st_size == 0:
+        return f"{name}: empty file"
+    if not os.access(path, os.R_OK):
+        return f"{name}: permission denied"
+    return None
+
+
+def plan_outputs(inputs: list[Path], output: Path, *, overwrite: bool = False) -> Plan:
+    """Expand folders and give every photo an output path (or a refusal); nothing is read or written."""
+    notes: list[str] = []
+    sources: list[PlannedFile] = []
+    for path in inputs:
+        if path.is_dir():
+            photos, skipped = photos_in(path)
+            notes += [f"{display_name(p)}: skipped (not a regular file)" for p in skipped]
+            if not photos:
+                suffixes = ", ".join(SUPPORTED_SUFFIXES)
+                sources.append(PlannedFile(path, error=f"{display_name(path)}: folder has no photos ({suffixes})"))
+            sources += [PlannedFile(p) for p in photos]
+        else:
+            problem = _readable_problem(path)
+            sources.append(PlannedFile(path, error=problem) if problem else PlannedFile(path))
+    input_paths = {os.path.realpath(item.source) for item in sources}
+    claimed: set[str] = set()
+
+    def taken(candidate: Path) -> bool:
+        real = os.path.realpath(candidate)
+        if real in claimed:
+            return True
+        return not overwrite and (candidate.exists() or candidate.is_symlink())
+
+    planned = []
+    for item in sources:
+        if item.error is not None:
+            planned.append(item)
+            continue
+        preferred = output / f"{item.source.stem}.jpg"
+        if os.path.realpath(preferred) in input_paths:
+            message = (
+                f"{display_name(item.source)}: refusing to overwrite the input {display_name(preferred)} "
+                "(choose another --output folder)"
+            )
+            planned.append(PlannedFile(item.source, error=message))
+            continue
+        target = unique_path(preferred, taken)
+        if os.path.realpath(target) in input_paths:  # stem-1.jpg may itself be an input
+            target = unique_path(preferred, lambda c: taken(c) or os.path.realpath(c) in input_paths)
+        claimed.add(os.path.realpath(target))
+        planned.append(PlannedFile(item.source, target=target))
+    return Plan(planned, notes)

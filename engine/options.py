@@ -1,0 +1,160 @@
+"""The one options schema: how a photo is compressed, typed and validated in one place.
+
+The CLI builds its ``compress`` options and their help from these fields
+(``focuspress.cli.schema``), the daemon's per-inbox ``compress:`` block *is* this model, the GUI
+validates its form with it, and the Python API takes the same names as keyword arguments. A
+bad value anywhere becomes one line naming the field and what it accepts, e.g.
+``progressive: must be one of auto, always, never (got 'bogus')``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from focuspress.engine.compositor import COMPOSITOR_NAMES
+from focuspress.engine.errors import OptionsError
+from focuspress.engine.ratecontrol import parse_size
+
+Progressive = Literal["auto", "always", "never"]
+Subsampling = Literal["444", "420"]
+#: The compositor registry's names (focuspress.engine.compositor), so a new compositor is a choice here too.
+Compositor = Literal[COMPOSITOR_NAMES]  # type: ignore[valid-type]
+
+
+class CompressOptions(BaseModel):
+    """What the user asks for. At most one of ``target_size`` / ``target_ssimulacra2``; without
+    either, ``quality`` rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    quality: float = Field(75.0, ge=1, le=100, description="1..100, as in libjpeg; higher is better and bigger.")
+    target_size: int | None = Field(
+        None, gt=0, description="Aim for a file size, e.g. 150KB or 1.2MB (met within 3% under)."
+    )
+    target_ssimulacra2: float | None = Field(
+        None, gt=0, le=100, description="Aim for a perceived quality: 90 excellent, 70 good, 50 fair."
+    )
+    roi_strength: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description=(
+            "How strongly the importance map moves bits to what matters: 0 = perceptual masking only; "
+            "0.5 keeps the whole photo ahead of libjpeg-turbo; 0.85 puts the subject first."
+        ),
+    )
+    compositor: Compositor = Field(
+        "block", description="block (steered inside the encoder) or pixel (the 2019 method)."
+    )
+    subsampling: Subsampling = Field("444", description="Chroma subsampling: 444 (sharper colour) or 420.")
+    progressive: Progressive = Field(
+        "auto", description="Progressive JPEG: auto (whichever is smaller), always, never."
+    )
+
+    @field_validator("target_size", mode="before")
+    @classmethod
+    def _parse_size(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return parse_size(value)
+            except OptionsError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CompressOptions:
+        if self.target_size is not None and self.target_ssimulacra2 is not None:
+            raise ValueError("give target_size or target_ssimulacra2, not both")
+        return self
+
+    @classmethod
+    def parse(cls, **values: Any) -> CompressOptions:
+        """Validate ``values`` (None means "the default"); raise :class:`OptionsError` in one line."""
+        given = {key: value for key, value in values.items() if value is not None}
+        try:
+            return cls.model_validate(given)
+        except ValidationError as exc:
+            raise OptionsError(describe_errors(exc, cls)) from None
+
+    def replace(self, **changes: Any) -> CompressOptions:
+        """A validated copy with ``changes`` applied."""
+        return type(self).parse(**{**self.model_dump(), **changes})
+
+
+def choices(field: str, model: type[BaseModel] = CompressOptions) -> tuple[str, ...]:
+    """The allowed values of a ``Literal`` field (empty for free-form fields)."""
+    annotation = model.model_fields[field].annotation
+    return tuple(str(value) for value in get_args(annotation)) if get_origin(annotation) is Literal else ()
+
+
+def describe_errors(exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """Pydantic's errors as one line: ``field: what it accepts (got value)``, joined by ``; ``.
+
+    ``model`` (the validated class) lets nested locations such as ``inboxes.0.compress.quality``
+    name their field's range and, for an unknown key, the keys that are known there.
+    """
+    parts = []
+    for error in exc.errors():
+        loc = error["loc"]
+        where = ".".join(str(part) for part in loc)
+        kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
+        owner = _owner(model, loc) if model is not None else None
+        if kind == "extra_forbidden":
+            known = ", ".join(owner.model_fields) if owner is not None else ""
+            message = "unknown key" + (f" (known: {known})" if known else "")
+        elif kind == "literal_error":
+            allowed = ", ".join(a.strip("'") for a in str(ctx.get("expected", "")).replace(" or ", ", ").split(", "))
+            message = f"must be one of {allowed} (got {given!r})"
+        elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            field = owner.model_fields.get(str(loc[-1])) if owner is not None and loc else None
+            message = f"{_range(field) if field else error['msg']} (got {given!r})"
+        elif kind in ("float_parsing", "int_parsing", "float_type", "int_type"):
+            message = f"must be a number (got {given!r})"
+        elif kind == "value_error":
+            message = str(ctx.get("error", error["msg"]))
+        else:
+            message = error["msg"]
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _owner(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model class that holds the last element of ``loc`` (walking nested models and lists)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        current = _model_in(current.model_fields[part].annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _model_in(annotation: Any) -> Any:
+    """``X`` from ``X``, ``list[X]`` or ``X | None`` when ``X`` is a model."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _range(field) -> str:
+    lo = hi = None
+    lo_open = hi_open = False
+    for rule in field.metadata:
+        for name in ("ge", "gt"):
+            if getattr(rule, name, None) is not None:
+                lo, lo_open = getattr(rule, name), name == "gt"
+        for name in ("le", "lt"):
+            if getattr(rule, name, None) is not None:
+                hi, hi_open = getattr(rule, name), name == "lt"
+    if lo is not None and hi is not None:
+        return f"must be in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"must be {'>' if lo_open else '>='} {lo:g}"
+    return f"must be {'<' if hi_open else '<='} {hi:g}"

@@ -1,0 +1,244 @@
+"""``focuspress bench ...``: rate-distortion, latency, throughput, daemon load and fuzzing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from focuspress.cli.common import EXIT_FAILURE, err, out, refuse
+
+bench_app = typer.Typer(
+    help="Rate-distortion and throughput benchmarks against libjpeg-turbo, mozjpeg, jpegli, WebP, AVIF, JPEG XL.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+DEFAULT_CODECS = (
+    "focuspress-block,focuspress-block-roi0,focuspress-pixel,jpeg-turbo,mozjpeg,jpegli,webp,avif-444,avif-420,jxl"
+)
+
+
+@bench_app.callback()
+def bench(
+    ctx: typer.Context,
+    data: Annotated[
+        Optional[Path], typer.Option("--data", help="Folder of test images (e.g. ../shared/data/kodak).")
+    ] = None,
+    codecs_list: Annotated[str, typer.Option("--codecs", help="Comma-separated codec names.")] = DEFAULT_CODECS,
+    masks: Annotated[Optional[Path], typer.Option("--masks", help="Folder of ROI masks named like the images.")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
+    quick: Annotated[bool, typer.Option("--quick", help="3 images, every other quality point (CI).")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")] = None,
+    anchor: Annotated[str, typer.Option("--anchor", help="Codec the BD-rates are measured against.")] = "jpeg-turbo",
+    s2_window: Annotated[str, typer.Option("--s2-window", help="SSIMULACRA2 window for windowed BD-rates.")] = "50,90",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Results folder.")] = Path("benchmarks/results/run"),
+) -> None:
+    """Sweep every codec's quality over the images, score every output, write
+    results.json, summary.md and RD plots to OUTPUT.
+
+    Example: focuspress bench --data ../shared/data/kodak -o benchmarks/results/kodak
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.progress import Progress
+
+    from focuspress.bench import codecs as codec_registry
+    from focuspress.bench import report, runner
+
+    if data is None or not data.is_dir():
+        refuse(f"--data must be a folder of images (got {data})")
+    names = [name.strip() for name in codecs_list.split(",") if name.strip()]
+    known = codec_registry.available()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        refuse(f"unknown codec(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if anchor not in names:
+        names.append(anchor)
+    try:
+        lo, hi = (float(v) for v in s2_window.split(","))
+    except ValueError:
+        refuse(f"--s2-window takes two numbers like 50,90 (got {s2_window})")
+    report.set_window("ssimulacra2", (lo, hi))
+    images = runner.list_images(data, 3 if quick and not limit else limit)
+    if not images:
+        refuse(f"{data}: no images")
+    with Progress(console=err) as progress:
+        task = progress.add_task("encoding, decoding, scoring", total=len(images) * len(names))
+        try:
+            rows = runner.run(
+                images, names, masks=masks, jobs=jobs, quick=quick, progress=lambda _: progress.advance(task)
+            )
+        except runner.CodecFailure as exc:
+            refuse(str(exc), EXIT_FAILURE)
+    runner.save_rows(rows, output)
+    summary = report.summary_markdown(rows, anchor, f"focuspress bench: {data.name}")
+    (output / "summary.md").write_text(summary)
+    report.plot(rows, output)
+    out.print(summary, highlight=False)
+    out.print(f"results in {output}/ (results.json, summary.md, rd_*.png)", highlight=False)
+
+
+@bench_app.command("daemon")
+def bench_daemon(
+    data: Annotated[Path, typer.Option("--data", help="Images to drop (cycled to reach --count).")] = Path(
+        "../shared/data/kodak"
+    ),
+    count: Annotated[int, typer.Option("--count", min=1, help="How many files to drop at once.")] = 200,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
+    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+) -> None:
+    """Drop COUNT images at once into a real daemon's inbox; report images/s, latency, memory."""
+    from focuspress.bench.daemon_load import run_load
+
+    if not data.is_dir():
+        refuse(f"--data must be a folder of images (got {data})")
+    report_lines = run_load(data, count, workers=workers, saliency=saliency, console=err)
+    for line in report_lines:
+        out.print(line, highlight=False)
+
+
+@bench_app.command("publish")
+def bench_publish(
+    data_root: Annotated[Path, typer.Option("--data-root", help="The shared data folder.")] = Path("../shared/data"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where README.md and plots/ go.")] = Path("benchmarks"),
+    jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
+    ecssd_images: Annotated[int, typer.Option("--ecssd-images", min=1)] = 80,
+    kodak_results: Annotated[
+        Optional[str], typer.Option("--kodak-results", help="Comma-separated results.json files to reuse.")
+    ] = None,
+    ecssd_results: Annotated[Optional[str], typer.Option("--ecssd-results", help="Same, for ECSSD.")] = None,
+) -> None:
+    """Run the full Kodak and ECSSD sweeps and rewrite benchmarks/README.md with tables and plots."""
+    from rich.progress import Progress
+
+    from focuspress.bench.publish import load_rows, sweep, write_readme
+
+    if kodak_results and ecssd_results:
+        kodak_rows = load_rows([Path(p) for p in kodak_results.split(",")])
+        ecssd_rows = load_rows([Path(p) for p in ecssd_results.split(",")])
+    else:
+        if not (data_root / "kodak").is_dir():
+            refuse(f"{data_root}/kodak not found")
+        with Progress(console=err) as progress:
+            task = progress.add_task("benchmarking", total=None)
+            kodak_rows, ecssd_rows = sweep(
+                data_root, output, jobs=jobs, ecssd_images=ecssd_images, progress=lambda _: progress.advance(task)
+            )
+    readme = write_readme(kodak_rows, ecssd_rows, output)
+    out.print(readme.read_text(), highlight=False)
+    out.print(f"wrote {readme}", highlight=False)
+
+
+@bench_app.command("latency")
+def bench_latency(
+    image: Annotated[Path, typer.Argument(help="A photo (e.g. ../shared/data/kodak/kodim01.png).")],
+    repeat: Annotated[int, typer.Option("--repeat", min=1)] = 5,
+    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+) -> None:
+    """Time one photo through decode, saliency, compositor and write, cold and warm."""
+    from focuspress.bench.latency import measure
+
+    for line in measure(image, repeat=repeat, saliency=saliency):
+        out.print(line, highlight=False)
+
+
+@bench_app.command("throughput")
+def bench_throughput(
+    data: Annotated[Path, typer.Option("--data", help="Photo folder (e.g. ../shared/data/kodak).")],
+    modes: Annotated[
+        str, typer.Option("--modes", help="Comma-separated: local-1, local-2 (threads), ray-1, ray-2 (actors).")
+    ] = "local-1,local-2,ray-1,ray-2",
+    saliency: Annotated[str, typer.Option("--saliency", help="Map model, as in the daemon config.")] = "combined",
+    rounds: Annotated[int, typer.Option("--rounds", min=1, help="Pass over the folder this many times.")] = 1,
+) -> None:
+    """Images/s of the daemon's pipeline (journal, decode, saliency, compositor, durable write)
+    with the local pool and with Ray, plus per-stage times and the journal's ceiling.
+
+    Example: focuspress bench throughput --data ../shared/data/kodak
+    """
+    from focuspress.bench.throughput import MODES, run
+
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    bad = [m for m in chosen if m not in MODES]
+    if bad or not data.is_dir():
+        refuse(f"unknown mode(s) {', '.join(bad)} (known: {', '.join(MODES)})" if bad else f"{data}: not a folder")
+    results = run(data, chosen, saliency=saliency, rounds=rounds, console=err)
+    table = Table(
+        title=f"throughput: {results['images']} photos from {data}, saliency {saliency}, {os.cpu_count()} cores"
+    )
+    table.add_column("mode")
+    table.add_column("seconds", justify="right")
+    table.add_column("images/s", justify="right")
+    for mode, row in results["modes"].items():
+        table.add_row(mode, f"{row['seconds']:.1f}", f"{row['images_per_s']:.2f}")
+    out.print(table)
+    stages = results["stages_ms"]
+    out.print(
+        "per photo, one thread (median ms): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in stages.items())
+        + f"; total {sum(stages.values()):.0f}",
+        highlight=False,
+    )
+    out.print(f"journal ceiling: {results['journal_files_per_s']:.0f} files/s (4 fsynced transitions each)")
+
+
+@bench_app.command("fuzz")
+def bench_fuzz(
+    cases: Annotated[int, typer.Option("--cases", min=1, help="How many mutated files to try.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Run seed: the same seed gives the same cases.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Per-case time limit (s): over it = hang.")] = 20,
+    memory_mb: Annotated[
+        int, typer.Option("--memory-mb", min=0, help="Address-space cap per worker (0: none).")
+    ] = 2048,
+    findings: Annotated[
+        Optional[Path], typer.Option("--save-findings", help="Folder for the bytes of every finding.")
+    ] = None,
+) -> None:
+    """Mutate valid images (every supported format and mode) and push each through decode and
+    compress. Prints counts per outcome; exits 1 if any case crashed, hung, died or wrote a bad JPEG.
+
+    Example: focuspress bench fuzz --cases 10000 --seed 0
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from focuspress.bench.fuzz.cases import OUTCOMES
+    from focuspress.bench.fuzz.runner import fuzz
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("fuzzing", total=cases)
+        report = fuzz(
+            cases,
+            seed=seed,
+            jobs=jobs,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            save_findings=findings,
+            progress=lambda n: bar.advance(task, n),
+        )
+    table = Table(
+        title=f"fuzz: {report.cases} cases, seed {seed}, {report.seconds:.1f} s "
+        f"({report.cases / max(report.seconds, 1e-9):.0f}/s), worker peak RSS {report.peak_rss_mb:.0f} MB"
+    )
+    table.add_column("seed file")
+    for outcome in OUTCOMES:
+        table.add_column(outcome, justify="right")
+    for name in sorted(report.by_seed):
+        table.add_row(name, *[str(report.by_seed[name][o]) for o in OUTCOMES])
+    table.add_row("[b]total[/b]", *[f"[b]{report.counts[o]}[/b]" for o in OUTCOMES])
+    out.print(table)
+    for finding in report.findings[:10]:
+        out.print(f"{finding['outcome']}: case {finding['index']} ({finding['seed_file']})", highlight=False)
+        out.print(finding["detail"].strip().splitlines()[-1] if finding["detail"].strip() else "", highlight=False)
+    if report.failures:
+        raise typer.Exit(1)

@@ -1,0 +1,53 @@
+"""What every command shares: the consoles, the one-line error, exit codes, engine-level choices."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+#: Exit codes: 0 all done; 2 a bad input or option (one line each, no traceback); 1 a bug or an
+#: unreachable cluster (the traceback of a bug is printed so it can be reported).
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off stderr
+
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def fail(message: str) -> None:
+    """One ``error:`` line on stderr (the message is text, never markup: names can hold ``[``)."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def note(message: str) -> None:
+    err.print(f"[yellow]note:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def refuse(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """One ``error:`` line, then exit with ``code`` (2: the user's input or options)."""
+    fail(message)
+    raise typer.Exit(code)
+
+
+def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
+    """An engine-level choice (saliency model, executor) in the schema's one-line wording."""
+    if value not in allowed:
+        refuse(f"{option}: must be one of {', '.join(allowed)} (got {value!r})")
+    return value
+
+
+def saliency_choices() -> tuple[str, ...]:
+    from focuspress.engine.saliency import SALIENCY_CHOICES
+
+    return SALIENCY_CHOICES
+
+
+def kb(n: int) -> str:
+    return f"{n / 1000:.1f} KB" if n < 1_000_000 else f"{n / 1e6:.2f} MB"

@@ -1,0 +1,221 @@
+"""``focuspress compress`` and ``focuspress map``: photos in, JPEGs (or maps) out, a summary printed.
+
+The order matters for a new user: options and inputs are checked first (one line each, in
+well under a second), the model loads only when there is something to do, and a refused input
+never stops the others.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from focuspress.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, check_choice, err, fail, kb, note, out, refuse
+from focuspress.cli.common import saliency_choices as _saliency_choices
+from focuspress.cli.schema import schema_options
+from focuspress.engine.options import CompressOptions
+
+
+@schema_options(CompressOptions)
+def compress(
+    images: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Photos to compress (JPEG, PNG, WebP, TIFF, BMP, GIF), or folders of them.",
+            show_default=False,
+            readable=False,  # unreadable files get the engine's one-line reason; the rest still run
+        ),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the JPEGs (created if missing).")] = Path(
+        "out"
+    ),
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace existing files in OUTPUT (default: write name-1.jpg beside). Never inputs."
+        ),
+    ] = False,
+    saliency: Annotated[
+        str, typer.Option("--saliency", help="Importance map: combined, trained, cam, faces or none.")
+    ] = "combined",
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="Also print PSNR, MS-SSIM and SSIMULACRA2 of each output.")
+    ] = False,
+    roi_mask: Annotated[
+        Optional[Path],
+        typer.Option("--roi-mask", help="A mask image (white = region of interest) for ROI-PSNR; one input only."),
+    ] = None,
+    save_map: Annotated[
+        bool, typer.Option("--save-map", help="Also write each photo's importance map and overlay PNGs.")
+    ] = False,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (this process) or ray (actors on a Ray cluster).")
+    ] = "local",
+    ray_address: Annotated[
+        Optional[str],
+        typer.Option("--ray-address", help="Ray cluster, e.g. auto or ray://head:10001 (default: start a local Ray)."),
+    ] = None,
+    ray_actors: Annotated[int, typer.Option("--ray-actors", min=1, help="Model-holding Ray workers.")] = 2,
+    ray_gpus: Annotated[float, typer.Option("--ray-gpus", min=0, help="GPUs per Ray worker (1: model on GPU).")] = 0,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Compress IMAGES into OUTPUT/<name>.jpg and print a summary.
+
+    An existing OUTPUT/<name>.jpg is kept: the new file is <name>-1.jpg (as the daemon does),
+    unless --overwrite. An input is never overwritten. A bad input prints one error line and
+    the others are still done (exit 2).
+
+    Examples:
+
+      focuspress compress photo.png -o out
+
+      focuspress compress *.png -o out --target-size 150KB
+
+      focuspress compress photo.png -o out -q 85 --metrics
+
+      focuspress compress camera-dump/ -o out --executor ray --ray-address auto
+    """
+    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.executors import EXECUTORS
+    from focuspress.engine.io.plan import plan_outputs
+
+    try:
+        parsed = CompressOptions.parse(**(options or {}))
+    except FocuspressError as exc:
+        refuse(str(exc))
+    check_choice("--saliency", saliency, _saliency_choices())
+    check_choice("--executor", executor, EXECUTORS)
+    plan = plan_outputs(images, output, overwrite=overwrite)
+    for message in plan.notes:
+        note(message)
+    for item in plan.refused:
+        fail(item.error or "")
+    runnable = plan.runnable
+    if roi_mask is not None and len(plan.files) != 1:
+        refuse("--roi-mask goes with exactly one input image")
+    if not runnable:
+        raise typer.Exit(EXIT_BAD_INPUT)
+    ray_options = {"address": ray_address, "actors": ray_actors, "num_gpus": ray_gpus}
+    failures = len(plan.refused)
+    failures += _run(runnable, parsed, output, saliency, metrics, roi_mask, save_map, executor, ray_options)
+    if failures:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, executor, ray_options) -> int:
+    """Compress every planned file; returns how many failed (each reported in one line)."""
+    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.executors import WorkerLost, make_executor
+    from focuspress.engine.io import load_image
+    from focuspress.engine.io.map_images import save_map_images
+
+    targets = {item.source: item.target for item in runnable}
+    table = _summary_table(metrics, roi_mask is not None)
+    failures = total_in = total_out = 0
+    started = time.perf_counter()
+    try:
+        with err.status(f"starting the {executor} executor and loading the saliency model…"):
+            runner = make_executor(executor, saliency, **ray_options)
+            runner.warm_up()
+    except WorkerLost as exc:
+        refuse(str(exc), EXIT_FAILURE)
+    t0 = time.perf_counter()
+    for source, outcome in runner.map(list(targets), options):
+        target = targets[source]
+        try:
+            if outcome.result is None:
+                raise FocuspressError(outcome.error or f"{source}: failed")
+            result = outcome.result
+            result.save(target)
+            image = outcome.image
+            if image is None and (save_map or metrics):
+                image = load_image(source)  # remote workers send back only the JPEG and the map
+            if save_map:
+                save_map_images(image.rgb, result.importance, target.parent, target.stem)
+            row = [
+                source.name,
+                f"{result.width}x{result.height}",
+                kb(result.input_bytes),
+                kb(result.bytes),
+                f"{result.bpp:.3f}",
+                f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
+                f"{result.quality:.1f}",
+                f"{(time.perf_counter() - t0) * 1000:.0f}",
+            ]
+            if metrics:
+                row += _metric_cells(image.rgb, result.decoded(), roi_mask)
+            table.add_row(*row)
+            total_in += result.input_bytes
+            total_out += result.bytes
+            for message in outcome.notes:
+                note(f"{source.name}: {message}")
+        except FocuspressError as exc:
+            failures += 1
+            fail(str(exc))
+        t0 = time.perf_counter()
+    device = runner.device
+    runner.close()
+    if table.row_count:
+        out.print(table)
+        saving = 100.0 * (1 - total_out / total_in) if total_in else 0.0
+        out.print(
+            f"{table.row_count} written to {output}/ · {kb(total_in)} → {kb(total_out)} "
+            f"({saving:.0f}% smaller) · {time.perf_counter() - started:.1f} s · model on {device} ({executor})",
+            highlight=False,
+        )
+    return failures
+
+
+def _summary_table(metrics: bool, roi: bool) -> Table:
+    table = Table(title="focuspress", title_justify="left")
+    for name in ("file", "size", "in", "out", "bpp", "smaller", "quality", "ms"):
+        table.add_column(name, justify="left" if name == "file" else "right")
+    if metrics:
+        for name in ("PSNR", "MS-SSIM", "SSIMULACRA2") + (("ROI-PSNR",) if roi else ()):
+            table.add_column(name, justify="right")
+    return table
+
+
+def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[str]:
+    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.io import load_image
+    from focuspress.engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
+
+    cells = [
+        f"{psnr(reference, decoded):.2f}",
+        f"{ms_ssim(reference, decoded):.4f}",
+        f"{ssimulacra2(reference, decoded):.1f}",
+    ]
+    if roi_mask is not None:
+        mask = load_image(roi_mask).rgb[..., 0] > 127
+        if mask.shape != reference.shape[:2]:
+            mask_size = f"{mask.shape[1]}x{mask.shape[0]}"
+            image_size = f"{reference.shape[1]}x{reference.shape[0]}"
+            raise FocuspressError(f"{roi_mask}: mask is {mask_size}, image is {image_size}")
+        cells.append(f"{roi_psnr(reference, decoded, mask):.2f}")
+    return cells
+
+
+def importance_map(
+    image: Annotated[Path, typer.Argument(help="The photo to analyse.", show_default=False)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the map PNGs.")] = Path("out"),
+    saliency: Annotated[str, typer.Option("--saliency", help="combined, trained, cam, faces or none.")] = "combined",
+) -> None:
+    """Write IMAGE's importance map: <name>.map.png (grey) and <name>.overlay.png (heatmap).
+
+    This is the original tool's Importance_map.png: white is where bits are spent.
+    """
+    from focuspress.engine import FocuspressError, load_image, save_map_images, shared_engine
+
+    check_choice("--saliency", saliency, _saliency_choices())
+    try:
+        loaded = load_image(image)
+        importance = shared_engine(saliency).importance_maps([loaded.rgb])[0]
+        map_path, overlay_path = save_map_images(loaded.rgb, importance, output, image.stem)
+    except FocuspressError as exc:
+        refuse(str(exc))
+    out.print(f"wrote {map_path} and {overlay_path} (mean importance {importance.mean():.2f})", highlight=False)
