@@ -34,6 +34,7 @@ def test_each_anchor_roundtrips_and_rate_grows_with_knob(name):
     assert np.abs(decoded.astype(int) - rgb.astype(int)).mean() < 10
 
 
+@pytest.mark.slow
 def test_quick_bench_end_to_end(tmp_path):
     data = tmp_path / "data"
     masks = tmp_path / "masks"

@@ -84,6 +84,7 @@ def test_settler_waits_for_a_growing_file(tmp_path):
     assert len(settler) == 0
 
 
+@pytest.mark.slow
 def test_drop_files_and_chunked_upload(tmp_path):
     daemon = Daemon(write_config(tmp_path)).start()
     try:
@@ -113,6 +114,7 @@ def test_drop_files_and_chunked_upload(tmp_path):
             daemon.kill()
 
 
+@pytest.mark.slow
 def test_quarantine_and_service_keeps_running(tmp_path):
     daemon = Daemon(write_config(tmp_path)).start()
     try:
@@ -131,6 +133,7 @@ def test_quarantine_and_service_keeps_running(tmp_path):
             daemon.kill()
 
 
+@pytest.mark.slow
 def test_files_present_at_start_are_processed_and_keep_mode(tmp_path):
     path = write_config(tmp_path, originals="keep")
     inbox = tmp_path / "in0"
@@ -151,6 +154,7 @@ def test_files_present_at_start_are_processed_and_keep_mode(tmp_path):
             daemon.stop()
 
 
+@pytest.mark.slow
 def test_sighup_reload_adds_an_inbox_and_refuses_a_bad_config(tmp_path):
     path = write_config(tmp_path, inboxes=1)
     daemon = Daemon(path).start()
@@ -174,6 +178,7 @@ def test_sighup_reload_adds_an_inbox_and_refuses_a_bad_config(tmp_path):
             daemon.kill()
 
 
+@pytest.mark.slow
 def test_kill_9_at_random_points_loses_nothing_and_does_nothing_twice(tmp_path):
     rng = random.Random(1234)
     path = write_config(tmp_path, workers=2, queue_size=4)
@@ -213,6 +218,7 @@ def test_kill_9_at_random_points_loses_nothing_and_does_nothing_twice(tmp_path):
     assert all(n.endswith(".tmp") for n in leftovers)
 
 
+@pytest.mark.slow
 def test_sigterm_drains_and_exits_zero(tmp_path):
     daemon = Daemon(write_config(tmp_path)).start()
     for i in range(4):

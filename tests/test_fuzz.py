@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ SEEDS = seed_images()
 
 @settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
+@pytest.mark.slow
 def test_mutated_images_are_compressed_or_refused_never_crash(data):
     name, original = data.draw(st.sampled_from(SEEDS))
     mutated = mutate(original, _Drawn(data), [d for _, d in SEEDS])
@@ -56,6 +58,7 @@ def test_png_crc_repair_makes_a_changed_chunk_pass_its_checksum():
     assert int.from_bytes(repaired[16 + length : 20 + length], "big") == zlib.crc32(chunk)
 
 
+@pytest.mark.slow
 def test_fuzz_command_counts_and_exits_zero():
     proc = subprocess.run(
         [sys.executable, "-m", "focuspress", "bench", "fuzz", "--cases", "300", "--seed", "7", "--timeout", "30"],

@@ -12,6 +12,8 @@ import socket
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from focuspress.daemon.journal import Journal
 from tests.conftest import encode, synthetic_photo
 from tests.daemon_harness import Daemon, wait_for, write_config
@@ -54,6 +56,7 @@ def _odd_files(inbox: Path, outside: Path) -> dict[str, bytes]:
     return {"fifo.jpg": b"fifo", "sock.jpg": b"socket", "link-out.png": b"symlink", "link-in.png": b"symlink"}
 
 
+@pytest.mark.slow
 def test_hostile_names_and_odd_files_end_done_quarantined_or_ignored(tmp_path):
     config = write_config(tmp_path, settle_seconds=0.3, log_format="json")
     inbox, outbox = tmp_path / "in0", tmp_path / "out0"

@@ -18,6 +18,7 @@ from tests.daemon_harness import Daemon, free_port, wait_for, write_config
 PROMETHEUS = shutil.which("prometheus")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(PROMETHEUS is None, reason="prometheus not installed (apt-get install prometheus)")
 def test_prometheus_scrapes_the_daemon(tmp_path):
     daemon = Daemon(write_config(tmp_path)).start()

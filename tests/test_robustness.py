@@ -87,6 +87,7 @@ def test_corpus_through_the_cli(tmp_path):
     assert _digest(folder) == before  # inputs untouched
 
 
+@pytest.mark.slow
 def test_corpus_through_the_daemon(tmp_path):
     config = write_config(tmp_path, settle_seconds=0.3)
     daemon = Daemon(config, wrap=as_unprivileged).start()
@@ -225,6 +226,7 @@ def _can_mount_tmpfs(target: Path) -> bool:
     return proc.returncode == 0
 
 
+@pytest.mark.slow
 def test_disk_full_outbox_on_a_real_small_filesystem(tmp_path):
     outbox = tmp_path / "out0"
     if not _can_mount_tmpfs(outbox):

@@ -87,7 +87,7 @@ def run_case(data: bytes, quality: float = 75.0) -> tuple[str, str]:
         _engine = Engine(saliency="none")
     try:
         image = load_image(data, name="case")
-        result = _engine.compress(image, CompressOptions(quality=quality, saliency="none", roi_strength=0.0))
+        result = _engine.compress(image, CompressOptions(quality=quality, roi_strength=0.0))
     except FocuspressError as exc:
         return "refused", str(exc)
     except MemoryError:
