@@ -1,41 +1,165 @@
-"""SSIMULACRA2 on in-memory arrays, built from the ``ssimulacra2`` package's published stages.
+"""SSIMULACRA2 on in-memory arrays: the ``ssimulacra2`` package's metric, in bounded memory and time.
 
-The package only scores image files; this runs its own stage functions (linear RGB, XYB,
-six-scale SSIM and edge maps, the fitted pooling) on arrays so nothing is written to disk.
+Why not call the package directly: it scores files, in float64, holding about twenty
+full-size planes at once: 5 s and 1.4 GB for a 3-megapixel photo, 10 GB for a camera photo.
+This driver keeps every definition of the package (its opsin matrix and bias, its 11-tap
+Gaussian with sigma 1.5 whose rows are zero-padded and whose columns are mirrored, its 2x2
+downsampling with edge averaging, its SSIM and edge maps, its pooling weights and final
+curve, all read from the package) and changes only how the work is laid out:
+
+* float32 planes (the pooled sums are float64), OpenCV for the separable blurs;
+* horizontal stripes: every map is per pixel and the blur reaches 5 rows, so a stripe with 5
+  rows of context on each side gives exactly the full image's values on its core rows (the
+  mirroring at the top and bottom happens only at the image's own top and bottom);
+* the pooling (means and 4-norms per scale and channel) is additive over the stripes, and
+  each stripe's core is also downsampled into the next scale's (quarter-size) image.
+
+(The package's XYB planes are transposed; its blur's zero padding therefore falls on the left
+and right edges, which is what :func:`_blur` does.) Memory is about a third of one float32 copy
+of the photo, whatever its size; the result
+equals the package's within float32 rounding (``tests/test_ratecontrol_metrics.py``).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from ssimulacra2 import ssimulacra2 as _s2
 
 _SCALES = 6
+_RADIUS = int(3.33 * 1.5 + 0.5)  # scipy's gaussian_filter(sigma=1.5, truncate=3.33): 11 taps
+_KERNEL = np.exp(-0.5 * np.square(np.arange(-_RADIUS, _RADIUS + 1)) / 1.5**2)
+_KERNEL = (_KERNEL / _KERNEL.sum()).astype(np.float32)
+_STRIPE = 128  # core rows per stripe at every scale (even, so downsampling never straddles stripes)
+_OPSIN = _s2.kOpsinAbsorbanceMatrix.reshape(3, 3).astype(np.float32)
+_BIAS = _s2.kOpsinAbsorbanceBias.astype(np.float32)
+_CBRT_BIAS = np.cbrt(_BIAS).astype(np.float32)
+_C2 = np.float32(_s2.kC2)
+# From cube roots c to positive XYB, as one affine map (subtracting cbrt(bias) folded in):
+# x = 14 * (c0 - c1) / 2 + 0.42, y = (c0 + c1) / 2 + 0.01, b = c2 - (c0 + c1) / 2 + 0.55.
+_MIX = np.array([[7.0, -7.0, 0.0], [0.5, 0.5, 0.0], [-0.5, -0.5, 1.0]], dtype=np.float64)
+_POSITIVE_XYB = np.hstack([_MIX, (np.array([0.42, 0.01, 0.55]) - _MIX @ _CBRT_BIAS)[:, None]]).astype(np.float32)
+
+
+def _srgb_lut() -> np.ndarray:
+    v = np.arange(256, dtype=np.float64) / 255.0
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+_LINEAR = _srgb_lut()
 
 
 def _xyb(linear: np.ndarray) -> np.ndarray:
-    return _s2.make_positive_xyb(_s2.linear_rgb_to_xyb(linear))
+    """Linear RGB (h, w, 3) to the package's "positive XYB" planes, float32."""
+    mixed = cv2.transform(linear, _OPSIN)  # per pixel: opsin matrix times RGB
+    mixed += _BIAS
+    np.maximum(mixed, 0.0, out=mixed)
+    mixed = cv2.pow(mixed, 1.0 / 3.0)  # cube root (non-negative here), much faster than np.cbrt
+    return cv2.transform(mixed, _POSITIVE_XYB)
+
+
+def _blur(plane: np.ndarray) -> np.ndarray:
+    """The package's blur: zero beyond the first and last columns, mirrored at the top and bottom.
+
+    (The package pads its first axis with zeros, but its XYB planes are transposed, so in
+    image terms the zeros lie left and right.)"""
+    rows = cv2.filter2D(plane, -1, _KERNEL.reshape(1, -1), borderType=cv2.BORDER_CONSTANT)
+    return cv2.filter2D(rows, -1, _KERNEL.reshape(-1, 1), borderType=cv2.BORDER_REFLECT)
+
+
+def _downsample(linear: np.ndarray) -> np.ndarray:
+    """2x2 box average; an odd last row or column is averaged on its own (the package's rule)."""
+    h, w = linear.shape[:2]
+    if h % 2 or w % 2:
+        linear = cv2.copyMakeBorder(linear, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    return cv2.resize(linear, (linear.shape[1] // 2, linear.shape[0] // 2), interpolation=cv2.INTER_AREA)
+
+
+class _Sums:
+    """Per channel: sum of d and d^4 for the SSIM map, the artifact map and the detail-lost map."""
+
+    def __init__(self) -> None:
+        self.values = np.zeros((3, 6), dtype=np.float64)
+        self.count = 0
+
+    def add(self, ssim_d: np.ndarray, artifact: np.ndarray, lost: np.ndarray) -> None:
+        for column, plane in enumerate((ssim_d, artifact, lost)):
+            self.values[:, 2 * column] += cv2.sumElems(plane)[:3]  # per-channel sums, in double
+            fourth = cv2.multiply(plane, plane)
+            cv2.multiply(fourth, fourth, dst=fourth)
+            self.values[:, 2 * column + 1] += cv2.sumElems(fourth)[:3]
+        self.count += ssim_d.shape[0] * ssim_d.shape[1]
+
+    def scale(self) -> _s2.MsssimScale:
+        """The package's per-scale record: averages and 4-norms in its order."""
+        mean = self.values / max(1, self.count)
+        result = _s2.MsssimScale()
+        result.avg_ssim = np.stack([mean[:, 0], mean[:, 1] ** 0.25], axis=1).reshape(-1)
+        edge = np.stack([mean[:, 2], mean[:, 3] ** 0.25, mean[:, 4], mean[:, 5] ** 0.25], axis=1)
+        result.avg_edgediff = edge.reshape(-1)
+        return result
+
+
+def _maps(img1: np.ndarray, img2: np.ndarray, core: slice, sums: _Sums) -> None:
+    """SSIM and edge maps of a stripe (with context rows), pooled over its ``core`` rows."""
+    mu1, mu2 = _blur(img1), _blur(img2)
+    s11 = _blur(img1 * img1)
+    s22 = _blur(img2 * img2)
+    s12 = _blur(img1 * img2)
+    m1, m2 = mu1[core], mu2[core]
+    num_m = 1.0 - np.square(m1 - m2)
+    num_s = 2.0 * (s12[core] - m1 * m2) + _C2
+    denom_s = (s11[core] - m1 * m1) + (s22[core] - m2 * m2) + _C2
+    ssim_d = np.maximum(1.0 - num_m * num_s / denom_s, 0.0)
+    d1 = (1.0 + np.abs(img2[core] - m2)) / (1.0 + np.abs(img1[core] - m1)) - 1.0
+    sums.add(ssim_d, np.maximum(d1, 0.0), np.maximum(-d1, 0.0))
+
+
+def _scale(ref, dis, linear_rows, height: int, last: bool) -> tuple[_Sums, np.ndarray | None, np.ndarray | None]:
+    """One scale in stripes; returns its sums and (unless ``last``) the next scale's linear images."""
+    sums = _Sums()
+    next_ref = next_dis = None
+    for top in range(0, height, _STRIPE):
+        bottom = min(height, top + _STRIPE)
+        lo, hi = max(0, top - _RADIUS), min(height, bottom + _RADIUS)
+        lin1, lin2 = linear_rows(ref, lo, hi), linear_rows(dis, lo, hi)
+        _maps(_xyb(lin1), _xyb(lin2), slice(top - lo, bottom - lo), sums)
+        if not last:
+            small1 = _downsample(lin1[top - lo : bottom - lo])
+            small2 = _downsample(lin2[top - lo : bottom - lo])
+            if next_ref is None:
+                rows = (height + 1) // 2
+                next_ref = np.empty((rows, small1.shape[1], 3), np.float32)
+                next_dis = np.empty_like(next_ref)
+            next_ref[top // 2 : top // 2 + small1.shape[0]] = small1
+            next_dis[top // 2 : top // 2 + small2.shape[0]] = small2
+    return sums, next_ref, next_dis
+
+
+def _srgb_rows(image: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    return _LINEAR[image[lo:hi]]
+
+
+def _linear_rows(image: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    return image[lo:hi]
 
 
 def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
-    """Score (100 = identical, about 70 = high quality, 50 = medium, 30 = low)."""
+    """Score (100 = identical, about 70 = high quality, 50 = medium, 30 = low) of two HxWx3 uint8 images."""
     if reference.shape != distorted.shape:
         raise ValueError(f"shapes differ: {reference.shape} vs {distorted.shape}")
-    ref_lin = _s2.srgb_to_linear(reference.astype(np.float64))
-    dis_lin = _s2.srgb_to_linear(distorted.astype(np.float64))
-    img1, img2 = _xyb(ref_lin), _xyb(dis_lin)
+    if reference.dtype != np.uint8 or distorted.dtype != np.uint8:
+        reference = np.clip(np.round(reference), 0, 255).astype(np.uint8)
+        distorted = np.clip(np.round(distorted), 0, 255).astype(np.uint8)
+    h, w = reference.shape[:2]
+    scales = 0
+    while scales < _SCALES and h >= 8 and w >= 8:  # the package stops below 8 pixels a side
+        scales += 1
+        h, w = (h + 1) // 2, (w + 1) // 2
     result = _s2.Msssim()
-    for scale in range(_SCALES):
-        if img1.shape[0] < 8 or img1.shape[1] < 8:
-            break
-        mu1, mu2 = _s2.blur_image(img1), _s2.blur_image(img2)
-        data = _s2.MsssimScale()
-        data.avg_ssim = _s2.ssim_map(
-            mu1, mu2, _s2.blur_image(img1 * img1), _s2.blur_image(img2 * img2), _s2.blur_image(img1 * img2)
-        )
-        data.avg_edgediff = _s2.edge_diff_map(img1, mu1, img2, mu2)
-        result.scales.append(data)
-        if scale < _SCALES - 1:
-            ref_lin = _s2.downsample(ref_lin, 2, 2)
-            dis_lin = _s2.downsample(dis_lin, 2, 2)
-            img1, img2 = _xyb(ref_lin), _xyb(dis_lin)
+    ref, dis, rows = reference, distorted, _srgb_rows
+    for scale in range(scales):
+        sums, ref, dis = _scale(ref, dis, rows, ref.shape[0], last=scale == scales - 1)
+        result.scales.append(sums.scale())
+        rows = _linear_rows
     return float(result.score())
