@@ -18,7 +18,9 @@ from focuspress.engine.errors import OptionsError
 from focuspress.engine.ratecontrol import parse_size
 
 Progressive = Literal["auto", "always", "never"]
-Subsampling = Literal["444", "420"]
+Subsampling = Literal["auto", "444", "420"]
+Route = Literal["auto", "dct", "pixel"]
+MetadataPolicy = Literal["keep", "strip", "no-location"]
 #: The compositor registry's names (focuspress.engine.compositor), so a new compositor is a choice here too.
 Compositor = Literal[COMPOSITOR_NAMES]  # type: ignore[valid-type]
 
@@ -48,9 +50,35 @@ class CompressOptions(BaseModel):
     compositor: Compositor = Field(
         "block", description="block (steered inside the encoder) or pixel (the 2019 method)."
     )
-    subsampling: Subsampling = Field("444", description="Chroma subsampling: 444 (sharper colour) or 420.")
+    subsampling: Subsampling = Field(
+        "auto", description="Chroma subsampling: auto (a JPEG input's own, else 444), 444 (sharper colour) or 420."
+    )
     progressive: Progressive = Field(
         "auto", description="Progressive JPEG: auto (whichever is smaller), always, never."
+    )
+
+    route: Route = Field(
+        "auto",
+        description=(
+            "How a JPEG input is recompressed: dct (its own coefficients requantized: no generation loss, "
+            "faster), pixel (decoded and encoded again), auto (dct wherever the pixels need not change)."
+        ),
+    )
+    metadata: MetadataPolicy = Field(
+        "keep",
+        description=(
+            "keep (EXIF, XMP, IPTC, ICC carried over), no-location (the same without GPS and place names) "
+            "or strip (only the ICC colour profile)."
+        ),
+    )
+    min_saving: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description=(
+            "A JPEG input must shrink by at least this fraction (0.05 = 5%); else the output is the input "
+            "made smaller losslessly, or the input itself: never larger."
+        ),
     )
 
     @field_validator("target_size", mode="before")

@@ -7,7 +7,7 @@ import pytest
 
 from focuspress.engine import CompressOptions, Engine
 from focuspress.engine.errors import OptionsError
-from focuspress.engine.io import LoadedImage
+from focuspress.engine.io import LoadedImage, load_image
 from focuspress.engine.metrics import bd_rate, psnr, roi_psnr
 from focuspress.engine.ratecontrol import parse_size
 from tests.conftest import encode, synthetic_photo
@@ -19,7 +19,7 @@ def engine() -> Engine:
 
 
 def _image(rgb) -> LoadedImage:
-    return LoadedImage(rgb=rgb, source_bytes=len(encode(rgb)))
+    return load_image(encode(rgb))
 
 
 @pytest.mark.parametrize("compositor", ["block", "pixel"])

@@ -54,15 +54,13 @@ def encode_pixel(
     *,
     roi_strength: float = 0.5,
     subsampling: str = "420",
-    icc_profile: bytes | None = None,
 ) -> bytes:
     """Composite, then write one libjpeg-turbo JPEG (optimized Huffman) at ``quality``."""
     sub = 2 if subsampling == "420" else 0
     mixed = composite(rgb, importance, quality, roi_strength, sub)
     buffer = io.BytesIO()
-    extra = {"icc_profile": icc_profile} if icc_profile else {}
     Image.fromarray(mixed).save(
-        buffer, "JPEG", quality=int(round(np.clip(quality, 1, 100))), optimize=True, subsampling=sub, **extra
+        buffer, "JPEG", quality=int(round(np.clip(quality, 1, 100))), optimize=True, subsampling=sub
     )
     return buffer.getvalue()
 
@@ -74,13 +72,22 @@ class PixelCompositor:
     continuous = False
 
     def prepare(self, image, importance: np.ndarray, options, settings=None):
-        return _PreparedPixel(image.rgb, importance, options.roi_strength, options.subsampling, image.icc_profile)
+        import cv2
+
+        from focuspress.engine.compositor.block.compositor import resolve_subsampling
+
+        rgb = image.rgb
+        if importance.shape != rgb.shape[:2]:  # a preview's map: per pixel here, so full size
+            importance = cv2.resize(importance, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return _PreparedPixel(rgb, importance, options.roi_strength, resolve_subsampling(image, options.subsampling))
 
 
 class _PreparedPixel:
-    def __init__(self, rgb, importance, roi_strength, subsampling, icc_profile) -> None:
+    route = "pixel"
+
+    def __init__(self, rgb, importance, roi_strength, subsampling) -> None:
         self.args = (rgb, importance)
-        self.kwargs = {"roi_strength": roi_strength, "subsampling": subsampling, "icc_profile": icc_profile}
+        self.kwargs = {"roi_strength": roi_strength, "subsampling": subsampling}
 
     def encode(self, quality: float) -> bytes:
         return encode_pixel(*self.args, quality, **self.kwargs)

@@ -76,7 +76,7 @@ def compress_batch(engine: Engine, items: list[Work], *, keep_image: bool) -> li
     if loaded:
         t1 = time.perf_counter()
         try:
-            maps = engine.importance_maps([image.rgb for _, image, _ in loaded])
+            maps = engine.maps_for([image for _, image, _ in loaded])
         except Exception as exc:  # a model failure is reported per photo; the service stays up
             for index, _, _ in loaded:
                 outcomes[index] = Outcome(name=items[index].name, error=f"saliency model failed: {exc}")

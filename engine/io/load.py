@@ -1,8 +1,14 @@
-"""Decode any supported photo into 8-bit sRGB-or-tagged RGB, the one form the engine works on.
+"""Decode any supported photo into 8-bit upright RGB, the one form the engine works on.
 
 Why here: every face (CLI, daemon, GUI) must treat hostile and odd inputs the same way, so all
 of the hygiene lives in one function: EXIF orientation, ICC profile, alpha, 16-bit and grey
 inputs, and a pixel limit against decompression bombs.
+
+A large JPEG is not decoded at full size up front: its 1/8-scale decode (libjpeg's DCT
+scaling, a fraction of the cost) gives the preview the importance map is computed on, and it
+reads every byte of the entropy-coded data, so a truncated or damaged file is refused here as
+surely as by a full decode. The full-size pixels are decoded only if something asks for
+``rgb`` (the pixel route, metrics); the DCT route reads the coefficients instead.
 """
 
 from __future__ import annotations
@@ -12,13 +18,15 @@ import io
 import os
 import stat
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from focuspress.engine.errors import InputError
+from focuspress.engine.io.jpeg import JpegInfo, inspect_jpeg
+from focuspress.engine.io.metadata import Metadata, read_metadata
 from focuspress.engine.io.names import display_name
 
 #: Inputs larger than this many pixels are refused (a 100-megapixel photo still passes).
@@ -28,30 +36,86 @@ DEFAULT_BACKGROUND = (255, 255, 255)
 SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF")
 #: File name suffixes of those formats: what folder inputs (CLI, daemon patterns, bench) take.
 SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+#: The preview's long side is at least this (the map network sees 448, the face detector 400).
+PREVIEW_SIDE = 512
+#: JPEGs with more pixels than this are decoded at full size only on demand.
+LAZY_PIXELS = 1_500_000
 
 
-@dataclass(frozen=True)
 class LoadedImage:
-    """A decoded photo: ``rgb`` is HxWx3 uint8, upright, alpha already flattened."""
+    """A photo ready for the engine: upright ``width`` x ``height``, its source and metadata.
 
-    rgb: np.ndarray
-    icc_profile: bytes | None = None
-    source_format: str = ""
-    source_bytes: int = 0
-    source_path: Path | None = None
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    ``rgb`` (HxWx3 uint8, upright, alpha flattened) is decoded on first use for a large JPEG;
+    ``preview()`` is a small upright copy for the importance map; ``data`` is the file's
+    bytes (None for an array given directly), ``jpeg`` its coding parameters when it is a JPEG.
+    """
+
+    def __init__(
+        self,
+        rgb: np.ndarray | None = None,
+        *,
+        data: bytes | None = None,
+        size: tuple[int, int] | None = None,
+        source_format: str = "",
+        source_path: Path | None = None,
+        notes: tuple[str, ...] = (),
+        jpeg: JpegInfo | None = None,
+        metadata: Metadata | None = None,
+        preview: np.ndarray | None = None,
+        icc_profile: bytes | None = None,
+        background: tuple[int, int, int] = DEFAULT_BACKGROUND,
+    ) -> None:
+        if rgb is None and (data is None or size is None):
+            raise ValueError("a LoadedImage needs pixels, or a file's bytes and its size")
+        self._rgb = rgb
+        self.data = data
+        self.width, self.height = size if size is not None else (int(rgb.shape[1]), int(rgb.shape[0]))
+        self.source_format = source_format
+        self.source_path = source_path
+        self.notes = tuple(notes)
+        self.jpeg = jpeg
+        self.metadata = metadata or Metadata(icc=icc_profile)
+        self._preview = preview
+        self._background = background
 
     @property
-    def height(self) -> int:
-        return int(self.rgb.shape[0])
+    def rgb(self) -> np.ndarray:
+        if self._rgb is None:
+            assert self.data is not None
+            self._rgb = _decode(self.data, display_name(self.source_path or "<bytes>"), self._background)[0]
+        return self._rgb
 
     @property
-    def width(self) -> int:
-        return int(self.rgb.shape[1])
+    def decoded(self) -> bool:
+        """Whether the full-size pixels are in memory already."""
+        return self._rgb is not None
 
     @property
-    def pixels(self) -> int:
-        return self.height * self.width
+    def icc_profile(self) -> bytes | None:
+        return self.metadata.icc
+
+    @property
+    def source_bytes(self) -> int:
+        return len(self.data) if self.data is not None else 0
+
+    @property
+    def orientation(self) -> int:
+        """The source's EXIF orientation (1 = stored upright); ``rgb`` is always upright."""
+        return self.metadata.orientation
+
+    def preview(self, long_side: int | None = PREVIEW_SIDE) -> np.ndarray:
+        """An upright copy whose long side is about ``long_side`` (never upscaled; None: the preview
+        decoded at load as it is, or the pixels)."""
+        import cv2
+
+        source = self._preview if self._preview is not None and self._rgb is None else self.rgb
+        if long_side is None:
+            return source
+        scale = long_side / max(source.shape[:2])
+        if scale >= 1.0:
+            return source
+        size = (max(1, round(source.shape[1] * scale)), max(1, round(source.shape[0] * scale)))
+        return cv2.resize(source, size, interpolation=cv2.INTER_AREA)
 
 
 def load_image(
@@ -76,7 +140,7 @@ def load_image(
     if not data:
         raise InputError(f"{name}: empty file")
     try:
-        return _decode(data, name, path, max_pixels, background)
+        return _load(data, name, path, max_pixels, background)
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
@@ -90,6 +154,79 @@ def load_image(
         # Anything Pillow's decoders raise on damaged bytes (IndexError from a cut GIF, struct
         # errors, ...) is this file's problem, not a bug of ours: found by `focuspress bench fuzz`.
         raise InputError(f"{name}: cannot decode image ({_short(exc)})") from exc
+
+
+def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
+    """Open (header only) with the format allow-list and the pixel limit."""
+    Image.init()  # registers every plugin, so the format allow-list below can be checked
+    formats = [fmt for fmt in SUPPORTED_FORMATS if fmt in Image.OPEN]
+    image = Image.open(io.BytesIO(data), formats=formats)
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise InputError(f"{name}: image has no pixels")
+    if width * height > max_pixels:
+        raise InputError(
+            f"{name}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
+            f"over the limit of {max_pixels / 1e6:.0f} (decompression-bomb guard)"
+        )
+    return image
+
+
+def _load(data: bytes, name: str, path: Path | None, max_pixels: int, background) -> LoadedImage:
+    with warnings.catch_warnings():
+        # Pillow warns (then errors at 2x) on big images, and on damaged EXIF; our own limit
+        # applies before decoding, and a damaged EXIF block is simply not used.
+        warnings.simplefilter("ignore")
+        image = _open(data, name, max_pixels)
+        jpeg = inspect_jpeg(image)
+        metadata = read_metadata(image)
+        if image.mode == "CMYK":  # a CMYK profile does not describe the RGB we make of it
+            metadata = replace(metadata, icc=None)
+        width, height = image.size
+        if metadata.orientation in (5, 6, 7, 8):
+            width, height = height, width
+        if jpeg is None or width * height <= LAZY_PIXELS:
+            rgb, notes = _decode(data, name, background)
+            return LoadedImage(
+                rgb, data=data, source_format=image.format or "", source_path=path, notes=notes,
+                jpeg=jpeg, metadata=metadata,
+            )  # fmt: skip
+        # A large JPEG: decode at reduced scale only (see the module's docstring).
+        image.draft(image.mode if image.mode in ("RGB", "L") else None, _draft_size(image.size))
+        image.load()
+        notes: list[str] = []
+        preview = _to_rgb8(ImageOps.exif_transpose(image) or image, background, notes)
+    return LoadedImage(
+        data=data,
+        size=(width, height),
+        source_format=image.format or "",
+        source_path=path,
+        notes=tuple(notes),
+        jpeg=jpeg,
+        metadata=metadata,
+        preview=preview,
+        background=background,
+    )
+
+
+def _draft_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The smallest libjpeg scale whose long side still reaches PREVIEW_SIDE."""
+    scale = min(1.0, PREVIEW_SIDE / max(size))
+    return max(1, int(size[0] * scale)), max(1, int(size[1] * scale))
+
+
+def _decode(data: bytes, name: str, background) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Full decode: upright HxWx3 uint8 pixels and the notes on what was converted."""
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        image = _open(data, name, DEFAULT_MAX_PIXELS * 4)
+        if getattr(image, "n_frames", 1) > 1:
+            notes.append(f"animated ({image.n_frames} frames): first frame used")
+            image.seek(0)
+        image.load()  # forces a full decode: truncated files fail here, not later
+        image = ImageOps.exif_transpose(image) or image
+    return _to_rgb8(image, background, notes), tuple(notes)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -143,47 +280,6 @@ def file_kind(mode: int) -> str:
         (stat.S_ISBLK, "device"),
     )
     return next((name for test, name in kinds if test(mode)), "regular file")
-
-
-def _decode(
-    data: bytes,
-    name: str,
-    path: Path | None,
-    max_pixels: int,
-    background: tuple[int, int, int],
-) -> LoadedImage:
-    notes: list[str] = []
-    with warnings.catch_warnings():
-        # Pillow warns (then errors at 2x) on big images, and on damaged EXIF; our own limit
-        # applies before decoding, and a damaged EXIF block is simply not used.
-        warnings.simplefilter("ignore")
-        Image.init()  # registers every plugin, so the format allow-list below can be checked
-        formats = [name for name in SUPPORTED_FORMATS if name in Image.OPEN]
-        image = Image.open(io.BytesIO(data), formats=formats)
-        width, height = image.size
-        if width <= 0 or height <= 0:
-            raise InputError(f"{name}: image has no pixels")
-        if width * height > max_pixels:
-            raise InputError(
-                f"{name}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
-                f"over the limit of {max_pixels / 1e6:.0f} (decompression-bomb guard)"
-            )
-        if getattr(image, "n_frames", 1) > 1:
-            notes.append(f"animated ({image.n_frames} frames): first frame used")
-            image.seek(0)
-        source_format = image.format or ""
-        icc = image.info.get("icc_profile") or None
-        image.load()  # forces a full decode: truncated files fail here, not later
-        image = ImageOps.exif_transpose(image) or image
-    rgb = _to_rgb8(image, background, notes)
-    return LoadedImage(
-        rgb=rgb,
-        icc_profile=icc if image.mode != "CMYK" else None,
-        source_format=source_format,
-        source_bytes=len(data),
-        source_path=path,
-        notes=tuple(notes),
-    )
 
 
 def _to_rgb8(image: Image.Image, background: tuple[int, int, int], notes: list[str]) -> np.ndarray:

@@ -31,7 +31,11 @@ class CombinedSaliency:
 
                 objects = load_saliency("cam")
         self.objects = objects
-        self.faces = faces or FaceSaliency()
+        if faces is None:
+            from focuspress.engine.saliency import load_saliency
+
+            faces = load_saliency("faces")  # the shared detector: loaded once per process
+        self.faces = faces
         self.device = getattr(self.objects, "device", "cpu")
         # The face cascade (OpenCV) and the object model (TensorFlow) both release the GIL:
         # running the faces beside the model hides most of their cost on a multi-core machine.

@@ -7,14 +7,10 @@ See ``weights/saliency_head.md`` for data, steps and validation figures.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 
-from focuspress.engine.saliency.base import resize_map
-from focuspress.engine.saliency.cam import network_size
-from focuspress.engine.saliency.efficientnet_lite import build_feature_pyramid, preprocess
 from focuspress.engine.saliency.tf_runtime import tensorflow
 
 HEAD_WEIGHTS = Path(__file__).with_name("weights") / "saliency_head.npz"
@@ -53,42 +49,29 @@ def load_head(head, path: Path = HEAD_WEIGHTS) -> None:
 
 
 class TrainedSaliency:
-    """Salient-object probability per pixel from the trained decoder."""
+    """Salient-object probability per pixel from the trained decoder on the backbone's features.
+
+    The network runs at one working size (:mod:`focuspress.engine.saliency.network`), on LiteRT
+    on a CPU and on TensorFlow where a GPU is; a batch of photos of any sizes is one call.
+    """
 
     name = "trained"
 
-    def __init__(self, weights: Path = HEAD_WEIGHTS) -> None:
-        tf = tensorflow()
-        if not Path(weights).exists():
-            raise FileNotFoundError(f"{weights}: no trained saliency head (run 'focuspress train saliency')")
-        self._pyramid = build_feature_pyramid()
-        self._head = build_head()
-        load_head(self._head, weights)
+    def __init__(self, runtime: str | None = None) -> None:
+        from focuspress.engine.saliency.network import load_network
 
-        def forward(x):
-            return tf.sigmoid(self._head(self._pyramid(x, training=False), training=False))
-
-        # Concrete shapes per trace (UpSampling2D needs them); network_size keeps the shapes few.
-        self._forward = tf.function(forward)
-        self._lock = threading.Lock()
-        self.device = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+        if not HEAD_WEIGHTS.exists():
+            raise FileNotFoundError(f"{HEAD_WEIGHTS}: no trained saliency head (run 'focuspress train saliency')")
+        self._network = load_network(runtime)
+        self.device = self._network.device
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         return self.predict_batch([rgb])[0]
 
     def predict_batch(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        import cv2
+        from focuspress.engine.saliency.network import back_to_photo, working_batch
 
-        tf = tensorflow()
-        results: list[np.ndarray | None] = [None] * len(images)
-        groups: dict[tuple[int, int], list[int]] = {}
-        for index, rgb in enumerate(images):
-            groups.setdefault(network_size(*rgb.shape[:2]), []).append(index)
-        for (h, w), indices in groups.items():
-            batch = np.stack([cv2.resize(images[i], (w, h), interpolation=cv2.INTER_AREA) for i in indices])
-            with self._lock:
-                probs = self._forward(tf.constant(preprocess(batch))).numpy()[..., 0]
-            for i, prob in zip(indices, probs):
-                ih, iw = images[i].shape[:2]
-                results[i] = np.clip(resize_map(prob, ih, iw), 0.0, 1.0)
-        return [r for r in results if r is not None]
+        if not images:
+            return []
+        batch, sizes = working_batch(images)
+        return [back_to_photo(probabilities, size) for probabilities, size in zip(self._network(batch), sizes)]

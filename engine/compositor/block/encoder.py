@@ -1,7 +1,9 @@
-"""The ``block`` compositor: a JPEG encoder whose quantization follows the importance map.
+"""The ``block`` compositor's encoder: quantization that follows the importance map.
 
-load -> YCbCr -> (4:2:0) -> 8x8 DCT -> tables -> per-block RDO levels -> Huffman/progressive.
+pixels -> YCbCr -> (4:2:0) -> 8x8 DCT -> tables -> per-block RDO levels -> Huffman/progressive.
 Every decision the map steers happens inside the encoder, so the output is one ordinary JPEG.
+The DCT route for JPEG inputs (``transcode.py``) skips the first three steps and shares the
+rest: the block weights, the tables and the quantizer.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ SUBSAMPLING_CHOICES = ("420", "444")
 
 @dataclass(frozen=True)
 class BlockSettings:
-    """Encoder knobs; the defaults are the tuned ones (``training/tune_tables.py``)."""
+    """Encoder knobs; the defaults are the tuned ones (``focuspress.training.tune_tables``)."""
 
     subsampling: str = "444"
     tables: str = "perceptual"
@@ -48,7 +50,8 @@ class PreparedImage:
     """Everything about an image that does not depend on quality: computed once per image.
 
     Rate control re-encodes the same image at many qualities; only quantization and entropy
-    coding run again.
+    coding run again. ``table_floor`` (per component) keeps every step at least as coarse as
+    a JPEG source's own: finer steps would only spend bits on its artifacts.
     """
 
     coefficients: list[np.ndarray]
@@ -56,8 +59,8 @@ class PreparedImage:
     width: int
     height: int
     subsampled: bool
-    icc_profile: bytes | None
     table_gain: float = 1.0
+    table_floor: np.ndarray | None = None
 
 
 def is_greyscale(rgb: np.ndarray) -> bool:
@@ -65,12 +68,35 @@ def is_greyscale(rgb: np.ndarray) -> bool:
     return bool(np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 1], rgb[..., 2]))
 
 
+def luma_weights(
+    activity: np.ndarray,
+    importance: np.ndarray | None,
+    roi_strength: float,
+    settings: BlockSettings,
+    image_size: tuple[int, int],
+) -> tuple[np.ndarray, float]:
+    """Per-luma-block lambda multipliers (masking x importance) and the tables' ROI gain.
+
+    ``activity`` is each luma block's pixel standard deviation; ``importance`` a map of the
+    photo at any resolution (``image_size`` is the photo's (height, width)).
+    """
+    weight = masking_factor(activity, strength=settings.masking_strength)
+    gain = 1.0
+    if importance is not None and roi_strength > 0:
+        imp = block_importance(importance, activity.shape[0], activity.shape[1], 8, image_size)
+        weight = weight * roi_factor(imp, strength=roi_strength, spread=settings.roi_spread)
+        gain = 1.0 + settings.roi_boost * roi_strength
+        weight = weight * np.power(gain, 2.0 * (1.0 - np.clip(imp, 0.0, 1.0)))
+    return weight.astype(np.float32), gain
+
+
 def prepare(
     rgb: np.ndarray,
     importance: np.ndarray | None,
     roi_strength: float,
     settings: BlockSettings,
-    icc_profile: bytes | None = None,
+    *,
+    table_floor: np.ndarray | None = None,
 ) -> PreparedImage:
     """Colour-convert, transform and weigh every block of ``rgb`` (HxWx3 uint8)."""
     if settings.subsampling not in SUBSAMPLING_CHOICES:
@@ -80,16 +106,8 @@ def prepare(
     subsampled = settings.subsampling == "420" and not grey
     mcu = 16 if subsampled else 8
     y, cb, cr = rgb_to_ycbcr(rgb)
-    y = pad_to_multiple(y, mcu, mcu)
-    luma = forward_dct(y)
-    activity = block_activity(luma)
-    weight = masking_factor(activity, strength=settings.masking_strength)
-    gain = 1.0
-    if importance is not None and roi_strength > 0:
-        imp = block_importance(importance, luma.shape[0], luma.shape[1], 8)
-        weight = weight * roi_factor(imp, strength=roi_strength, spread=settings.roi_spread)
-        gain = 1.0 + settings.roi_boost * roi_strength
-        weight = weight * np.power(gain, 2.0 * (1.0 - np.clip(imp, 0.0, 1.0)))
+    luma = forward_dct(pad_to_multiple(y, mcu, mcu))
+    weight, gain = luma_weights(block_activity(luma), importance, roi_strength, settings, (height, width))
     coefficients = [luma]
     weights = [weight]
     if not grey:
@@ -100,27 +118,30 @@ def prepare(
             coeffs = forward_dct(plane)
             coefficients.append(coeffs)
             weights.append(upsample_blocks(weight, coeffs.shape[:2]))
-    return PreparedImage(coefficients, weights, width, height, subsampled, icc_profile, gain)
+    return PreparedImage(coefficients, weights, width, height, subsampled, gain, table_floor)
+
+
+def quantization_tables(
+    quality: float, settings: BlockSettings, *, subsampled: bool, gain: float, floor: np.ndarray | None
+) -> np.ndarray:
+    """Integer (3, 8, 8) tables at ``quality``, never finer than ``floor`` (a JPEG source's)."""
+    tables = tables_for(settings.tables, quality, settings.tuning, subsampled=subsampled, gain=gain)
+    if floor is not None:
+        tables = np.maximum(tables, floor)  # floor: (3, 8, 8), one table per component
+    return tables
 
 
 def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSettings) -> bytes:
     """Quantize and entropy-code a :class:`PreparedImage` at ``quality`` (1..100, float)."""
-    tables = tables_for(
-        settings.tables, quality, settings.tuning, subsampled=prepared.subsampled, gain=prepared.table_gain
+    tables = quantization_tables(
+        quality, settings, subsampled=prepared.subsampled, gain=prepared.table_gain, floor=prepared.table_floor
     )
     planes = []
     for index, (coeffs, weight) in enumerate(zip(prepared.coefficients, prepared.block_weight)):
         table = tables[min(index, 2)]
         lam = None if settings.rdo_lambda <= 0 else weight * settings.rdo_lambda
         planes.append(quantize_rdo(coeffs, table, lam, symbol_bits=settings.symbol_bits))
-    return write_jpeg(
-        planes,
-        tables[: len(planes)],
-        prepared.width,
-        prepared.height,
-        icc_profile=prepared.icc_profile,
-        progressive=settings.progressive,
-    )
+    return write_jpeg(planes, tables[: len(planes)], prepared.width, prepared.height, progressive=settings.progressive)
 
 
 def encode_block(
@@ -132,7 +153,9 @@ def encode_block(
     settings: BlockSettings | None = None,
     icc_profile: bytes | None = None,
 ) -> bytes:
-    """One-call form: prepare ``rgb`` and encode it at ``quality``."""
+    """One-call form: prepare ``rgb`` and encode it at ``quality`` (with ``icc_profile`` if given)."""
+    from focuspress.engine.io.metadata import Metadata, with_metadata
+
     settings = settings or BlockSettings()
-    prepared = prepare(rgb, importance, roi_strength, settings, icc_profile)
-    return encode_prepared(prepared, quality, settings)
+    data = encode_prepared(prepare(rgb, importance, roi_strength, settings), quality, settings)
+    return with_metadata(data, Metadata(icc=icc_profile)) if icc_profile else data

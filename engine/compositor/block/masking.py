@@ -34,15 +34,32 @@ def masking_factor(
     return np.clip(np.power(ratio, strength), lo, hi).astype(np.float32)
 
 
-def block_importance(importance: np.ndarray, blocks_y: int, blocks_x: int, block: int) -> np.ndarray:
-    """Mean of the importance map over each ``block``x``block`` pixel tile (edge-padded)."""
+def block_importance(
+    importance: np.ndarray, blocks_y: int, blocks_x: int, block: int, image_size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """The importance map averaged over each ``block``x``block`` pixel tile of the photo.
+
+    A full-size map (``image_size`` = its shape, or not given) is averaged exactly; a smaller
+    one (the map of a preview) is resampled to the photo's tile grid. Tiles beyond the photo
+    (MCU padding) repeat the edge.
+    """
     h, w = importance.shape
-    padded = np.pad(
+    height, width = image_size or (h, w)
+    if (h, w) == (height, width):
+        padded = np.pad(
+            importance.astype(np.float32), ((0, blocks_y * block - h), (0, blocks_x * block - w)), mode="edge"
+        )
+        return padded.reshape(blocks_y, block, blocks_x, block).mean(axis=(1, 3))
+    import cv2
+
+    tiles_y, tiles_x = -(-height // block), -(-width // block)
+    shrinking = tiles_y < h and tiles_x < w
+    grid = cv2.resize(
         importance.astype(np.float32),
-        ((0, blocks_y * block - h), (0, blocks_x * block - w)),
-        mode="edge",
+        (tiles_x, tiles_y),
+        interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
     )
-    return padded.reshape(blocks_y, block, blocks_x, block).mean(axis=(1, 3))
+    return np.pad(grid, ((0, blocks_y - tiles_y), (0, blocks_x - tiles_x)), mode="edge")
 
 
 def roi_factor(importance_blocks: np.ndarray, *, strength: float, spread: float = 3.0) -> np.ndarray:

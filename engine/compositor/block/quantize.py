@@ -8,18 +8,49 @@ errors show as blocking.
 
 Why our own: no maintained Python library exposes per-block RDO quantization of given
 coefficients (mozjpeg's trellis is internal to its encoder and not driven by a map).
+
+Speed: float32 throughout, the category from ``frexp`` (no logarithms), and big inputs in
+stripes of block rows so every temporary stays in cache; the result is the same as one pass.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+#: Block rows per stripe: about 256 blocks wide x 64 coefficients x 32 rows = 2 MB of float32.
+STRIPE_ROWS = 32
 
-def _bits(levels: np.ndarray, symbol_bits: float) -> np.ndarray:
-    """Approximate bits to code each level: 0 for zero, else category + symbol length."""
-    magnitude = np.abs(levels)
-    category = np.where(magnitude > 0, np.floor(np.log2(np.maximum(magnitude, 1))) + 1, 0)
-    return np.where(magnitude > 0, category + symbol_bits, 0.0)
+
+def _bits(levels: np.ndarray, symbol_bits) -> np.ndarray:
+    """Approximate bits to code each non-negative integer level: 0 for zero, else category + symbol."""
+    category = np.frexp(levels)[1].astype(np.float32)  # floor(log2 l) + 1 for l >= 1, 0 for 0
+    return np.where(levels > 0, category + symbol_bits, np.float32(0.0))
+
+
+def _quantize(x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray) -> np.ndarray:
+    """Levels for ``x`` (coefficients already divided by their steps) with per-block ``lam``.
+
+    Only coefficients with |x| > 0.5 have a choice to make (the others round to zero whatever
+    lambda is), and at camera qualities those are a small fraction: the decision runs on them
+    alone and the rest stay zero.
+    """
+    flat = x.reshape(-1)
+    levels = np.zeros(flat.shape, dtype=np.int16)
+    candidates = np.flatnonzero(np.abs(flat) > 0.5)
+    value = flat[candidates]
+    a = np.abs(value)
+    l0 = np.rint(a)
+    l1 = l0 - 1.0
+    block_lam = lam.reshape(-1)[candidates // 64]
+    symbol = symbol_bits if symbol_bits.ndim == 0 else symbol_bits.reshape(-1)[candidates % 64]
+    cost0 = np.square(a - l0) + block_lam * _bits(l0, symbol)
+    cost1 = np.square(a - l1) + block_lam * _bits(l1, symbol)
+    best = np.where(cost1 < cost0, l1, l0)
+    best = np.where(np.square(a) <= np.minimum(cost0, cost1), np.float32(0.0), best)
+    levels[candidates] = np.copysign(best, value)
+    levels = levels.reshape(x.shape)
+    levels[:, :, 0, 0] = np.rint(x[:, :, 0, 0])  # DC is always rounded: DC errors show as blocking
+    return levels
 
 
 def quantize_rdo(
@@ -27,27 +58,25 @@ def quantize_rdo(
     table: np.ndarray,
     block_lambda: np.ndarray | None,
     *,
-    symbol_bits: float = 4.0,
+    symbol_bits=4.0,
+    source_table: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quantize (BY, BX, 8, 8) ``coefficients`` with ``table`` (8, 8) and per-block lambdas.
 
     ``block_lambda`` of None (or all zero) gives plain rounding, i.e. libjpeg's quantizer.
+    ``source_table``: the coefficients are a JPEG's integer levels in that table's steps (the
+    DCT route), so they are scaled here, a stripe at a time, instead of as one float copy.
     """
-    x = coefficients / table.astype(np.float32)
-    rounded = np.round(x)
-    if block_lambda is None or not np.any(block_lambda > 0):
-        return np.ascontiguousarray(rounded, dtype=np.int16)
-    sign = np.sign(x)
-    ax = np.abs(x)
-    l0 = np.abs(rounded)
-    l1 = np.maximum(l0 - 1.0, 0.0)
-    lam = block_lambda.astype(np.float32)[:, :, None, None]
-    cost0 = np.square(ax - l0) + lam * _bits(l0, symbol_bits)
-    cost1 = np.square(ax - l1) + lam * _bits(l1, symbol_bits)
-    cost_zero = np.square(ax)
-    best = np.where(cost1 < cost0, l1, l0)
-    best_cost = np.minimum(cost0, cost1)
-    best = np.where(cost_zero <= best_cost, 0.0, best)
-    levels = sign * best
-    levels[:, :, 0, 0] = rounded[:, :, 0, 0]
-    return np.ascontiguousarray(levels, dtype=np.int16)
+    steps = table.astype(np.float32)
+    scale = (source_table.astype(np.float32) / steps) if source_table is not None else 1.0 / steps
+    out = np.empty(coefficients.shape, dtype=np.int16)
+    plain = block_lambda is None or not np.any(block_lambda > 0)
+    symbol = np.asarray(symbol_bits, dtype=np.float32)
+    for top in range(0, coefficients.shape[0], STRIPE_ROWS):
+        rows = slice(top, top + STRIPE_ROWS)
+        x = coefficients[rows].astype(np.float32) * scale
+        if plain:
+            out[rows] = np.rint(x)
+        else:
+            out[rows] = _quantize(x, block_lambda[rows].astype(np.float32), symbol)
+    return out

@@ -1,0 +1,98 @@
+"""What a JPEG input tells the encoder before any pixel is decoded: its grid, tables and quality.
+
+When the input is a JPEG, it is the reference: its quantization tables say how finely each
+frequency survived (bits spent below those steps would only encode its artifacts), its
+chroma subsampling is kept, and its quality is estimated the way libjpeg defines quality
+(the Annex K tables scaled by ``5000/q`` or ``200 - 2q``). Everything here is read from the
+header Pillow has already parsed; nothing is decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from focuspress.engine.compositor.block.tables import annex_k_tables
+
+
+@dataclass(frozen=True)
+class JpegInfo:
+    """A JPEG source's coding parameters (tables in natural order, one per component)."""
+
+    components: int
+    #: (h, v) sampling factors per component, e.g. ((2, 2), (1, 1), (1, 1)) for 4:2:0
+    sampling: tuple[tuple[int, int], ...]
+    #: the quantization step of every coefficient, per component: (components, 8, 8)
+    tables: np.ndarray
+    progressive: bool
+    #: Adobe APP14 transform (0: RGB/CMYK, 1: YCbCr, 2: YCCK) or None
+    adobe_transform: int | None
+    quality: float
+
+    @property
+    def subsampling(self) -> str:
+        """'444', '420', or another ratio like '422' (what libjpeg calls the chroma sampling)."""
+        if self.components < 3:
+            return "grey"
+        (hy, vy), (hc, vc) = self.sampling[0], self.sampling[1]
+        if (hy, vy) == (hc, vc):
+            return "444"
+        if (hy // hc, vy // vc) == (2, 2):
+            return "420"
+        if (hy // hc, vy // vc) == (2, 1):
+            return "422"
+        return f"{hy}x{vy}:{hc}x{vc}"
+
+    @property
+    def is_ycbcr(self) -> bool:
+        """A 1- or 3-component JPEG in YCbCr/grey (not CMYK, YCCK or Adobe RGB)."""
+        if self.components == 1:
+            return True
+        return self.components == 3 and self.adobe_transform in (None, 1)
+
+
+def inspect_jpeg(image: Image.Image) -> JpegInfo | None:
+    """The coding parameters of an opened (not yet decoded) JPEG, or None if it is not one."""
+    if image.format not in ("JPEG", "MPO"):
+        return None
+    layers = getattr(image, "layer", None) or []
+    quantization = getattr(image, "quantization", None) or {}
+    if not layers or not quantization:
+        return None
+    tables = []
+    for _component_id, _h, _v, table_index in layers:
+        values = quantization.get(table_index)
+        if values is None or len(values) != 64:
+            return None
+        tables.append(np.asarray(values, dtype=np.uint16).reshape(8, 8))  # Pillow gives natural order
+    stacked = np.stack(tables)
+    return JpegInfo(
+        components=len(layers),
+        sampling=tuple((h, v) for _, h, v, _ in layers),
+        tables=stacked,
+        progressive=bool(image.info.get("progressive") or image.info.get("progression")),
+        adobe_transform=image.info.get("adobe_transform") if "adobe" in image.info else None,
+        quality=estimate_quality(stacked),
+    )
+
+
+def estimate_quality(tables: np.ndarray) -> float:
+    """The libjpeg quality (1..100) whose Annex K tables best match ``tables`` (luma, then chroma).
+
+    Exact for files libjpeg wrote (same tables at the same quality); for a camera's own tables,
+    the quality whose steps are closest on a log scale (an "equivalent" libjpeg quality).
+    """
+    tables = np.asarray(tables, dtype=np.float64)
+    luma = np.log(np.maximum(tables[0], 1.0))
+    chroma = np.log(np.maximum(tables[1], 1.0)) if len(tables) > 1 else None
+    best, best_error = 50.0, np.inf
+    for quality in range(1, 101):
+        reference = np.log(annex_k_tables(quality))
+        error = np.mean(np.square(luma - reference[0]))
+        if chroma is not None:
+            error += np.mean(np.square(chroma - reference[1]))
+        if error < best_error - 1e-12:
+            best, best_error = float(quality), error
+    return best
