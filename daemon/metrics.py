@@ -69,7 +69,11 @@ class DaemonMetrics:
             "focuspress_files_seen", "Settled files taken into the journal", ["inbox"], registry=r
         )
         self.files_processed = Counter(
-            "focuspress_files_processed", "Files compressed and written", ["inbox"], registry=r
+            "focuspress_files_processed",
+            "Files written, by outcome: recompressed (steered encode), lossless (a JPEG's own coefficients, "
+            "re-scanned smaller) or kept (a JPEG's own bytes: recompressing would not have saved min_saving)",
+            ["inbox", "outcome"],
+            registry=r,
         )
         self.files_failed = Counter("focuspress_files_failed", "Files that failed (any reason)", ["inbox"], registry=r)
         self.files_quarantined = Counter(
@@ -117,8 +121,8 @@ class DaemonMetrics:
         self._totals: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
-    def record_output(self, inbox: str, bytes_in: int, bytes_out: int) -> None:
-        self.files_processed.labels(inbox).inc()
+    def record_output(self, inbox: str, outcome: str, bytes_in: int, bytes_out: int) -> None:
+        self.files_processed.labels(inbox, outcome).inc()
         self.bytes_in.labels(inbox).inc(bytes_in)
         self.bytes_out.labels(inbox).inc(bytes_out)
         with self._lock:

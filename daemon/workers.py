@@ -26,6 +26,7 @@ from focuspress.daemon.journal import Entry, Journal
 from focuspress.daemon.logs import event
 from focuspress.daemon.metrics import DaemonMetrics, output_error_label, reason_label
 from focuspress.engine import FocuspressError, OutputError
+from focuspress.engine.api import CompressResult
 from focuspress.engine.executors import Executor, Work, WorkerLost
 from focuspress.engine.io import atomic_write
 from focuspress.engine.io.load import read_regular
@@ -136,11 +137,11 @@ class Processor:
             for stage in ("decode", "saliency", "compositor"):
                 if stage in outcome.result.timings_ms:
                     self.metrics.stage_seconds.labels(stage).observe(outcome.result.timings_ms[stage] / 1000.0)
-            self.commit(job, outcome.result.data, t0)
+            self.commit(job, outcome.result, t0)
 
-    def commit(self, job: Job, data: bytes, t0: float) -> None:
+    def commit(self, job: Job, result: CompressResult, t0: float) -> None:
         """Write the output durably, then journal, then the original: the order that loses nothing."""
-        inbox, entry = job.inbox, job.entry
+        inbox, entry, data = job.inbox, job.entry, result.data
         t3 = time.perf_counter()
         try:
             target = self.journal.claim_output(entry.id, output_name(inbox, entry.path))
@@ -155,17 +156,19 @@ class Processor:
         self.metrics.stage_seconds.labels("write").observe(time.perf_counter() - t3)
         # Counted once the output is durable, before the original moves: whoever sees the
         # original archived also sees the file counted.
-        self.metrics.record_output(inbox.name, entry.size, len(data))
+        self.metrics.record_output(inbox.name, result.outcome, entry.size, len(data))
         self.metrics.latency_seconds.observe(max(0.0, time.time() - entry.seen_at))
         self.dispose_original(entry, inbox)
         self._log(
             inbox.name,
             entry.path.name,
-            "ok",
+            result.outcome,
             entry.size,
             len(data),
             (time.perf_counter() - t0) * 1000,
             output=display_name(target),
+            route=result.route,
+            quality=round(result.quality, 1),
         )
 
     def defer(self, job: Job, reason: str) -> None:

@@ -134,7 +134,8 @@ class Engine:
         options = options or CompressOptions()
         t0 = time.perf_counter()
         try:
-            rate, route = self._composite(image, importance, options)
+            rate, prepared = self._composite(image, importance, options)
+            route = getattr(prepared, "route", "pixel")
             # The pixel route turned the pixels upright; the DCT route kept the source's grid and tag.
             data = with_metadata(rate.data, image.metadata.for_output(options.metadata, upright=route == "pixel"))
             quality, outcome = rate.quality, "recompressed"
@@ -142,6 +143,8 @@ class Engine:
                 data, outcome = _never_larger(image, data, options)
                 if outcome != "recompressed":
                     quality, route = image.jpeg.quality, "source"
+                elif hasattr(prepared, "is_exact") and prepared.is_exact(rate.data):
+                    quality, outcome = image.jpeg.quality, "lossless"  # the source's coefficients, coded smaller
         except MemoryError:
             # A header can claim tens of megapixels in a few KB (found by `bench fuzz`); where the
             # memory runs out, this photo gets a clear refusal and the service goes on.
@@ -175,7 +178,7 @@ class Engine:
             rate = search_target_score(prepared.encode, score, options.target_ssimulacra2, continuous=continuous)
         else:
             rate = encode_quality(prepared.encode, options.quality)
-        return rate, getattr(prepared, "route", "pixel")
+        return rate, prepared
 
 
 def _never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> tuple[bytes, str]:

@@ -89,14 +89,19 @@ class Daemon:
         raise TimeoutError(f"daemon not ready: {self.log()}")
 
     def metric(self, name: str, labels: str = "") -> float:
+        """Sum of every sample of ``name`` whose labels include ``labels`` (e.g. 'inbox="cam0"')."""
+        from prometheus_client.parser import text_string_to_metric_families
+
         with urllib.request.urlopen(self.base_url + "/metrics", timeout=5) as response:
             text = response.read().decode()
-        for line in text.splitlines():
-            if line.startswith(name + (("{" + labels + "}") if labels else "")) and not line.startswith("#"):
-                key, _, value = line.rpartition(" ")
-                if labels or key == name:
-                    return float(value)
-        return 0.0
+        wanted = dict(part.split("=", 1) for part in labels.split(",") if part)
+        wanted = {key.strip(): value.strip().strip('"') for key, value in wanted.items()}
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in wanted.items())
+        )
 
     def status(self) -> dict:
         import json

@@ -108,7 +108,7 @@ def test_drop_files_and_chunked_upload(tmp_path):
         assert outputs(inbox) == []
         assert daemon.metric("focuspress_files_processed_total", 'inbox="cam0"') == 4
         assert daemon.stop() == 0
-        assert '"outcome": "ok"' in daemon.log()
+        assert '"outcome": "recompressed"' in daemon.log()
     finally:
         if daemon.proc and daemon.proc.poll() is None:
             daemon.kill()

@@ -61,7 +61,7 @@ def test_prometheus_scrapes_the_daemon(tmp_path):
         (tmp_path / "in0" / "broken.jpg").write_bytes(b"nope")
 
         def processed() -> float:
-            result = query('focuspress_files_processed_total{inbox="cam0"}')
+            result = query('sum(focuspress_files_processed_total{inbox="cam0"})')
             return float(result[0]["value"][1]) if result else 0.0
 
         wait_for(lambda: processed() == 3.0, 90, interval=0.5, message=(tmp_path / "prometheus.log").read_text())

@@ -65,6 +65,11 @@ def compress(
 ) -> None:
     """Compress IMAGES into OUTPUT/<name>.jpg and print a summary.
 
+    A JPEG input is the reference: it is recompressed in its own DCT coefficients where it can
+    be, never with steps finer than its own, and never grows: if recompressing saves less than
+    --min-saving, the output is the input made smaller losslessly ("lossless") or the input
+    itself ("kept"); the outcome column says which. Metadata: --metadata keep|no-location|strip.
+
     An existing OUTPUT/<name>.jpg is kept: the new file is <name>-1.jpg (as the daemon does),
     unless --overwrite. An input is never overwritten. A bad input prints one error line and
     the others are still done (exit 2).
@@ -76,6 +81,8 @@ def compress(
       focuspress compress *.png -o out --target-size 150KB
 
       focuspress compress photo.png -o out -q 85 --metrics
+
+      focuspress compress camera-dump/ -o out --metadata no-location
 
       focuspress compress camera-dump/ -o out --executor ray --ray-address auto
     """
@@ -116,6 +123,7 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
     targets = {item.source: item.target for item in runnable}
     table = _summary_table(metrics, roi_mask is not None)
     failures = total_in = total_out = 0
+    outcomes: dict[str, int] = {}
     started = time.perf_counter()
     try:
         with err.status(f"starting the {executor} executor and loading the saliency model…"):
@@ -144,8 +152,10 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
                 f"{result.bpp:.3f}",
                 f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
                 f"{result.quality:.1f}",
+                result.outcome,
                 f"{(time.perf_counter() - t0) * 1000:.0f}",
             ]
+            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
             if metrics:
                 row += _metric_cells(image.rgb, result.decoded(), roi_mask)
             table.add_row(*row)
@@ -162,8 +172,9 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
     if table.row_count:
         out.print(table)
         saving = 100.0 * (1 - total_out / total_in) if total_in else 0.0
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items()))
         out.print(
-            f"{table.row_count} written to {output}/ · {kb(total_in)} → {kb(total_out)} "
+            f"{table.row_count} written to {output}/ ({counts}) · {kb(total_in)} → {kb(total_out)} "
             f"({saving:.0f}% smaller) · {time.perf_counter() - started:.1f} s · model on {device} ({executor})",
             highlight=False,
         )
@@ -172,7 +183,7 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
 
 def _summary_table(metrics: bool, roi: bool) -> Table:
     table = Table(title="focuspress", title_justify="left")
-    for name in ("file", "size", "in", "out", "bpp", "smaller", "quality", "ms"):
+    for name in ("file", "size", "in", "out", "bpp", "smaller", "quality", "outcome", "ms"):
         table.add_column(name, justify="left" if name == "file" else "right")
     if metrics:
         for name in ("PSNR", "MS-SSIM", "SSIMULACRA2") + (("ROI-PSNR",) if roi else ()):

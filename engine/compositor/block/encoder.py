@@ -123,24 +123,24 @@ def prepare(
 
 def quantization_tables(
     quality: float, settings: BlockSettings, *, subsampled: bool, gain: float, floor: np.ndarray | None
-) -> np.ndarray:
-    """Integer (3, 8, 8) tables at ``quality``, never finer than ``floor`` (a JPEG source's)."""
-    tables = tables_for(settings.tables, quality, settings.tuning, subsampled=subsampled, gain=gain)
-    if floor is not None:
-        tables = np.maximum(tables, floor)  # floor: (3, 8, 8), one table per component
-    return tables
+) -> tuple[np.ndarray, np.ndarray]:
+    """(used, asked): integer (3, 8, 8) tables at ``quality``, and the same never finer than
+    ``floor`` (a JPEG source's steps, one table per component)."""
+    asked = tables_for(settings.tables, quality, settings.tuning, subsampled=subsampled, gain=gain)
+    return (np.maximum(asked, floor) if floor is not None else asked), asked
 
 
 def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSettings) -> bytes:
     """Quantize and entropy-code a :class:`PreparedImage` at ``quality`` (1..100, float)."""
-    tables = quantization_tables(
+    tables, asked = quantization_tables(
         quality, settings, subsampled=prepared.subsampled, gain=prepared.table_gain, floor=prepared.table_floor
     )
     planes = []
     for index, (coeffs, weight) in enumerate(zip(prepared.coefficients, prepared.block_weight)):
-        table = tables[min(index, 2)]
         lam = None if settings.rdo_lambda <= 0 else weight * settings.rdo_lambda
-        planes.append(quantize_rdo(coeffs, table, lam, symbol_bits=settings.symbol_bits))
+        planes.append(
+            quantize_rdo(coeffs, tables[index], lam, symbol_bits=settings.symbol_bits, asked_table=asked[index])
+        )
     return write_jpeg(planes, tables[: len(planes)], prepared.width, prepared.height, progressive=settings.progressive)
 
 

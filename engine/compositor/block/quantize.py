@@ -27,7 +27,7 @@ def _bits(levels: np.ndarray, symbol_bits) -> np.ndarray:
     return np.where(levels > 0, category + symbol_bits, np.float32(0.0))
 
 
-def _quantize(x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray) -> np.ndarray:
+def _quantize(x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray, frequency_lambda: np.ndarray) -> np.ndarray:
     """Levels for ``x`` (coefficients already divided by their steps) with per-block ``lam``.
 
     Only coefficients with |x| > 0.5 have a choice to make (the others round to zero whatever
@@ -41,7 +41,7 @@ def _quantize(x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray) -> np.nda
     a = np.abs(value)
     l0 = np.rint(a)
     l1 = l0 - 1.0
-    block_lam = lam.reshape(-1)[candidates // 64]
+    block_lam = lam.reshape(-1)[candidates // 64] * frequency_lambda.reshape(-1)[candidates % 64]
     symbol = symbol_bits if symbol_bits.ndim == 0 else symbol_bits.reshape(-1)[candidates % 64]
     cost0 = np.square(a - l0) + block_lam * _bits(l0, symbol)
     cost1 = np.square(a - l1) + block_lam * _bits(l1, symbol)
@@ -60,23 +60,32 @@ def quantize_rdo(
     *,
     symbol_bits=4.0,
     source_table: np.ndarray | None = None,
+    asked_table: np.ndarray | None = None,
 ) -> np.ndarray:
     """Quantize (BY, BX, 8, 8) ``coefficients`` with ``table`` (8, 8) and per-block lambdas.
 
     ``block_lambda`` of None (or all zero) gives plain rounding, i.e. libjpeg's quantizer.
     ``source_table``: the coefficients are a JPEG's integer levels in that table's steps (the
     DCT route), so they are scaled here, a stripe at a time, instead of as one float copy.
+    ``asked_table``: the steps the quality asked for, where ``table`` had to be coarser (a JPEG
+    source's floor). The trade-off is measured in the asked steps, so lambda shrinks by
+    (asked / used)^2 there: a coefficient held at the source's step is kept as the source has
+    it rather than zeroed to save bits the quality asked to spend.
     """
     steps = table.astype(np.float32)
     scale = (source_table.astype(np.float32) / steps) if source_table is not None else 1.0 / steps
     out = np.empty(coefficients.shape, dtype=np.int16)
     plain = block_lambda is None or not np.any(block_lambda > 0)
     symbol = np.asarray(symbol_bits, dtype=np.float32)
+    if asked_table is None:
+        frequency_lambda = np.ones((8, 8), dtype=np.float32)
+    else:
+        frequency_lambda = np.square(np.minimum(asked_table.astype(np.float32) / steps, 1.0))
     for top in range(0, coefficients.shape[0], STRIPE_ROWS):
         rows = slice(top, top + STRIPE_ROWS)
         x = coefficients[rows].astype(np.float32) * scale
         if plain:
             out[rows] = np.rint(x)
         else:
-            out[rows] = _quantize(x, block_lambda[rows].astype(np.float32), symbol)
+            out[rows] = _quantize(x, block_lambda[rows].astype(np.float32), symbol, frequency_lambda)
     return out

@@ -19,7 +19,7 @@ and a lower lambda than for lossless sources.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import jpeglib
 import numpy as np
@@ -97,10 +97,16 @@ class PreparedTranscode:
     subsampled: bool
     gain: float
     settings: BlockSettings
+    #: outputs (by hash) whose levels and tables are exactly the source's: lossless in effect
+    exact: set[int] = field(default_factory=set)
+
+    def is_exact(self, data: bytes) -> bool:
+        """Whether ``data`` (an output of :meth:`encode`) holds exactly the source's coefficients."""
+        return hash(data) in self.exact
 
     def encode(self, quality: float) -> bytes:
         floor = np.stack([self.source_tables[min(i, len(self.source_tables) - 1)] for i in range(3)])
-        tables = quantization_tables(
+        tables, asked = quantization_tables(
             quality,
             self.settings,
             subsampled=self.subsampled,
@@ -117,6 +123,7 @@ class PreparedTranscode:
                     lam,
                     symbol_bits=self.settings.symbol_bits,
                     source_table=self.source_tables[index],
+                    asked_table=asked[index],
                 )
             )
         jpeg = self.jpeg
@@ -125,7 +132,11 @@ class PreparedTranscode:
             jpeg.Cb, jpeg.Cr = planes[1], planes[2]
         jpeg.qt = tables[: len(planes)].astype(np.uint16)
         jpeg.quant_tbl_no = np.arange(len(planes))
-        return write_dct(jpeg, progressive=self.settings.progressive)
+        data = write_dct(jpeg, progressive=self.settings.progressive)
+        same_tables = all(np.array_equal(tables[i], self.source_tables[i]) for i in range(len(planes)))
+        if same_tables and all(np.array_equal(a, b) for a, b in zip(planes, self.levels)):
+            self.exact.add(hash(data))
+        return data
 
 
 def prepare_transcode(

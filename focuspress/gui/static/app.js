@@ -319,7 +319,7 @@ async function pollDaemon() {
     if (inbox.paused) { const w = document.createElement("div"); w.className = "paused"; w.textContent = "paused: outbox not writable"; card.append(w); }
     cards.append(card);
   }
-  const recent = (body.recent || []).filter((r) => r.outcome === "ok").slice(0, 20).map((r) => {
+  const recent = (body.recent || []).filter((r) => ["recompressed", "lossless", "kept"].includes(r.outcome)).slice(0, 20).map((r) => {
     const tr = document.createElement("tr");
     cell(tr, r.file); cell(tr, r.inbox); cell(tr, kb(r.bytes_in)); cell(tr, kb(r.bytes_out));
     cell(tr, r.bytes_in ? `${(100 * (1 - r.bytes_out / r.bytes_in)).toFixed(0)}%` : "-");

@@ -1,0 +1,196 @@
+"""JPEG inputs: the source is the reference, never larger, coefficients kept, metadata as asked."""
+
+from __future__ import annotations
+
+import io
+
+import jpeglib
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+import focuspress
+from focuspress.engine.api import OUTCOMES, decode_upright
+from focuspress.engine.compositor.block.encoder import BlockSettings
+from focuspress.engine.compositor.block.transcode import prepare_transcode, transcode_settings
+from focuspress.engine.io import load_image
+from focuspress.engine.io.jpeg import estimate_quality
+from focuspress.engine.metrics import psnr
+from tests.camera import EXIFTOOL, add_thumbnail, camera_jpeg, exiftool
+
+
+def _photo(h: int = 192, w: int = 256, seed: int = 4) -> np.ndarray:
+    """Smooth areas, edges, texture and a little sensor noise, like a photo (made here: the tests
+    need no shared data)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = 120 + 70 * np.sin(xx / 23.0) + 30 * np.cos(yy / 7.0) * (xx > w / 3)
+    g = 90 + 0.6 * yy + 40 * np.sin(xx / 9.0) * np.cos(yy / 13.0)
+    b = np.where((xx - w / 2) ** 2 + (yy - h / 2) ** 2 < (h / 4) ** 2, 210.0, 70.0)
+    rgb = np.stack([r, g, b], axis=-1) + 3 * rng.standard_normal((h, w, 3))
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def _jpeg(rgb, quality, subsampling=2, progressive=False) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=quality, subsampling=subsampling, progressive=progressive)
+    return buffer.getvalue()
+
+
+def _levels(data: bytes, tmp_path) -> tuple[list[np.ndarray], np.ndarray]:
+    path = tmp_path / "read.jpg"
+    path.write_bytes(data)
+    jpeg = jpeglib.read_dct(str(path))
+    return [jpeg.Y, jpeg.Cb, jpeg.Cr], jpeg.qt
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+@pytest.mark.parametrize("subsampling", [2, 0])
+def test_never_larger_than_the_input_at_any_source_quality(progressive, subsampling):
+    rgb = _photo()
+    for quality in range(20, 101, 10):
+        source = _jpeg(rgb, quality, subsampling, progressive)
+        result = focuspress.compress(source, saliency="none")  # default settings
+        label = f"q{quality} {'progressive' if progressive else 'baseline'} sub{subsampling}"
+        assert len(result.data) <= len(source), f"{label}: {len(result.data)} > {len(source)}"
+        assert result.outcome in OUTCOMES
+        if result.outcome == "kept":
+            assert result.data == source
+        assert decode_upright(result.data).shape == rgb.shape, label
+
+
+def test_a_high_quality_source_is_recompressed_and_a_low_quality_one_is_not():
+    rgb = _photo()
+    high = focuspress.compress(_jpeg(rgb, 95), saliency="none")
+    assert high.outcome == "recompressed" and high.route == "dct"
+    for quality in (20, 30):  # coarser everywhere than the default quality asks: only coding to gain
+        low_source = _jpeg(rgb, quality)
+        low = focuspress.compress(low_source, saliency="none")
+        assert low.outcome in ("lossless", "kept"), quality
+        assert psnr(decode_upright(low_source), low.decoded()) == float("inf")  # the same pixels
+
+
+def test_the_dct_route_reproduces_the_source_coefficients_at_no_change_settings(tmp_path):
+    source = _jpeg(_photo(), 90)
+    image = load_image(source)
+    settings = transcode_settings(BlockSettings(progressive="never"))
+    from dataclasses import replace
+
+    prepared = prepare_transcode(image, None, 0.0, replace(settings, rdo_lambda=0.0))
+    out = prepared.encode(100.0)  # tables at q100 are finer than the source's: the floor (= source) rules
+    (src_levels, src_qt), (out_levels, out_qt) = _levels(source, tmp_path), _levels(out, tmp_path)
+    for a, b in zip(src_levels, out_levels):
+        assert np.array_equal(a, b)
+    assert np.array_equal(src_qt[0], out_qt[0])
+
+
+def test_steps_are_never_finer_than_the_source(tmp_path):
+    source = _jpeg(_photo(), 85)
+    result = focuspress.compress(source, saliency="none", quality=95, min_saving=0)
+    (_, src_qt), (_, out_qt) = _levels(source, tmp_path), _levels(result.data, tmp_path)
+    assert result.route == "dct"
+    assert np.all(out_qt[0] >= src_qt[0]) and np.all(out_qt[1:] >= src_qt[1])
+
+
+@pytest.mark.parametrize("quality", list(range(20, 101, 5)) + [92, 97, 98, 99])
+def test_estimated_source_quality_is_within_3_of_what_libjpeg_was_given(quality):
+    image = Image.open(io.BytesIO(_jpeg(_photo(64, 64), quality)))
+    tables = np.stack([np.asarray(image.quantization[i]).reshape(8, 8) for i in (0, 1)])
+    assert abs(estimate_quality(tables) - quality) <= 3
+
+
+def test_the_source_subsampling_is_kept(tmp_path):
+    for subsampling, expected in ((2, "420"), (0, "444")):
+        source = _jpeg(_photo(), 95, subsampling)
+        result = focuspress.compress(source, saliency="none", quality=60)
+        out = load_image(result.data)
+        assert out.jpeg.subsampling == expected == load_image(source).jpeg.subsampling
+
+
+@pytest.mark.skipif(EXIFTOOL is None, reason="exiftool not installed (apt install libimage-exiftool-perl)")
+class TestMetadata:
+    """Each policy, read back by exiftool, on the DCT route, the pixel route and the lossless route."""
+
+    ROUTES = {"dct": {}, "pixel": {"route": "pixel"}, "lossless": {"min_saving": 0.99}}
+
+    def _run(self, tmp_path, policy, route, orientation=1, thumbnail=False):
+        src = tmp_path / f"src-{policy}-{route}.jpg"
+        src.write_bytes(camera_jpeg(_photo(), quality=95, orientation=orientation, icc=_icc()))
+        if thumbnail:
+            add_thumbnail(src)
+        result = focuspress.compress(src, saliency="none", metadata=policy, **self.ROUTES[route])
+        assert result.route == ("source" if route == "lossless" else route)
+        out = result.save(tmp_path / f"out-{policy}-{route}.jpg")
+        return exiftool(src), exiftool(out), result
+
+    @pytest.mark.parametrize("route", ["dct", "pixel", "lossless"])
+    def test_keep(self, tmp_path, route):
+        before, after, _ = self._run(tmp_path, "keep", route)
+        for tag in ("IFD0:Make", "IFD0:Model", "ExifIFD:DateTimeOriginal", "ExifIFD:ExposureTime",
+                    "GPS:GPSLatitude", "GPS:GPSLongitude", "XMP-photoshop:City", "XMP-dc:Creator",
+                    "IPTC:City", "IPTC:Caption-Abstract"):  # fmt: skip
+            assert after.get(tag) == before[tag], tag
+        assert "ICC_Profile:ProfileDescription" in after
+
+    @pytest.mark.parametrize("route", ["dct", "pixel", "lossless"])
+    def test_no_location(self, tmp_path, route):
+        before, after, _ = self._run(tmp_path, "no-location", route)
+        assert not [tag for tag in after if tag.startswith("GPS:") or "GPS" in tag.split(":")[-1]]
+        assert (
+            "XMP-photoshop:City" not in after
+            and "IPTC:City" not in after
+            and "IPTC:Country-PrimaryLocationName" not in after
+        )
+        for tag in ("IFD0:Make", "IFD0:Model", "ExifIFD:DateTimeOriginal", "XMP-dc:Creator", "IPTC:Caption-Abstract"):
+            assert after.get(tag) == before[tag], tag
+        assert "ICC_Profile:ProfileDescription" in after
+
+    @pytest.mark.parametrize("route", ["dct", "pixel", "lossless"])
+    def test_strip(self, tmp_path, route):
+        _, after, _ = self._run(tmp_path, "strip", route)
+        groups = {tag.split(":")[0] for tag in after}
+        assert not groups & {"IFD0", "ExifIFD", "GPS", "IFD1"} and not any(
+            g.startswith(("XMP", "IPTC")) for g in groups
+        )
+        assert "ICC_Profile:ProfileDescription" in after
+
+    @pytest.mark.parametrize("route", ["dct", "pixel", "lossless"])
+    def test_orientation_and_thumbnail(self, tmp_path, route):
+        before, after, result = self._run(tmp_path, "keep", route, orientation=6, thumbnail=True)
+        assert before["IFD0:Orientation"] == 6 and "IFD1:ThumbnailImage" in before
+        source = decode_upright((tmp_path / f"src-keep-{route}.jpg").read_bytes())
+        shown = result.decoded()
+        assert shown.shape == source.shape == (256, 192, 3)  # stored 192x256 turned 90 degrees
+        assert psnr(source, shown) > 30  # the same picture, the same way up
+        if route == "pixel":  # pixels turned upright: the tag says so, the old thumbnail is gone
+            assert after["IFD0:Orientation"] == 1 and "IFD1:ThumbnailImage" not in after
+        else:  # pixels as stored: the tag (and the thumbnail, still right) kept with them
+            assert after["IFD0:Orientation"] == 6 and "IFD1:ThumbnailImage" in after
+
+    def test_strip_on_a_sideways_photo_turns_the_pixels(self, tmp_path):
+        src = tmp_path / "sideways.jpg"
+        src.write_bytes(camera_jpeg(_photo(), quality=95, orientation=6))
+        result = focuspress.compress(src, saliency="none", metadata="strip")
+        out = result.save(tmp_path / "sideways-out.jpg")
+        tags = exiftool(out)
+        assert result.route == "pixel" and "IFD0:Orientation" not in tags
+        assert Image.open(out).size == (192, 256)  # stored upright
+
+
+def _icc() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def test_a_png_carries_its_exif_into_the_jpeg():
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010F] = "Pixel"
+    exif[0x0112] = 8
+    Image.fromarray(_photo()).save(buffer, "PNG", exif=exif.tobytes())
+    result = focuspress.compress(buffer.getvalue(), saliency="none")
+    with Image.open(io.BytesIO(result.data)) as out:
+        assert out.getexif().get(0x010F) == "Pixel" and out.getexif().get(0x0112) == 1
+        assert out.size == (192, 256)  # turned upright, tag set to 1
+    assert ImageOps.exif_transpose(Image.open(io.BytesIO(result.data))).size == (192, 256)
