@@ -3,15 +3,19 @@
 With ``json`` every line the process writes is one object: ``{"time", "level", "logger",
 "message", ...fields}``; a per-file outcome adds its fields (inbox, file, outcome, bytes...),
 an exception adds ``exception`` (the traceback as one string), Python warnings are captured
-as records, and an uncaught exception in any thread becomes a record too. File names in
-fields and messages are escaped by :func:`focuspress.engine.io.names.display_name` before they get here,
-so a name can never split or forge a line.
+as records, and an uncaught exception in any thread becomes a record too. The records go to
+standard output, and file descriptor 2 is turned into a pipe read by a thread: whatever a
+native library prints there (libjpeg's warnings, an ML runtime's notes) arrives as a record of
+logger ``focuspress.native`` instead of as a stray line. File names in fields and messages are
+escaped by :func:`focuspress.engine.io.names.display_name` before they get here, so a name can
+never split or forge a line.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -50,9 +54,16 @@ class TextFormatter(logging.Formatter):
         return f"{line} {extra}" if extra else line
 
 
-def configure(log_format: str, stream=None) -> None:
-    """Route every record (ours, libraries', warnings, uncaught exceptions) through one handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+def configure(log_format: str, stream=None, *, capture_stderr: bool | None = None) -> None:
+    """Route every record (ours, libraries', warnings, uncaught exceptions) through one handler.
+
+    ``json``: records on stdout, file descriptor 2 captured (see the module docstring).
+    ``text``: records on stderr, as a person at a terminal expects.
+    """
+    as_json = log_format == "json"
+    if capture_stderr is None:
+        capture_stderr = as_json and stream is None
+    handler = logging.StreamHandler(stream or (sys.stdout if as_json else sys.stderr))
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -75,6 +86,34 @@ def configure(log_format: str, stream=None) -> None:
 
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook
+    if capture_stderr:
+        logging.raiseExceptions = False  # a failing handler must not print to the captured stderr
+        _capture_fd2()
+
+
+_captured = False
+
+
+def _capture_fd2() -> None:
+    """Make file descriptor 2 a pipe whose lines become records (once per process)."""
+    global _captured
+    if _captured:
+        return
+    _captured = True
+    read_end, write_end = os.pipe()
+    sys.stderr.flush()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    native = logging.getLogger("focuspress.native")
+
+    def pump() -> None:
+        with os.fdopen(read_end, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", "backslashreplace").rstrip()
+                if line:
+                    native.warning(line, extra={EVENT: {"stream": "stderr"}})
+
+    threading.Thread(target=pump, name="stderr-to-log", daemon=True).start()
 
 
 def event(logger: logging.Logger, level: int, message: str, **fields: Any) -> None:

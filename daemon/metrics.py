@@ -32,12 +32,20 @@ REASONS = (
     ("not a png, jpeg", "not_an_image"),
     ("cannot decode", "undecodable"),
     ("cannot read", "unreadable"),
+    ("not a regular file", "not_regular"),
+    ("is a symlink", "not_regular"),
+    ("not enough memory", "too_large"),
     ("gave up after", "gave_up"),
     ("worker lost", "worker_lost"),
     ("saliency model failed", "model_error"),
     ("internal error", "internal"),
 )
 OUTPUT_ERRORS = (("no space", "no_space"), ("quota", "quota"), ("read-only", "read_only"))
+#: Every label value each labelled series can take, so all series exist (at 0) from start-up:
+#: a rate() or an alert over them works before the first event, not only after it.
+REASON_LABELS = tuple(dict.fromkeys([label for _, label in REASONS] + ["other"]))
+OUTPUT_ERROR_LABELS = tuple(dict.fromkeys([label for _, label in OUTPUT_ERRORS] + ["io_error"]))
+FILE_KINDS = ("fifo", "socket", "symlink", "device", "directory")
 RECENT = 100
 
 
@@ -112,6 +120,24 @@ class DaemonMetrics:
             ["inbox", "kind"],
             registry=r,
         )
+        self.files_pending = Gauge(
+            "focuspress_files_pending",
+            "Files journaled and not finished (pending or in flight): the backlog of each inbox",
+            ["inbox"],
+            registry=r,
+        )
+        self.outbox_free_bytes = Gauge(
+            "focuspress_outbox_free_bytes", "Free bytes on each outbox's filesystem", ["inbox"], registry=r
+        )
+        self.outbox_size_bytes = Gauge(
+            "focuspress_outbox_size_bytes", "Size of each outbox's filesystem", ["inbox"], registry=r
+        )
+        self.last_output = Gauge(
+            "focuspress_last_output_timestamp_seconds",
+            "Unix time of each inbox's last durable output (0: none yet)",
+            ["inbox"],
+            registry=r,
+        )
         self.worker_lost = Counter(
             "focuspress_worker_lost", "Photos whose (remote) worker died under them; retried", registry=r
         )
@@ -121,8 +147,29 @@ class DaemonMetrics:
         self._totals: dict[str, list[float]] = {}
         self._lock = threading.Lock()
 
+    def initialize(self, inboxes: list[str]) -> None:
+        """Create every per-inbox, per-reason and per-outcome series at 0 (idempotent: SIGHUP adds inboxes)."""
+        from focuspress.engine.api import OUTCOMES
+
+        for stage in STAGES:
+            self.stage_seconds.labels(stage)
+        for inbox in inboxes:
+            for counter in (self.files_seen, self.files_failed, self.bytes_in, self.bytes_out):
+                counter.labels(inbox)
+            for outcome in OUTCOMES:
+                self.files_processed.labels(inbox, outcome)
+            for reason in REASON_LABELS:
+                self.files_quarantined.labels(inbox, reason)
+            for reason in OUTPUT_ERROR_LABELS:
+                self.output_errors.labels(inbox, reason)
+            for kind in FILE_KINDS:
+                self.files_ignored.labels(inbox, kind)
+            for gauge in (self.saving_ratio, self.inbox_paused, self.files_pending, self.last_output):
+                gauge.labels(inbox)
+
     def record_output(self, inbox: str, outcome: str, bytes_in: int, bytes_out: int) -> None:
         self.files_processed.labels(inbox, outcome).inc()
+        self.last_output.labels(inbox).set(time.time())
         self.bytes_in.labels(inbox).inc(bytes_in)
         self.bytes_out.labels(inbox).inc(bytes_out)
         with self._lock:

@@ -8,6 +8,7 @@ watchers, then scan the inboxes for files that arrived while the daemon was down
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from focuspress.daemon.config import ConfigError, DaemonConfig, load_config
 from focuspress.daemon.journal import Journal
 from focuspress.daemon.metrics import DaemonMetrics, MetricsServer
+from focuspress.daemon.notify import Notifier
 from focuspress.daemon.watcher import InboxWatcher, Settler, scan
 from focuspress.daemon.workers import Job, Processor, WorkerPool
 from focuspress.engine.executors import IN_FLIGHT_PER_WORKER, Executor, make_executor
@@ -24,6 +26,8 @@ from focuspress.engine.io.names import display_name
 
 log = logging.getLogger("focuspress.daemon")
 TICK_SECONDS = 0.2
+#: How often the backlog/free-space gauges and systemd's STATUS line are refreshed.
+OBSERVE_SECONDS = 5.0
 
 
 @dataclass
@@ -83,9 +87,11 @@ class Service:
         self.watcher: InboxWatcher | None = None
         self.pool: WorkerPool | None = None
         self.processor: Processor | None = None
+        self.notifier = Notifier()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
+        self.metrics.initialize([inbox.name for inbox in self.config.inboxes])
         self.server = MetricsServer(
             self.metrics, self.config.metrics.address, self.config.metrics.port, status=self.status
         )
@@ -101,6 +107,8 @@ class Service:
         self._start_watching()
         self.server.state = "ready"
         self.metrics.ready.set(1)
+        self.observe()
+        self.notifier.ready(self.status_line())
         log.info(
             "focuspress daemon ready: %d inbox(es), %s executor, model on %s, metrics on %s:%d",
             len(self.config.inboxes),
@@ -181,25 +189,55 @@ class Service:
         self._install_signal_handlers()
         self.start()
         self._install_signal_handlers()  # again: ray.init installs its own SIGTERM handler
-        last_scan = time.monotonic()
+        last_scan = last_observe = time.monotonic()
         while not self._stop.is_set():
+            self.notifier.watchdog()  # from the main loop: a hung loop stops the pings
             if self._reload.is_set():
                 self._reload.clear()
+                self.notifier.reloading()
                 self.reload()
+                self.notifier.ready(self.status_line())
             try:
                 self.tick()
-                if time.monotonic() - last_scan > self.config.scan_interval_seconds:
+                now = time.monotonic()
+                if now - last_scan > self.config.scan_interval_seconds:
                     self._rescan()
-                    last_scan = time.monotonic()
+                    last_scan = now
+                if now - last_observe > OBSERVE_SECONDS:
+                    self.observe()
+                    self.notifier.status(self.status_line())
+                    last_observe = now
             except Exception:  # one odd file or a bug in a tick must not stop every inbox
                 log.exception("main loop: unexpected error (the service goes on)")
             self._stop.wait(TICK_SECONDS)
         return self.shutdown()
 
+    def status_line(self) -> str:
+        """One line for ``systemctl status``: backlog and totals."""
+        counts = self.journal.counts()
+        waiting = counts.get("pending", 0) + counts.get("processing", 0)
+        return (
+            f"{waiting} queued, {counts.get('done', 0)} done, {counts.get('quarantined', 0)} quarantined; "
+            f"{len(self.config.inboxes)} inbox(es)"
+        )
+
     def _install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
         signal.signal(signal.SIGINT, lambda *_: self._stop.set())
         signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+
+    def observe(self) -> None:
+        """Slow-changing gauges (every few seconds): each inbox's backlog and its outbox's free space."""
+        counts = self.journal.counts_by_inbox()
+        for inbox in self.config.inboxes:
+            states = counts.get(inbox.name, {})
+            self.metrics.files_pending.labels(inbox.name).set(states.get("pending", 0) + states.get("processing", 0))
+            try:
+                fs = os.statvfs(inbox.outbox if inbox.outbox.exists() else inbox.outbox.parent)
+            except OSError:
+                continue
+            self.metrics.outbox_free_bytes.labels(inbox.name).set(fs.f_bavail * fs.f_frsize)
+            self.metrics.outbox_size_bytes.labels(inbox.name).set(fs.f_blocks * fs.f_frsize)
 
     def tick(self) -> None:
         """Settled files into the journal; pending journal entries into the queue while it has room."""
@@ -257,10 +295,12 @@ class Service:
         self.watcher.stop()
         self.config = new
         self.processor.config = new
+        self.metrics.initialize([inbox.name for inbox in new.inboxes])
         self._start_watching()
         log.info("configuration reloaded: %d inbox(es)", len(new.inboxes))
 
     def shutdown(self) -> int:
+        self.notifier.stopping()
         if self.server is not None:
             self.server.state = "draining"
         self.metrics.ready.set(0)

@@ -48,8 +48,9 @@ def write_config(root: Path, *, inboxes: int = 1, originals: str = "archive", **
 
 
 class Daemon:
-    def __init__(self, config_path: Path, wrap=None) -> None:
+    def __init__(self, config_path: Path, wrap=None, env: dict[str, str] | None = None) -> None:
         self.wrap = wrap or (lambda command: command)  # e.g. run without root's read-anything power
+        self.extra_env = env or {}
         self.config_path = config_path
         self.config = yaml.safe_load(config_path.read_text())
         self.log_path = config_path.parent / "daemon.log"
@@ -61,7 +62,7 @@ class Daemon:
         return f"http://{m['address']}:{m['port']}"
 
     def start(self, wait: bool = True) -> Daemon:
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **self.extra_env)
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             self.wrap([sys.executable, "-m", "focuspress", "daemon", "--config", str(self.config_path)]),
