@@ -28,6 +28,13 @@ class Case:
     reason: str  # for refused: a phrase the one-line message contains; for ok: what to check
     make: Callable[[Path], None]
     label: str = ""  # the daemon's quarantine metric label for refused cases
+    doc: str = ""  # how docs/robustness.md names it (default: the name as logs show it)
+
+    @property
+    def shown(self) -> str:
+        from focuspress.engine.io.names import display_name
+
+        return self.doc or display_name(self.name)
 
 
 def _photo(h: int = 96, w: int = 128, seed: int = 3) -> np.ndarray:
@@ -98,6 +105,37 @@ def _symlink_loop(path: Path) -> None:
     os.symlink(path.name, path)  # points at itself
 
 
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _socket(path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.bind(str(path))
+
+
+def _outside(path: Path) -> Path:
+    """A photo outside the corpus folder (beside it), for links that point out of the inbox."""
+    target = path.parent.parent / f"outside-{path.parent.name}.png"
+    if not target.exists():
+        target.write_bytes(encode(_photo(seed=11)))
+    return target
+
+
+def _symlink_out(path: Path) -> None:
+    os.symlink(_outside(path), path)
+
+
+def _symlink_in(path: Path) -> None:
+    os.symlink("png-named.jpg", path)  # another photo in the same folder
+
+
+def _hard_link(path: Path) -> None:
+    os.link(_outside(path), path)
+
+
 def _truncated(fmt: str) -> Callable[[Path], None]:
     def make(path: Path) -> None:
         data = encode(_photo(160, 200), fmt, **({"quality": 90} if fmt == "JPEG" else {}))
@@ -123,6 +161,27 @@ CASES: list[Case] = [
     Case("icc-profile.jpg", "ok", "ICC profile carried into the output", _icc),
     Case("unreadable.jpg", "refused", "permission denied", _unreadable, "permission"),
     Case("symlink-loop.jpg", "ignored", "not a regular file", _symlink_loop),
+    # Names: anything but "/" and NUL, up to 255 bytes. Stored as bytes, shown escaped.
+    Case("cam\udce9ra.png", "ok", "a Latin-1 byte that is not UTF-8", _write(encode(_photo(seed=5)))),
+    Case("a" * 246 + ".png", "ok", "a 250-byte name", _write(encode(_photo(seed=6))), doc="aaa…aaa.png (250 bytes)"),
+    Case("line\nbreak\x1b[31m.png", "ok", "a newline and a terminal escape", _write(encode(_photo(seed=7)))),
+    Case("-rf --no-preserve-root.png", "ok", "looks like options", _write(encode(_photo(seed=8)))),
+    Case("evil\u202egnp.png", "ok", "a right-to-left override", _write(encode(_photo(seed=9)))),
+    Case("hard-link.png", "ok", "a hard link to a photo elsewhere: a regular file", _hard_link),
+    Case("bad\udce9.jpg", "refused", "not a PNG, JPEG", _write(b"not an image\n" * 10), "not_an_image"),
+    Case(
+        "b" * 246 + ".jpg",
+        "refused",
+        "not a PNG, JPEG",
+        _write(b"not an image\n" * 10),
+        "not_an_image",
+        doc="bbb…bbb.jpg (250 bytes)",
+    ),
+    # Files that are not regular files: never taken, left where they are.
+    Case("fifo.jpg", "ignored", "a FIFO", _fifo),
+    Case("socket.jpg", "ignored", "a socket", _socket),
+    Case("symlink-out.png", "ignored", "a symlink to a photo outside the folder", _symlink_out),
+    Case("symlink-in.png", "ignored", "a symlink to a photo inside the folder", _symlink_in),
 ]
 
 

@@ -23,6 +23,7 @@ from focuspress.daemon.metrics import DaemonMetrics
 from focuspress.daemon.workers import Job, Processor
 from focuspress.engine import Engine
 from focuspress.engine.executors import LocalExecutor
+from focuspress.engine.io.names import display_name, fit_name
 from tests.conftest import encode, synthetic_photo
 from tests.corpus import CASES, as_unprivileged, build
 from tests.daemon_harness import Daemon, wait_for, write_config
@@ -63,7 +64,7 @@ def _check_ok_outputs(outbox: Path, names: list[str]) -> None:
 def test_documentation_lists_every_case():
     doc = (ROOT / "docs" / "robustness.md").read_text()
     for case in CASES:
-        assert f"`{case.name}`" in doc, f"{case.name} missing from docs/robustness.md"
+        assert f"`{case.shown}`" in doc, f"{case.shown} missing from docs/robustness.md"
 
 
 def test_corpus_through_the_cli(tmp_path):
@@ -79,10 +80,10 @@ def test_corpus_through_the_cli(tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == len(REFUSED), proc.stderr
     for case in REFUSED:
-        line = next((e for e in errors if case.name in e), "")
+        line = next((e for e in errors if display_name(case.name) in e), "")
         assert case.reason in line, f"{case.name}: {line!r}"
     for case in IGNORED:
-        assert f"{case.name}: skipped (not a regular file)" in proc.stderr
+        assert f"{display_name(case.name)}: skipped (not a regular file)" in proc.stderr
     _check_ok_outputs(tmp_path / "out", [case.name for case in OK])
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(Path(c.name).stem + ".jpg" for c in OK)
     assert _digest(folder) == before  # inputs untouched
@@ -106,12 +107,13 @@ def test_corpus_through_the_daemon(tmp_path):
         wait_for(settled, 120, message=daemon.log())
         _check_ok_outputs(outbox, [case.name for case in OK])
         for case in REFUSED:
-            note = (quarantine / (case.name + ".error.txt")).read_text()
-            assert case.reason in note, f"{case.name}: {note!r}"
+            note = (quarantine / fit_name(case.name, ".error.txt")).read_text()
+            assert case.reason in note and display_name(case.name) in note, f"{case.name}: {note!r}"
             assert (quarantine / case.name).exists() or (quarantine / case.name).is_symlink()
             assert daemon.metric("focuspress_files_quarantined_total", f'inbox="cam0",reason="{case.label}"') >= 1
         for case in IGNORED:
-            assert (inbox / case.name).is_symlink()  # left alone, never journaled
+            assert os.path.lexists(inbox / case.name), case.name  # left alone, never journaled
+        assert (tmp_path / f"outside-{staging.name}.png").exists()  # a hard link's other name keeps the data
         assert daemon.metric("focuspress_files_processed_total", 'inbox="cam0"') == len(OK)
         assert daemon.metric("focuspress_files_failed_total", 'inbox="cam0"') == len(REFUSED)
         status = daemon.status()

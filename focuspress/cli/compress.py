@@ -119,6 +119,7 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
     from focuspress.engine.executors import WorkerLost, make_executor
     from focuspress.engine.io import load_image
     from focuspress.engine.io.map_images import save_map_images
+    from focuspress.engine.io.names import display_name
 
     targets = {item.source: item.target for item in runnable}
     table = _summary_table(metrics, roi_mask is not None)
@@ -145,7 +146,7 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
             if save_map:
                 save_map_images(image.rgb, result.importance, target.parent, target.stem)
             row = [
-                source.name,
+                display_name(source.name),
                 f"{result.width}x{result.height}",
                 kb(result.input_bytes),
                 kb(result.bytes),
@@ -162,7 +163,7 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
             total_in += result.input_bytes
             total_out += result.bytes
             for message in outcome.notes:
-                note(f"{source.name}: {message}")
+                note(f"{display_name(source.name)}: {message}")
         except FocuspressError as exc:
             failures += 1
             fail(str(exc))

@@ -37,8 +37,7 @@ def daemon(
         Optional[str],
         typer.Option(
             "--log-format",
-            help="json (one object per line, for journald and log shippers) or text. "
-            "Default: the config's log_format.",
+            help="json (one object per line, for journald and log shippers) or text. Default: the config's log_format.",
         ),
     ] = None,
 ) -> None:
