@@ -1,31 +1,41 @@
-"""``focuspress bench latency``: per-stage time of one photo through the engine, warm.
+"""``focuspress bench latency | startup | memory | savings``: time, memory and savings per photo.
 
-Stages as the daemon runs them: decode (load_image), saliency, compositor (at the default
-quality), write (atomic, fsynced). The first round is reported apart (model load and
-TensorFlow tracing), then the median of ``repeat`` warm rounds.
+* latency: each photo through the daemon's stages (load: the decode, or for a big JPEG its
+  1/8-scale preview; map; compositor, which includes the DCT read or the full decode it needs and
+  the entropy coding; write: atomic and fsynced), warm, in ms and ms per megapixel; beside it
+  mozjpeg's and libjpeg-turbo's encoders on the same (decoded) pixels at quality 75, the same
+  run on the same machine.
+* startup: whole ``focuspress compress`` processes, wall time: one photo, and a missing input.
+* memory: peak RSS of whole ``focuspress compress`` processes on a photo of a given size
+  (a camera photo resized, saved as a q95 JPEG), with and without ``--metrics``.
+* savings: a folder of real JPEGs at default settings: bytes in and out, outcome, SSIMULACRA2
+  against the source, and the medians.
 """
 
 from __future__ import annotations
 
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-STAGES = ("decode", "saliency", "compositor", "write")
+STAGES = ("load", "map", "compositor", "write")
 
 
 def time_stages(engine, image: Path, options, folder: Path):
     """One photo through the daemon's stages; returns (ms per stage as an array, loaded image, result)."""
-    from focuspress.engine import load_image
-    from focuspress.engine.io import atomic_write
+    from focuspress.engine.io import atomic_write, load_image
 
     stamps = [time.perf_counter()]
     loaded = load_image(image)
     stamps.append(time.perf_counter())
-    importance = engine.importance_maps([loaded.rgb])[0]
+    importance = engine.maps_for([loaded])[0]
     stamps.append(time.perf_counter())
     result = engine.compress_with_map(loaded, importance, options)
     stamps.append(time.perf_counter())
@@ -34,30 +44,183 @@ def time_stages(engine, image: Path, options, folder: Path):
     return np.diff(stamps) * 1000.0, loaded, result
 
 
-def measure(image: Path, *, repeat: int = 5, saliency: str = "combined") -> list[str]:
+def _encode_ms(rgb: np.ndarray, encoder: str, repeat: int) -> float:
+    """Median ms of an anchor encoder (quality 75, its defaults) on ``rgb``."""
+    import io
+
+    import jpeglib
+    from PIL import Image
+
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        if encoder == "mozjpeg":
+            fd, name = tempfile.mkstemp(suffix=".jpg")
+            os.close(fd)
+            with jpeglib.version("mozjpeg403"):
+                jpeglib.from_spatial(rgb).write_spatial(name, qt=75)
+            os.unlink(name)
+        else:
+            Image.fromarray(rgb).save(io.BytesIO(), "JPEG", quality=75, optimize=True, subsampling=2)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return float(np.median(times))
+
+
+@dataclass
+class PhotoTiming:
+    name: str
+    megapixels: float
+    stages_ms: np.ndarray
+    mozjpeg_ms: float
+    turbo_ms: float
+    outcome: str
+    route: str
+
+
+def measure(paths: list[Path], *, repeat: int = 1, saliency: str = "combined", anchors: bool = True) -> list[str]:
+    """Per-photo and total lines for ``focuspress bench latency``."""
     t_start = time.perf_counter()
     from focuspress.engine import CompressOptions, Engine
+    from focuspress.engine.io import load_image
 
     import_s = time.perf_counter() - t_start
     engine = Engine(saliency=saliency)
     t0 = time.perf_counter()
-    _ = engine.model
+    engine.warm_up()
     load_s = time.perf_counter() - t0
     options = CompressOptions()
-    rounds = []
+    timings: list[PhotoTiming] = []
+    lines = [f"{len(paths)} photo(s), saliency {saliency}, model on {engine.device}, {os.cpu_count()} cores"]
+    lines.append(f"imports {import_s * 1000:.0f} ms, model load and first call {load_s * 1000:.0f} ms")
     with tempfile.TemporaryDirectory() as folder:
-        for _ in range(repeat + 1):
-            ms, loaded, result = time_stages(engine, image, options, Path(folder))
-            rounds.append(ms)
-    first, warm = rounds[0], np.median(np.array(rounds[1:]), axis=0)
+        time_stages(engine, paths[0], options, Path(folder))  # warm caches and code paths
+        for path in paths:
+            rounds = [time_stages(engine, path, options, Path(folder)) for _ in range(repeat)]
+            ms = np.median(np.array([r[0] for r in rounds]), axis=0)
+            image, result = rounds[-1][1], rounds[-1][2]
+            megapixels = image.width * image.height / 1e6
+            moz = turbo = float("nan")
+            if anchors:
+                rgb = load_image(path).rgb  # the same pixels, decoded (not timed)
+                moz, turbo = _encode_ms(rgb, "mozjpeg", repeat), _encode_ms(rgb, "turbo", repeat)
+                del rgb
+            timings.append(PhotoTiming(path.name, megapixels, ms, moz, turbo, result.outcome, result.route))
+            stage_text = ", ".join(f"{n} {v:.0f}" for n, v in zip(STAGES, ms))
+            total = ms.sum()
+            lines.append(
+                f"{path.name}: {megapixels:.1f} MP, {stage_text} = {total:.0f} ms = {total / megapixels:.0f} ms/MP "
+                f"({result.route}, {result.outcome}); mozjpeg {moz / megapixels:.0f} ms/MP, "
+                f"libjpeg-turbo {turbo / megapixels:.0f} ms/MP"
+            )
+    total_mp = sum(t.megapixels for t in timings)
+    per_stage = np.sum([t.stages_ms for t in timings], axis=0) / total_mp
+    ours = per_stage.sum()
+    moz = sum(t.mozjpeg_ms for t in timings) / total_mp
+    turbo = sum(t.turbo_ms for t in timings) / total_mp
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    names = STAGES
+    lines.append(
+        "all photos, ms/MP: " + ", ".join(f"{n} {v:.0f}" for n, v in zip(STAGES, per_stage)) + f" = {ours:.0f} ms/MP"
+    )
+    if anchors:
+        verdict = "faster than" if ours <= moz else "slower than"
+        lines.append(
+            f"focuspress end to end {ours:.0f} ms/MP vs mozjpeg encode {moz:.0f} ms/MP ({moz / ours:.2f}x: {verdict} "
+            f"mozjpeg) and libjpeg-turbo encode {turbo:.0f} ms/MP"
+        )
+    lines.append(f"peak RSS of this process: {peak:.0f} MB")
+    return lines
+
+
+def _peak_of(command: list[str]) -> tuple[float, float, int, str]:
+    """Wall time and peak RSS of one process, measured by a fresh helper so earlier children do not count."""
+    helper = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE); "
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0; "
+        "print(time.perf_counter() - t, peak, p.returncode); "
+        "sys.stderr.write(p.stderr.decode(errors='replace'))"
+    )
+    proc = subprocess.run([sys.executable, "-c", helper, *command], capture_output=True, text=True)
+    wall, peak, code = proc.stdout.split()
+    return float(wall), float(peak), int(code), proc.stderr
+
+
+def startup(photo: Path, *, repeat: int = 3) -> list[str]:
+    """Whole-process times: compress one photo; and a missing input (refused before any model)."""
+    cli = [sys.executable, "-m", "focuspress", "compress"]
+    with tempfile.TemporaryDirectory() as folder:
+        runs = [_peak_of([*cli, str(photo), "-o", folder, "--overwrite"]) for _ in range(repeat)]
+        missing = [_peak_of([*cli, str(Path(folder) / "no-such-photo.jpg"), "-o", folder]) for _ in range(repeat)]
+    ok = [r for r in runs if r[2] == 0]
+    if not ok:
+        raise RuntimeError(runs[0][3])
     return [
-        f"image: {image.name} {loaded.width}x{loaded.height}, saliency {saliency}, model on {engine.device}",
-        f"imports {import_s * 1000:.0f} ms, model load {load_s * 1000:.0f} ms",
-        "first round: " + ", ".join(f"{n} {v:.0f} ms" for n, v in zip(names, first)) + f" = {first.sum():.0f} ms",
-        f"warm (median of {repeat}): "
-        + ", ".join(f"{n} {v:.0f} ms" for n, v in zip(names, warm))
-        + f" = {warm.sum():.0f} ms",
-        f"output {result.bytes} bytes ({result.bpp:.3f} bpp); peak RSS {peak:.0f} MB",
+        f"focuspress compress {photo.name}: median {np.median([r[0] for r in ok]):.2f} s wall "
+        f"(runs: {', '.join(f'{r[0]:.2f}' for r in ok)}), peak RSS {max(r[1] for r in ok):.0f} MB",
+        f"missing input: median {np.median([r[0] for r in missing]):.2f} s wall, exit {missing[0][2]}: "
+        f"{missing[0][3].strip()}",
     ]
+
+
+def big_jpeg(source: Path, megapixels: float, target: Path) -> Path:
+    """``source`` resized (Lanczos) to about ``megapixels`` and saved as a q95 4:2:0 JPEG."""
+    from PIL import Image
+
+    from focuspress.engine.io import load_image
+
+    rgb = load_image(source).rgb
+    scale = (megapixels * 1e6 / (rgb.shape[0] * rgb.shape[1])) ** 0.5
+    size = (int(rgb.shape[1] * scale) // 16 * 16, int(rgb.shape[0] * scale) // 16 * 16)
+    Image.fromarray(rgb).resize(size, Image.Resampling.LANCZOS).save(target, "JPEG", quality=95, subsampling=2)
+    return target
+
+
+def memory(source: Path, megapixels: float = 24.0) -> list[str]:
+    """Peak RSS of ``focuspress compress`` on a photo of ``megapixels``, without and with --metrics."""
+    cli = [sys.executable, "-m", "focuspress", "compress"]
+    with tempfile.TemporaryDirectory() as folder:
+        photo = big_jpeg(source, megapixels, Path(folder) / f"photo-{megapixels:.0f}mp.jpg")
+        from PIL import Image
+
+        with Image.open(photo) as image:
+            size = f"{image.size[0]}x{image.size[1]} ({image.size[0] * image.size[1] / 1e6:.1f} MP)"
+        lines = [f"photo: {source.name} resized to {size}, q95 4:2:0, {photo.stat().st_size / 1e6:.1f} MB"]
+        for extra in ([], ["--metrics"]):
+            wall, peak, code, err = _peak_of([*cli, str(photo), "-o", str(Path(folder) / "out"), "--overwrite", *extra])
+            if code != 0:
+                raise RuntimeError(err)
+            label = "focuspress compress" + (" --metrics" if extra else "")
+            lines.append(f"{label}: peak RSS {peak:.0f} MB, {wall:.1f} s wall")
+    return lines
+
+
+def savings(paths: list[Path], *, saliency: str = "combined") -> list[str]:
+    """Default settings over real JPEGs: per photo and median saving and SSIMULACRA2 against the source."""
+    from focuspress.engine import CompressOptions, Engine
+    from focuspress.engine.api import decode_upright
+    from focuspress.engine.io import load_image
+    from focuspress.engine.io.metadata import lossless_optimize
+    from focuspress.engine.metrics import ssimulacra2
+
+    engine = Engine(saliency=saliency)
+    lines, saved, scores, lossless = [], [], [], []
+    for path in paths:
+        image = load_image(path)
+        result = engine.compress(image, CompressOptions())
+        score = ssimulacra2(image.rgb, decode_upright(result.data))
+        saving = 1.0 - result.bytes / image.source_bytes
+        moz = 1.0 - len(lossless_optimize(image.data)) / image.source_bytes if image.jpeg is not None else float("nan")
+        saved.append(saving)
+        scores.append(score)
+        lossless.append(moz)
+        sizes = f"{image.source_bytes / 1e6:.2f} MB -> {result.bytes / 1e6:.2f} MB"
+        lines.append(
+            f"{path.name}: {image.width}x{image.height}, {sizes} "
+            f"({100 * saving:.1f}% smaller, {result.outcome}), SSIMULACRA2 {score:.1f} vs the source; "
+            f"mozjpeg lossless re-scan would save {100 * moz:.1f}%"
+        )
+    lines.append(
+        f"median saving {100 * np.median(saved):.1f}% (mean {100 * np.mean(saved):.1f}%), median SSIMULACRA2 "
+        f"{np.median(scores):.1f} vs the source; mozjpeg lossless median {100 * np.nanmedian(lossless):.1f}%"
+    )
+    return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from pathlib import Path
 
@@ -90,18 +91,54 @@ def _fmt(value: float) -> str:
     return "n/a" if value is None or np.isnan(value) else f"{value:+.1f}%"
 
 
+def lossless_table(rows: list[dict]) -> list[str]:
+    """Markdown lines for size-only codecs (lossless transcodes of a JPEG source): % of the source."""
+    sized = [r for r in rows if r.get("size_only")]
+    if not sized:
+        return []
+    by_codec: dict[str, list[dict]] = defaultdict(list)
+    for r in sized:
+        by_codec[r["codec"]].append(r)
+    lines = [
+        "",
+        "## Lossless transcodes of the source (size only; the pixels are the source's)",
+        "",
+        "| codec | bpp | bytes, % of the source (mean) | median |",
+        "|---|---|---|---|",
+    ]
+    for codec, rs in sorted(by_codec.items()):
+        shares = [100.0 * r["bytes"] / r["source_bytes"] for r in rs]
+        bpp = float(np.mean([r["bpp"] for r in rs]))
+        lines.append(f"| {codec} | {bpp:.3f} | {np.mean(shares):.1f}% | {np.median(shares):.1f}% |")
+    return lines
+
+
 def summary_markdown(rows: list[dict], anchor: str, title: str) -> str:
+    sized = [r for r in rows if r.get("size_only")]
+    rows = [r for r in rows if not r.get("size_only")]
     whole = bd_table(rows, anchor)
     windowed = bd_table(rows, anchor, window=True)
     has_roi = any(r["roi_psnr"] is not None for r in rows)
     metrics = [m for m in METRICS if m != "roi_psnr" or has_roi]
     images = sorted({r["image"] for r in rows})
+    sources = [r["source_bytes"] for r in rows if r.get("source_bytes")]
+    source_note = []
+    if sources:
+        source_bpp = np.mean(
+            [8.0 * r["source_bytes"] / (r["width"] * r["height"]) for r in rows if r.get("source_bytes")]
+        )
+        source_note = [
+            f"Sources are JPEGs (mean {source_bpp:.3f} bpp): every score is against the decoded source; the",
+            "re-encoders get its pixels, focuspress gets the file.",
+            "",
+        ]
     lines = [
         f"# {title}",
         "",
         f"{len(images)} images; BD-rates against `{anchor}` (negative = smaller files at equal quality),",
         "mean of per-image BD-rates (PCHIP on log-rate).",
         "",
+        *source_note,
     ]
     header = "| codec | " + " | ".join(f"{LABELS[m]} all" for m in metrics) + " | "
     header += " | ".join(f"{LABELS[m]} {WINDOWS[m][0]:.0f}..{WINDOWS[m][1]:.0f}" for m in metrics if WINDOWS[m]) + " |"
@@ -127,11 +164,13 @@ def summary_markdown(rows: list[dict], anchor: str, title: str) -> str:
     ]
     for codec, (enc, dec, rss) in sorted(speed(rows).items()):
         lines.append(f"| {codec} | {enc:.0f} | {dec:.0f} | {rss:.0f} |")
+    lines += lossless_table(sized)
     return "\n".join(lines) + "\n"
 
 
 def plot(rows: list[dict], folder: Path) -> list[Path]:
     """One PNG per metric: mean bpp against mean quality per knob, one line per codec."""
+    rows = [r for r in rows if not r.get("size_only")]
     import matplotlib
 
     matplotlib.use("Agg")
@@ -146,6 +185,8 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
         for codec in sorted(curves):
             stacks = [p for p in curves[codec].values()]
             n = min(len(p) for p in stacks)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (no ROI masks) are expected
             mean = np.nanmean(np.stack([p[:n] for p in stacks]), axis=0)
             style = "-" if codec.startswith("focuspress") else "--"
             ax.plot(mean[:, 0], mean[:, column], style, marker="o", markersize=3, label=codec)

@@ -1,7 +1,15 @@
-"""Sweep codecs over images: encode, decode and score every (image, codec, knob) in process."""
+"""Sweep codecs over images: encode, decode and score every (image, codec, knob) in process.
+
+Sources: a lossless photo is itself the reference. A JPEG (a camera's file, or a lossless photo
+re-saved first by libjpeg-turbo at ``source_jpeg`` quality, 4:2:0) is the *source*: every codec
+gets its decoded pixels (re-encoding is what users would do instead) and focuspress gets the
+file itself; every score is measured against the decoded source, as a viewer shows it.
+Size-only codecs (lossless transcodes) give one row at the source's quality.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import resource
 import time
@@ -9,6 +17,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
+
+import numpy as np
 
 from focuspress.bench import codecs
 from focuspress.bench.codecs.base import Context
@@ -32,6 +42,8 @@ class Row:
     encode_ms_per_mp: float
     decode_ms_per_mp: float
     peak_rss_mb: float
+    source_bytes: int | None = None
+    size_only: bool = False
 
 
 def list_images(folder: Path, limit: int | None = None) -> list[Path]:
@@ -53,28 +65,48 @@ class CodecFailure(RuntimeError):
     """A codec raised on an image: the benchmark stops and names both."""
 
 
-def _task(args: tuple[str, str, str | None, tuple[float, ...]]) -> list[dict]:
+def _task(args: tuple) -> list[dict]:
     try:
         return _measure(*args)
     except Exception as exc:
         raise CodecFailure(f"{args[1]} failed on {Path(args[0]).name}: {type(exc).__name__}: {exc}") from None
 
 
-def _measure(image_path: str, codec_name: str, mask_path: str | None, knobs: tuple[float, ...]) -> list[dict]:
+def jpeg_source(path: Path, quality: int | None) -> bytes | None:
+    """The JPEG a sweep starts from: the file if it is a JPEG, or the photo re-saved at ``quality``."""
+    from PIL import Image
+
+    data = path.read_bytes()
+    if quality is not None:
+        buffer = io.BytesIO()
+        Image.fromarray(load_image(data).rgb).save(buffer, "JPEG", quality=quality, subsampling=2)
+        return buffer.getvalue()
+    return data if load_image(data).jpeg is not None else None
+
+
+def _measure(
+    image_path: str, codec_name: str, mask_path: str | None, knobs: tuple[float, ...], source_jpeg: int | None = None
+) -> list[dict]:
     from focuspress.engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
 
     codec = codecs.get(codec_name)
-    rgb = load_image(Path(image_path)).rgb
+    source = jpeg_source(Path(image_path), source_jpeg)
+    rgb = load_image(source if source is not None else Path(image_path)).rgb  # the reference, upright
     mask = load_image(Path(mask_path)).rgb[..., 0] > 127 if mask_path else None
-    state = codec.prepare(rgb, Context(image_path, mask))
+    if codec.size_only and source is None:
+        return []  # a lossless JPEG transcode needs a JPEG
+    state = codec.prepare(rgb, Context(image_path, mask, source))
     megapixels = rgb.shape[0] * rgb.shape[1] / 1e6
     rows = []
-    for knob in knobs:
+    for knob in knobs[:1] if codec.size_only else knobs:
         t0 = time.perf_counter()
         data = codec.encode(rgb, knob, state)
         t1 = time.perf_counter()
         decoded = codec.decode(data)
         t2 = time.perf_counter()
+        exact = codec.size_only and np.array_equal(decoded, rgb)
+        if codec.size_only and not exact:
+            raise ValueError("a lossless transcode changed the pixels")
         rows.append(
             asdict(
                 Row(
@@ -85,13 +117,15 @@ def _measure(image_path: str, codec_name: str, mask_path: str | None, knobs: tup
                     height=rgb.shape[0],
                     bytes=len(data),
                     bpp=8.0 * len(data) / (rgb.shape[0] * rgb.shape[1]),
-                    psnr=psnr(rgb, decoded),
-                    ms_ssim=ms_ssim(rgb, decoded),
-                    ssimulacra2=ssimulacra2(rgb, decoded),
-                    roi_psnr=roi_psnr(rgb, decoded, mask) if mask is not None else None,
+                    psnr=float("nan") if exact else psnr(rgb, decoded),
+                    ms_ssim=1.0 if exact else ms_ssim(rgb, decoded),
+                    ssimulacra2=100.0 if exact else ssimulacra2(rgb, decoded),
+                    roi_psnr=roi_psnr(rgb, decoded, mask) if mask is not None and not exact else None,
                     encode_ms_per_mp=(t1 - t0) * 1000.0 / megapixels,
                     decode_ms_per_mp=(t2 - t1) * 1000.0 / megapixels,
                     peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+                    source_bytes=len(source) if source is not None else None,
+                    size_only=codec.size_only,
                 )
             )
         )
@@ -106,6 +140,7 @@ def run(
     jobs: int = 2,
     quick: bool = False,
     progress=None,
+    source_jpeg: int | None = None,
 ) -> list[dict]:
     """All rows for ``images`` x ``codec_names``; ``quick`` keeps every other knob."""
     tasks = []
@@ -115,7 +150,7 @@ def run(
             knobs = knobs[::2]
         for image in images:
             mask = mask_for(image, masks)
-            tasks.append((str(image), codec_name, str(mask) if mask else None, tuple(knobs)))
+            tasks.append((str(image), codec_name, str(mask) if mask else None, tuple(knobs), source_jpeg))
     rows: list[dict] = []
     # spawn: TensorFlow does not survive fork; each worker loads what its codecs need once
     with get_context("spawn").Pool(jobs, maxtasksperchild=None) as pool:

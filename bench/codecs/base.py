@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 
 
 @dataclass
 class Context:
-    """Per-image extras a codec may use (focuspress reads the importance map)."""
+    """Per-image extras a codec may use: the ROI mask, and the JPEG source file when the sweep
+    starts from one (focuspress recompresses that file; the re-encoders get its decoded pixels)."""
 
     path: str
     mask: np.ndarray | None = None
+    source: bytes | None = None
 
 
 class Codec:
     name: str = ""
     knobs: tuple[float, ...] = ()
     description: str = ""
+    #: a lossless transcode of a JPEG source: one row, its size (the quality is the source's)
+    size_only: bool = False
 
     def prepare(self, rgb: np.ndarray, context: Context) -> object:
         """Per-image state reused across knob values (default: nothing)."""
@@ -30,4 +32,7 @@ class Codec:
         raise NotImplementedError
 
     def decode(self, data: bytes) -> np.ndarray:
-        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+        """As a viewer shows the file: decoded and turned by its EXIF orientation."""
+        from focuspress.engine.api import decode_upright
+
+        return decode_upright(data)

@@ -1,4 +1,9 @@
-"""focuspress's own compositors, through the engine API like every other face."""
+"""focuspress's own compositors, through the engine API like every other face.
+
+Given a JPEG source, focuspress gets the file itself (the DCT route, or the pixel route for the
+``-pixel-route`` variant); otherwise the pixels. ``min_saving`` is 0 in sweeps, so every point is
+the encoder's own (what the never-larger rule would substitute is measured by the lossless anchors).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ from focuspress.bench.codecs.base import Codec
 class Focuspress(Codec):
     knobs = (10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 94, 97)
 
-    def __init__(self, name: str, compositor: str, roi_strength: float, saliency: str) -> None:
+    def __init__(self, name: str, compositor: str, roi_strength: float, saliency: str, route: str = "auto") -> None:
         self.name = name
         self.compositor = compositor
         self.roi_strength = roi_strength
         self.saliency = saliency
-        self.description = f"focuspress {compositor}, roi {roi_strength}, saliency {saliency}"
+        self.route = route
+        self.description = f"focuspress {compositor}, roi {roi_strength}, saliency {saliency}, route {route}"
         self._engine = None
 
     @property
@@ -26,15 +32,25 @@ class Focuspress(Codec):
         return self._engine
 
     def prepare(self, rgb, context):
-        # The map is computed once per image, like the daemon does, then every knob reuses it.
-        return self.engine.importance_maps([rgb])[0]
+        # The image (a JPEG source: the file) and its map, computed once per image as the daemon
+        # does; every knob reuses them.
+        from focuspress.engine.io import LoadedImage, load_image
+
+        image = load_image(context.source) if context.source is not None else LoadedImage(rgb=rgb)
+        return image, self.engine.maps_for([image])[0]
 
     def encode(self, rgb, knob, state):
         from focuspress.engine import CompressOptions
-        from focuspress.engine.io import LoadedImage
 
-        options = CompressOptions(quality=float(knob), roi_strength=self.roi_strength, compositor=self.compositor)
-        return self.engine.compress_with_map(LoadedImage(rgb=rgb), state, options).data
+        image, importance = state
+        options = CompressOptions(
+            quality=float(knob),
+            roi_strength=self.roi_strength,
+            compositor=self.compositor,
+            route=self.route,
+            min_saving=0.0,
+        )
+        return self.engine.compress_with_map(image, importance, options).data
 
 
 register(Focuspress("focuspress-block", "block", 0.5, "combined"))
@@ -42,3 +58,4 @@ register(Focuspress("focuspress-block-roi0", "block", 0.0, "none"))
 register(Focuspress("focuspress-block-roi085", "block", 0.85, "combined"))
 register(Focuspress("focuspress-block-roi1", "block", 1.0, "combined"))
 register(Focuspress("focuspress-pixel", "pixel", 0.5, "combined"))
+register(Focuspress("focuspress-block-roi0-pixel-route", "block", 0.0, "none", route="pixel"))

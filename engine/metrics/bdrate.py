@@ -12,6 +12,10 @@ from scipy.interpolate import PchipInterpolator
 
 
 def _monotone(rate: np.ndarray, quality: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points sorted by quality, without repeats and without non-finite ones (an exact copy of
+    the reference has infinite PSNR: no curve passes through it)."""
+    finite = np.isfinite(quality) & np.isfinite(rate) & (rate > 0)
+    rate, quality = rate[finite], quality[finite]
     order = np.argsort(quality)
     q = quality[order]
     r = np.log(rate[order])

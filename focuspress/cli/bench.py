@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from focuspress.cli.common import EXIT_FAILURE, err, out, refuse
+from focuspress.cli.common import EXIT_FAILURE, check_choice, err, out, refuse, saliency_choices
 
 bench_app = typer.Typer(
     help="Rate-distortion and throughput benchmarks against libjpeg-turbo, mozjpeg, jpegli, WebP, AVIF, JPEG XL.",
@@ -34,6 +34,16 @@ def bench(
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Use only the first N images.")] = None,
     anchor: Annotated[str, typer.Option("--anchor", help="Codec the BD-rates are measured against.")] = "jpeg-turbo",
     s2_window: Annotated[str, typer.Option("--s2-window", help="SSIMULACRA2 window for windowed BD-rates.")] = "50,90",
+    source_jpeg: Annotated[
+        Optional[int],
+        typer.Option(
+            "--source-jpeg",
+            min=1,
+            max=100,
+            help="Start from JPEGs: re-save each photo with libjpeg-turbo at this quality (4:2:0) and score "
+            "against the decoded source (a folder of JPEGs is used as it is without this).",
+        ),
+    ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Results folder.")] = Path("benchmarks/results/run"),
 ) -> None:
     """Sweep every codec's quality over the images, score every output, write
@@ -69,7 +79,13 @@ def bench(
         task = progress.add_task("encoding, decoding, scoring", total=len(images) * len(names))
         try:
             rows = runner.run(
-                images, names, masks=masks, jobs=jobs, quick=quick, progress=lambda _: progress.advance(task)
+                images,
+                names,
+                masks=masks,
+                jobs=jobs,
+                quick=quick,
+                progress=lambda _: progress.advance(task),
+                source_jpeg=source_jpeg,
             )
         except runner.CodecFailure as exc:
             refuse(str(exc), EXIT_FAILURE)
@@ -134,15 +150,74 @@ def bench_publish(
 
 @bench_app.command("latency")
 def bench_latency(
-    image: Annotated[Path, typer.Argument(help="A photo (e.g. ../shared/data/kodak/kodim01.png).")],
-    repeat: Annotated[int, typer.Option("--repeat", min=1)] = 5,
+    images: Annotated[
+        list[Path], typer.Argument(help="Photos or folders of photos (e.g. ../shared/data/camera).", show_default=False)
+    ],
+    repeat: Annotated[int, typer.Option("--repeat", min=1, help="Rounds per photo (the median is shown).")] = 1,
     saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+    anchors: Annotated[
+        bool, typer.Option("--anchors/--no-anchors", help="Also time mozjpeg and libjpeg-turbo.")
+    ] = True,
 ) -> None:
-    """Time one photo through decode, saliency, compositor and write, cold and warm."""
+    """Per photo: load, map, compositor and write (warm) in ms and ms/MP, against mozjpeg's and
+    libjpeg-turbo's encoders on the same pixels in the same run; peak RSS.
+
+    Example: focuspress bench latency ../shared/data/camera
+    """
     from focuspress.bench.latency import measure
 
-    for line in measure(image, repeat=repeat, saliency=saliency):
-        out.print(line, highlight=False)
+    check_choice("--saliency", saliency, saliency_choices())
+    paths = _photos(images)
+    for line in measure(paths, repeat=repeat, saliency=saliency, anchors=anchors):
+        out.print(line, highlight=False, markup=False)
+
+
+@bench_app.command("startup")
+def bench_startup(
+    image: Annotated[Path, typer.Argument(help="A photo (e.g. ../shared/data/kodak/kodim01.png).")],
+    repeat: Annotated[int, typer.Option("--repeat", min=1)] = 3,
+) -> None:
+    """Whole `focuspress compress` processes: one photo, and a missing input, wall time and peak RSS."""
+    from focuspress.bench.latency import startup
+
+    for line in startup(image, repeat=repeat):
+        out.print(line, highlight=False, markup=False)
+
+
+@bench_app.command("memory")
+def bench_memory(
+    image: Annotated[Path, typer.Argument(help="A photo to resize (e.g. a camera photo).")],
+    megapixels: Annotated[float, typer.Option("--megapixels", min=0.1, help="Size to test at.")] = 24.0,
+) -> None:
+    """Peak RSS of `focuspress compress` (and with --metrics) on a photo of --megapixels (a q95 JPEG)."""
+    from focuspress.bench.latency import memory
+
+    for line in memory(image, megapixels):
+        out.print(line, highlight=False, markup=False)
+
+
+@bench_app.command("savings")
+def bench_savings(
+    data: Annotated[Path, typer.Option("--data", help="A folder of JPEGs (e.g. ../shared/data/camera).")],
+    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+) -> None:
+    """What an inbox of real JPEGs saves at default settings: per photo and median, with SSIMULACRA2 vs the source."""
+    from focuspress.bench.latency import savings
+
+    check_choice("--saliency", saliency, saliency_choices())
+    for line in savings(_photos([data]), saliency=saliency):
+        out.print(line, highlight=False, markup=False)
+
+
+def _photos(paths: list[Path]) -> list[Path]:
+    from focuspress.engine.io.plan import photos_in
+
+    found: list[Path] = []
+    for path in paths:
+        found += photos_in(path)[0] if path.is_dir() else [path]
+    if not found:
+        refuse("no photos given")
+    return found
 
 
 @bench_app.command("throughput")
