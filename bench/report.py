@@ -185,9 +185,9 @@ def plot(rows: list[dict], folder: Path) -> list[Path]:
         for codec in sorted(curves):
             stacks = [p for p in curves[codec].values()]
             n = min(len(p) for p in stacks)
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (no ROI masks) are expected
-            mean = np.nanmean(np.stack([p[:n] for p in stacks]), axis=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (no ROI masks) are expected
+                mean = np.nanmean(np.stack([p[:n] for p in stacks]), axis=0)
             style = "-" if codec.startswith("focuspress") else "--"
             ax.plot(mean[:, 0], mean[:, column], style, marker="o", markersize=3, label=codec)
         ax.set_xlabel("bits per pixel")
