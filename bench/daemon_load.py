@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from PIL import Image
 
 from focuspress.bench.runner import list_images
 
@@ -46,6 +47,10 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = "combi
     sources = list_images(data)
     if not sources:
         raise SystemExit(f"{data}: no images")
+    megapixels = {}
+    for source in sources:
+        with Image.open(source) as image:  # header only
+            megapixels[source] = image.size[0] * image.size[1] / 1e6
     root = Path(tempfile.mkdtemp(prefix="focuspress-load-"))
     port = _free_port()
     config = {
@@ -85,9 +90,11 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = "combi
             raise SystemExit("daemon did not become ready: see " + str(root / "daemon.log"))
         inbox, outbox = root / "in", root / "out"
         dropped: dict[str, float] = {}
+        dropped_mp: dict[str, float] = {}
         for i in range(count):
             source = sources[i % len(sources)]
             name = f"{i:05d}_{source.stem}{source.suffix}"
+            dropped_mp[Path(name).stem] = megapixels[source]
             tmp = inbox / f".{name}.part"
             shutil.copyfile(source, tmp)
             os.rename(tmp, inbox / name)
@@ -112,11 +119,13 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = "combi
         lost = len(expected - set(outputs)) - len(quarantined)
         duplicated = len([s for s in outputs if s not in expected])
         elapsed = max(outputs.values()) - first_drop if outputs else float("nan")
+        written_mp = sum(dropped_mp[s] for s in outputs if s in dropped_mp)
         peak = _peak_rss_mb(proc.pid)
         return [
             f"files: {count} dropped, {len(outputs)} written, {len(quarantined)} quarantined, "
             f"{lost} lost, {duplicated} duplicated",
-            f"throughput: {len(outputs) / elapsed:.2f} images/s sustained ({workers} workers, saliency {saliency})",
+            f"throughput: {len(outputs) / elapsed:.2f} images/s, {written_mp / elapsed:.1f} MP/s sustained "
+            f"({written_mp / max(1, len(outputs)):.1f} MP a photo; {workers} workers, saliency {saliency})",
             f"latency arrival->output: p50 {np.percentile(latencies, 50):.1f} s, "
             f"p99 {np.percentile(latencies, 99):.1f} s",
             f"daemon peak RSS: {peak:.0f} MB",

@@ -37,14 +37,19 @@ class MozjpegRecompress(Codec):
         return best if best is not None else encoder.encode(rgb, 100, None)
 
 
-class MozjpegLossless(Codec):
-    name = "mozjpeg-lossless"
+class _SourceTranscode(Codec):
+    """A lossless transcode of the JPEG source: size only, one row at the source's quality."""
+
     knobs = (100,)
     size_only = True
-    description = "mozjpeg lossless re-scan of the source (jpegtran -optimize -progressive)"
 
     def prepare(self, rgb, context):
         return context.source
+
+
+class MozjpegLossless(_SourceTranscode):
+    name = "mozjpeg-lossless"
+    description = "mozjpeg lossless re-scan of the source (jpegtran -optimize -progressive)"
 
     def encode(self, rgb, knob, state):
         import mozjpeg_lossless_optimization as mozjpeg
@@ -52,14 +57,9 @@ class MozjpegLossless(Codec):
         return mozjpeg.optimize(state, copy=mozjpeg.COPY_MARKERS.ALL)
 
 
-class JxlJpeg(Codec):
+class JxlJpeg(_SourceTranscode):
     name = "jxl-jpeg"
-    knobs = (100,)
-    size_only = True
     description = "JPEG XL lossless JPEG transcode (libjxl via imagecodecs): not a JPEG"
-
-    def prepare(self, rgb, context):
-        return context.source
 
     def encode(self, rgb, knob, state):
         import imagecodecs

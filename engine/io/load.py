@@ -231,16 +231,23 @@ def _decode(data: bytes, name: str, background) -> tuple[np.ndarray, tuple[str, 
 
 def read_bytes(path: Path) -> bytes:
     name = display_name(path)
+    if path.is_dir():
+        raise InputError(f"{name}: is a directory, not an image")
     try:
-        if path.is_dir():
-            raise InputError(f"{name}: is a directory, not an image")
         return path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{name}: no such file") from exc
-    except PermissionError as exc:
-        raise InputError(f"{name}: permission denied") from exc
     except OSError as exc:
-        raise InputError(f"{name}: cannot read ({_short(exc)})") from exc
+        raise _read_error(name, exc) from exc
+
+
+def _read_error(name: str, exc: OSError) -> InputError:
+    """The one-line reason a file could not be read."""
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"{name}: no such file")
+    if isinstance(exc, PermissionError):
+        return InputError(f"{name}: permission denied")
+    if exc.errno == errno.ELOOP:
+        return InputError(f"{name}: is a symlink (not followed)")
+    return InputError(f"{name}: cannot read ({_short(exc)})")
 
 
 def read_regular(path: Path) -> bytes:
@@ -251,14 +258,8 @@ def read_regular(path: Path) -> bytes:
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
         fd = os.open(path, flags)
-    except FileNotFoundError as exc:
-        raise InputError(f"{name}: no such file") from exc
-    except PermissionError as exc:
-        raise InputError(f"{name}: permission denied") from exc
     except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise InputError(f"{name}: is a symlink (not followed)") from exc
-        raise InputError(f"{name}: cannot read ({_short(exc)})") from exc
+        raise _read_error(name, exc) from exc
     with os.fdopen(fd, "rb") as handle:
         kind = stat.S_IFMT(os.fstat(handle.fileno()).st_mode)
         if kind != stat.S_IFREG:
@@ -266,7 +267,7 @@ def read_regular(path: Path) -> bytes:
         try:
             return handle.read()
         except OSError as exc:
-            raise InputError(f"{name}: cannot read ({_short(exc)})") from exc
+            raise _read_error(name, exc) from exc
 
 
 def file_kind(mode: int) -> str:

@@ -11,7 +11,7 @@ At "no change" settings (steps equal to the source's, lambda 0) every level is r
 exactly; the tests check it.
 
 Tuning (``python -m focuspress.training.tune_tables --source-jpeg 92``, BSDS500 photos 0..23
-re-saved by libjpeg-turbo at q92 4:2:0, SSIMULACRA2 50..90 against the decoded source): for a
+re-saved by libjpeg-turbo at q92 4:2:0, SSIMULACRA2 60..90 against the decoded source): for a
 4:2:0 source the chroma steps want to be about a third of what 4:4:4 chroma gets (a 4:2:0 chroma
 coefficient covers 16x16 pixels), chroma DC finer still, the highest frequencies a little finer
 and a lower lambda than for lossless sources.
