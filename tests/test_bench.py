@@ -14,9 +14,9 @@ from tests.conftest import encode, synthetic_photo
 
 
 def test_registry_has_every_anchor():
-    from focuspress.bench.publish import ECSSD_CODECS, KODAK_CODECS
+    from focuspress.bench.publish import ECSSD_CODECS, JPEG_CODECS, KODAK_CODECS
 
-    assert set(KODAK_CODECS) | set(ECSSD_CODECS) <= set(codecs.available())
+    assert set(KODAK_CODECS) | set(ECSSD_CODECS) | set(JPEG_CODECS) <= set(codecs.available())
     assert {"jpeg-turbo", "mozjpeg", "jpegli", "webp", "avif-444", "avif-420", "jxl"} <= set(KODAK_CODECS)
     with pytest.raises(KeyError, match="unknown codec"):
         codecs.get("nope")
@@ -78,3 +78,26 @@ def test_quick_bench_end_to_end(tmp_path):
     table = report.bd_table(rows, "jpeg-turbo")
     assert table["jpeg-turbo"]["psnr"] == pytest.approx(0.0, abs=1e-9)
     assert np.isfinite(table["webp"]["ssimulacra2"])
+
+
+@pytest.mark.slow
+def test_jpeg_source_bench_scores_against_the_decoded_source(tmp_path):
+    """--source-jpeg: focuspress gets the file, re-encoders its pixels, lossless transcodes their size."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(2):
+        (data / f"img{i}.png").write_bytes(encode(synthetic_photo(96, 128, seed=i)))
+    out = tmp_path / "results"
+    codec_list = "focuspress-block-roi0,focuspress-block-roi0-pixel-route,jpeg-turbo,mozjpeg-lossless,jxl-jpeg"
+    command = [sys.executable, "-m", "focuspress", "bench", "--data", str(data), "--quick", "--source-jpeg", "90",
+               "--codecs", codec_list, "--s2-window", "60,90", "-o", str(out)]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads((out / "results.json").read_text())
+    sized = [r for r in rows if r["size_only"]]
+    assert {r["codec"] for r in sized} == {"mozjpeg-lossless", "jxl-jpeg"} and len(sized) == 4
+    assert all(r["ssimulacra2"] == 100.0 and r["bytes"] < r["source_bytes"] for r in sized)
+    assert all(r["source_bytes"] > 0 for r in rows)
+    summary = (out / "summary.md").read_text()
+    assert "Sources are JPEGs" in summary and "Lossless transcodes of the source" in summary
+    assert "| focuspress-block-roi0-pixel-route |" in summary

@@ -194,3 +194,20 @@ def test_a_png_carries_its_exif_into_the_jpeg():
         assert out.getexif().get(0x010F) == "Pixel" and out.getexif().get(0x0112) == 1
         assert out.size == (192, 256)  # turned upright, tag set to 1
     assert ImageOps.exif_transpose(Image.open(io.BytesIO(result.data))).size == (192, 256)
+
+
+@pytest.mark.slow
+def test_never_larger_on_real_photos_at_every_source_quality(kodak_dir):
+    """Kodak photos re-saved at qualities 20..100, baseline and progressive, 4:2:0 and 4:4:4."""
+    from focuspress.engine.io import load_image as load
+
+    photos = [load(kodak_dir / name).rgb for name in ("kodim03.png", "kodim13.png", "kodim23.png")]
+    larger = []
+    for index, rgb in enumerate(photos):
+        for quality in (20, 35, 50, 65, 75, 85, 92, 97, 100):
+            for subsampling in (2, 0):
+                source = _jpeg(rgb, quality, subsampling, progressive=(quality + index) % 2 == 0)
+                result = focuspress.compress(source, saliency="none")
+                if len(result.data) > len(source):
+                    larger.append((index, quality, subsampling, len(source), len(result.data)))
+    assert not larger

@@ -1,8 +1,9 @@
-"""Export the trained saliency network (EfficientNet-Lite0 pyramid + decoder) at 512x768 to ONNX.
+"""Export the map's network (the engine's, at its 448x448 working size) to ONNX for a GPU host.
 
-``python -m focuspress.bench.gpu.export_onnx OUT_DIR``: writes ``saliency_512x768.onnx`` and
-``reference.npz`` (kodim01-like input, the ONNX Runtime CPU output) and prints the largest
-difference between ONNX Runtime and the Keras model (6e-6 here).
+``python -m focuspress.bench.gpu.export_onnx OUT_DIR``: writes ``saliency_448x448.onnx`` and
+``reference.npz`` (a random input, the ONNX Runtime CPU output) and prints the largest
+difference between ONNX Runtime and the Keras model. The lent GPU machines have PyTorch and
+ONNX Runtime but no TensorFlow: ``time_torch.py`` runs this file there (needs ``tf2onnx`` here).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-HEIGHT, WIDTH = 512, 768
+from focuspress.engine.saliency.network import WORKING_SIZE
+
+HEIGHT, WIDTH = WORKING_SIZE
 
 
 def main(out_dir: Path) -> None:
@@ -23,13 +26,13 @@ def main(out_dir: Path) -> None:
     import tf2onnx
 
     from focuspress.engine.saliency.efficientnet_lite import preprocess
-    from focuspress.engine.saliency.trained import TrainedSaliency
+    from focuspress.engine.saliency.network import keras_network
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = TrainedSaliency()
-    forward = tf.function(lambda x: tf.sigmoid(model._head(model._pyramid(x, training=False), training=False)))
+    model = keras_network()
+    forward = tf.function(lambda x: model(x, training=False))
     spec = (tf.TensorSpec((None, HEIGHT, WIDTH, 3), tf.float32, name="x"),)
-    path = out_dir / "saliency_512x768.onnx"
+    path = out_dir / f"saliency_{HEIGHT}x{WIDTH}.onnx"
     tf2onnx.convert.from_function(forward, input_signature=spec, opset=17, output_path=str(path))
     rng = np.random.default_rng(0)
     x = preprocess(rng.integers(0, 256, (1, HEIGHT, WIDTH, 3), dtype=np.uint8)).astype(np.float32)

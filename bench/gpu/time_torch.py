@@ -16,7 +16,8 @@ def main(folder: str) -> None:
     import torch
     from onnx2torch import convert
 
-    model = convert(onnx.load(os.path.join(folder, "saliency_512x768.onnx"))).eval().cuda()
+    name = next(f for f in os.listdir(folder) if f.startswith("saliency_") and f.endswith(".onnx"))
+    model = convert(onnx.load(os.path.join(folder, name))).eval().cuda()
     reference = np.load(os.path.join(folder, "reference.npz"))
     with torch.inference_mode():
         y = model(torch.from_numpy(reference["x"]).cuda()).float().cpu().numpy()

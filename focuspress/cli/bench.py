@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -122,29 +123,59 @@ def bench_publish(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where README.md and plots/ go.")] = Path("benchmarks"),
     jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
     ecssd_images: Annotated[int, typer.Option("--ecssd-images", min=1)] = 80,
-    kodak_results: Annotated[
-        Optional[str], typer.Option("--kodak-results", help="Comma-separated results.json files to reuse.")
+    only: Annotated[
+        Optional[str], typer.Option("--only", help="Comma-separated sections to run again; the others are reused.")
     ] = None,
-    ecssd_results: Annotated[Optional[str], typer.Option("--ecssd-results", help="Same, for ECSSD.")] = None,
+    reuse: Annotated[bool, typer.Option("--reuse", help="Run nothing: rewrite from saved results.json files.")] = False,
+    savings: Annotated[
+        bool, typer.Option("--savings/--no-savings", help="Also run the camera folder at default settings.")
+    ] = True,
 ) -> None:
-    """Run the full Kodak and ECSSD sweeps and rewrite benchmarks/README.md with tables and plots."""
+    """Run the benchmark sections (Kodak, Kodak and photos as q92 JPEG inputs, ECSSD ROI, the camera
+    folder at default settings) and rewrite benchmarks/README.md with tables and plots.
+
+    Example: focuspress bench publish --only kodak-q92
+    """
     from rich.progress import Progress
 
-    from focuspress.bench.publish import load_rows, sweep, write_readme
+    from focuspress.bench.publish import SECTIONS, load_rows, sweep, write_readme
 
-    if kodak_results and ecssd_results:
-        kodak_rows = load_rows([Path(p) for p in kodak_results.split(",")])
-        ecssd_rows = load_rows([Path(p) for p in ecssd_results.split(",")])
-    else:
-        if not (data_root / "kodak").is_dir():
-            refuse(f"{data_root}/kodak not found")
-        with Progress(console=err) as progress:
-            task = progress.add_task("benchmarking", total=None)
-            kodak_rows, ecssd_rows = sweep(
-                data_root, output, jobs=jobs, ecssd_images=ecssd_images, progress=lambda _: progress.advance(task)
+    chosen = [name.strip() for name in (only or "").split(",") if name.strip()]
+    known = [section.name for section in SECTIONS]
+    if any(name not in known for name in chosen):
+        refuse(f"--only: sections are {', '.join(known)}")
+    results = {}
+    with Progress(console=err) as progress:
+        for section in SECTIONS:
+            saved = output / "results" / section.name / "results.json"
+            if reuse or (chosen and section.name not in chosen):
+                if saved.exists():
+                    results[section.name] = load_rows([saved])
+                continue
+            if not (data_root / section.data).is_dir():
+                err.print(f"skipped {section.name}: {data_root / section.data} not found", highlight=False)
+                continue
+            task = progress.add_task(section.name, total=None)
+            results[section.name] = sweep(
+                section,
+                data_root,
+                output,
+                jobs=jobs,
+                ecssd_images=ecssd_images,
+                progress=functools.partial(_advance, progress, task),
             )
-    readme = write_readme(kodak_rows, ecssd_rows, output)
-    out.print(readme.read_text(), highlight=False)
+    savings_lines = None
+    camera = data_root / "camera"
+    if savings and not reuse and camera.is_dir():
+        from focuspress.bench.latency import savings as run_savings
+
+        savings_lines = run_savings(_photos([camera]))
+        (output / "results").mkdir(parents=True, exist_ok=True)
+        (output / "results" / "camera-savings.txt").write_text("\n".join(savings_lines) + "\n")
+    elif (output / "results" / "camera-savings.txt").exists():
+        savings_lines = (output / "results" / "camera-savings.txt").read_text().splitlines()
+    readme = write_readme(results, output, savings_lines)
+    out.print(readme.read_text(), highlight=False, markup=False)
     out.print(f"wrote {readme}", highlight=False)
 
 
@@ -207,6 +238,10 @@ def bench_savings(
     check_choice("--saliency", saliency, saliency_choices())
     for line in savings(_photos([data]), saliency=saliency):
         out.print(line, highlight=False, markup=False)
+
+
+def _advance(progress, task, _result=None) -> None:
+    progress.advance(task)
 
 
 def _photos(paths: list[Path]) -> list[Path]:
