@@ -45,6 +45,8 @@ JPEG_CODECS = (
     "mozjpeg-lossless",
     "jxl-jpeg",
 )
+#: The same for bigger photos, without the search anchor (seven mozjpeg encodes and scores a point).
+JPEG_CODECS_LARGE = tuple(name for name in JPEG_CODECS if name not in ("mozjpeg-recompress",))
 ECSSD_CODECS = (
     "focuspress-block",
     "focuspress-block-roi085",
@@ -80,7 +82,7 @@ SECTIONS = (
         "unsplash-q92",
         "Camera-JPEG inputs: 20 modern photos (1-2 MP, train/unsplash, never used for tuning) at q92 4:2:0",
         "train/unsplash",
-        JPEG_CODECS,
+        JPEG_CODECS_LARGE,
         (60.0, 90.0),
         source_jpeg=92,
     ),

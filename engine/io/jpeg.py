@@ -14,7 +14,28 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from focuspress.engine.compositor.block.tables import annex_k_tables
+# ITU-T T.81 Annex K example tables (luma, chroma), which libjpeg scales by its quality knob.
+# fmt: off
+_ANNEX_K = np.array([
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
+    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+], dtype=np.float64).reshape(2, 8, 8)
+# fmt: on
+
+
+def annex_k_tables(quality: float) -> np.ndarray:
+    """(3, 8, 8) steps as libjpeg computes them for ``quality`` (Cb and Cr share one table)."""
+    q = int(np.clip(round(quality), 1, 100))
+    scale = 5000 / q if q < 50 else 200 - 2 * q
+    tables = np.floor((_ANNEX_K * scale + 50) / 100)
+    tables = np.clip(tables, 1, 255)
+    return np.stack([tables[0], tables[1], tables[1]])
 
 
 @dataclass(frozen=True)

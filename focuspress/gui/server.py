@@ -205,6 +205,7 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
             "ratio": len(data) / result.bytes if result.bytes else None,
             "bpp": round(result.bpp, 4),
             "quality": round(result.quality, 1),
+            "outcome": result.outcome,
             "psnr": round(psnr(image.rgb, decoded), 2),
             "ssimulacra2": round(ssimulacra2(image.rgb, decoded), 2),
             "seconds": round(time.perf_counter() - started, 2),

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from focuspress.engine.io.jpeg import annex_k_tables  # libjpeg's own tables live with JPEG inputs
+
 # fmt: off
 _JPEGLI_BASE_YCBCR = np.array([
     # Y
@@ -62,16 +64,7 @@ _EXPONENT = np.array([
 _GLOBAL_SCALE = 1.73966010
 _DIST0 = 1.5
 
-_ANNEX_K = np.array([
-    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
-    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99,
-    24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
-], dtype=np.float64).reshape(2, 8, 8)
+
 # fmt: on
 
 TABLE_FAMILIES = ("perceptual", "annex-k")
@@ -143,15 +136,6 @@ def tables_at_distance(distance: float, tuning: TableTuning = DEFAULT_TUNING) ->
     tables[1:] *= tuning.chroma
     tables[1:, 0, 0] *= tuning.chroma_dc
     return tables
-
-
-def annex_k_tables(quality: float) -> np.ndarray:
-    """(3, 8, 8) steps as libjpeg computes them for ``quality`` (Cb and Cr share one table)."""
-    q = int(np.clip(round(quality), 1, 100))
-    scale = 5000 / q if q < 50 else 200 - 2 * q
-    tables = np.floor((_ANNEX_K * scale + 50) / 100)
-    tables = np.clip(tables, 1, 255)
-    return np.stack([tables[0], tables[1], tables[1]])
 
 
 def integer_tables(tables: np.ndarray) -> np.ndarray:

@@ -12,9 +12,9 @@ exactly; the tests check it.
 
 Tuning (``python -m focuspress.training.tune_tables --source-jpeg 92``, BSDS500 photos 0..23
 re-saved by libjpeg-turbo at q92 4:2:0, SSIMULACRA2 60..90 against the decoded source): for a
-4:2:0 source the chroma steps want to be about a third of what 4:4:4 chroma gets (a 4:2:0 chroma
-coefficient covers 16x16 pixels), chroma DC finer still, the highest frequencies a little finer
-and a lower lambda than for lossless sources.
+4:2:0 source the chroma steps want to be about a quarter of what 4:4:4 chroma gets (a 4:2:0
+chroma coefficient covers 16x16 pixels), chroma DC finer still, luma DC and the highest
+frequencies a little finer, and a lower lambda than for lossless sources.
 """
 
 from __future__ import annotations
@@ -30,9 +30,11 @@ from focuspress.engine.compositor.block.quantize import STRIPE_ROWS, quantize_rd
 from focuspress.engine.compositor.block.tables import TableTuning
 from focuspress.engine.compositor.block.writer import read_dct, write_dct
 
-#: Table multipliers for JPEG sources (see the module docstring for how they were fitted).
-TRANSCODE_TUNING = TableTuning(dc=0.56, chroma=0.8125, chroma_dc=0.4096, high=0.8333, chroma_420=0.3364)
-TRANSCODE_LAMBDA = 0.0366
+#: Table multipliers for JPEG sources: the output of
+#: ``python -m focuspress.training.tune_tables --source-jpeg 92 --images 24`` (-23.53% on its
+#: BSDS500 tuning photos, SSIMULACRA2 60..90 against libjpeg-turbo re-encoding the decoded source).
+TRANSCODE_TUNING = TableTuning(dc=0.448, chroma=0.8125, chroma_dc=0.2098, high=0.8889, chroma_420=0.2622)
+TRANSCODE_LAMBDA = 0.041
 #: Luma steps relative to a lossless source at the same ``-q`` (calibrated with the tables).
 TRANSCODE_DISTANCE_SCALE = 1.1
 

@@ -154,7 +154,7 @@ function select(index) {
   const rows = [
     ["File", s.name], ["Dimensions", `${s.width} × ${s.height}`], ["Original", kb(s.input_bytes)],
     ["focuspress JPEG", kb(s.output_bytes)], ["Ratio", `${s.ratio.toFixed(2)}x smaller`], ["Bits per pixel", s.bpp],
-    ["JPEG quality used", s.quality], ["PSNR", `${s.psnr} dB`], ["SSIMULACRA2", s.ssimulacra2], ["Time", `${s.seconds} s`],
+    ["JPEG quality used", s.quality], ["Outcome", s.outcome], ["PSNR", `${s.psnr} dB`], ["SSIMULACRA2", s.ssimulacra2], ["Time", `${s.seconds} s`],
   ];
   if (s.notes && s.notes.length) rows.push(["Notes", s.notes.join("; ")]);
   const table = $("stats");
