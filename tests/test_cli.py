@@ -134,3 +134,14 @@ def test_compress_and_map_with_the_model(tmp_path, sample_path):
     assert proc.returncode == 0, proc.stderr
     grey = np.asarray(Image.open(out / "astronaut.map.png"))
     assert grey.shape == (512, 512) and grey.max() > 200
+
+
+def test_a_big_jpeg_with_map_and_metrics(tmp_path):
+    """Over 1.5 MP a JPEG's map comes from its preview; the saved map and the metrics are full size."""
+    rgb = np.repeat(np.repeat(synthetic_photo(120, 160, seed=3), 10, axis=0), 10, axis=1)  # 1600x1200
+    src = tmp_path / "big.jpg"
+    Image.fromarray(rgb).save(src, quality=95)
+    proc = run("compress", src, "-o", tmp_path / "out", "--saliency", "faces", "--save-map", "--metrics")
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "out" / "big.map.png").size == (1600, 1200)
+    assert "SSIMULACRA2" in proc.stdout and "recompressed" in proc.stdout

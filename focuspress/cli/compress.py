@@ -144,7 +144,8 @@ def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, execu
             if image is None and (save_map or metrics):
                 image = load_image(source)  # remote workers send back only the JPEG and the map
             if save_map:
-                save_map_images(image.rgb, result.importance, target.parent, target.stem)
+                rgb = image.rgb
+                save_map_images(rgb, result.importance_at(*rgb.shape[:2]), target.parent, target.stem)
             row = [
                 display_name(source.name),
                 f"{result.width}x{result.height}",
