@@ -80,3 +80,33 @@ def test_trained_map_finds_a_salient_object():
     assert pred.shape == (320, 480) and 0.0 <= pred.min() and pred.max() <= 1.0
     assert pred[disc].mean() > 0.5 > pred[~disc].mean() + 0.2
     np.testing.assert_array_equal(pred, model.predict(rgb))
+
+
+def test_photos_of_any_sizes_are_one_network_call_with_the_same_maps(astronaut):
+    """The working size makes a batch one call (what a GPU host needs), and batching changes nothing."""
+    from focuspress.engine.saliency.trained import TrainedSaliency
+
+    model = TrainedSaliency()
+    calls = []
+    network = model._network
+
+    def counting(batch):
+        calls.append(batch.shape)
+        return network(batch)
+
+    model._network = counting
+    photos = [astronaut, astronaut[:300, :450].copy(), np.ascontiguousarray(astronaut.transpose(1, 0, 2)[:, :200])]
+    maps = model.predict_batch(photos)
+    assert calls == [(3, 448, 448, 3)]
+    for photo, heat in zip(photos, maps):
+        assert heat.shape == photo.shape[:2] and heat.dtype == np.float32
+        np.testing.assert_allclose(heat, model.predict(photo), atol=1e-4)
+
+
+def test_litert_and_keras_give_the_same_map_within_the_stated_tolerance(astronaut):
+    from focuspress.engine.saliency.network import KerasNetwork, LiteRtNetwork, working_batch
+    from focuspress.training.export_tflite import TOLERANCE_MAX, TOLERANCE_MEAN
+
+    batch, _ = working_batch([astronaut])
+    difference = np.abs(KerasNetwork()(batch) - LiteRtNetwork()(batch))
+    assert difference.mean() <= TOLERANCE_MEAN and difference.max() <= TOLERANCE_MAX
