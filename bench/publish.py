@@ -66,6 +66,8 @@ class Section:
     source_jpeg: int | None = None
     masks: str | None = None
     held_out: bool = False
+    #: JPEG files used as decoded pixels (lossless sources), as round 1 measured ECSSD's ROI figure
+    as_pixels: bool = False
 
 
 SECTIONS = (
@@ -88,12 +90,13 @@ SECTIONS = (
     ),
     Section(
         "ecssd",
-        "ECSSD (held-out images; ROI = the salient-object mask)",
+        "ECSSD (held-out images as decoded pixels; ROI = the salient-object mask)",
         "ecssd/images",
         ECSSD_CODECS,
         (30.0, 90.0),
         masks="ecssd/masks",
         held_out=True,
+        as_pixels=True,
     ),
 )
 
@@ -125,6 +128,7 @@ def sweep(section: Section, data_root: Path, out_root: Path, *, jobs: int = 2, e
         jobs=jobs,
         progress=progress,
         source_jpeg=section.source_jpeg,
+        as_pixels=section.as_pixels,
     )
     runner.save_rows(rows, out_root / "results" / section.name)
     return rows

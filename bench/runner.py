@@ -72,10 +72,13 @@ def _task(args: tuple) -> list[dict]:
         raise CodecFailure(f"{args[1]} failed on {Path(args[0]).name}: {type(exc).__name__}: {exc}") from None
 
 
-def jpeg_source(path: Path, quality: int | None) -> bytes | None:
-    """The JPEG a sweep starts from: the file if it is a JPEG, or the photo re-saved at ``quality``."""
+def jpeg_source(path: Path, quality: int | None, as_pixels: bool = False) -> bytes | None:
+    """The JPEG a sweep starts from: the file if it is a JPEG, or the photo re-saved at ``quality``;
+    None with ``as_pixels`` (the decoded photo is then a lossless source, as round 1 measured ECSSD)."""
     from PIL import Image
 
+    if as_pixels and quality is None:
+        return None
     data = path.read_bytes()
     if quality is not None:
         buffer = io.BytesIO()
@@ -85,12 +88,17 @@ def jpeg_source(path: Path, quality: int | None) -> bytes | None:
 
 
 def _measure(
-    image_path: str, codec_name: str, mask_path: str | None, knobs: tuple[float, ...], source_jpeg: int | None = None
+    image_path: str,
+    codec_name: str,
+    mask_path: str | None,
+    knobs: tuple[float, ...],
+    source_jpeg: int | None = None,
+    as_pixels: bool = False,
 ) -> list[dict]:
     from focuspress.engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
 
     codec = codecs.get(codec_name)
-    source = jpeg_source(Path(image_path), source_jpeg)
+    source = jpeg_source(Path(image_path), source_jpeg, as_pixels)
     rgb = load_image(source if source is not None else Path(image_path)).rgb  # the reference, upright
     mask = load_image(Path(mask_path)).rgb[..., 0] > 127 if mask_path else None
     if codec.size_only and source is None:
@@ -141,6 +149,7 @@ def run(
     quick: bool = False,
     progress=None,
     source_jpeg: int | None = None,
+    as_pixels: bool = False,
 ) -> list[dict]:
     """All rows for ``images`` x ``codec_names``; ``quick`` keeps every other knob."""
     tasks = []
@@ -150,7 +159,7 @@ def run(
             knobs = knobs[::2]
         for image in images:
             mask = mask_for(image, masks)
-            tasks.append((str(image), codec_name, str(mask) if mask else None, tuple(knobs), source_jpeg))
+            tasks.append((str(image), codec_name, str(mask) if mask else None, tuple(knobs), source_jpeg, as_pixels))
     rows: list[dict] = []
     # spawn: TensorFlow does not survive fork; each worker loads what its codecs need once
     with get_context("spawn").Pool(jobs, maxtasksperchild=None) as pool:

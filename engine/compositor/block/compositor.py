@@ -56,6 +56,9 @@ class BlockCompositor:
         if why_not_transcode(image, options) is None:
             return prepare_transcode(image, importance, options.roi_strength, transcode_settings(settings))
         subsampling = resolve_subsampling(image, options.subsampling)
+        if image.jpeg is not None and subsampling == "420":
+            # re-encoding a 4:2:0 JPEG source: the tuning fitted on such sources (transcode.py)
+            settings = transcode_settings(settings)
         settings = replace(settings, subsampling=subsampling)
         floor = source_floor(image, subsampling)
         prepared = prepare(image.rgb, importance, options.roi_strength, settings, table_floor=floor)

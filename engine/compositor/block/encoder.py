@@ -108,8 +108,11 @@ def prepare(
     y, cb, cr = rgb_to_ycbcr(rgb)
     luma = forward_dct(pad_to_multiple(y, mcu, mcu))
     weight, gain = luma_weights(block_activity(luma), importance, roi_strength, settings, (height, width))
-    coefficients = [luma]
-    weights = [weight]
+    # libjpeg (through jpeglib) takes each component's own block count, ceil(size / 8) for luma,
+    # not the MCU-padded one: for sizes that are not multiples of 16 the extra row/column goes.
+    luma_blocks = (-(-height // 8), -(-width // 8))
+    coefficients = [luma[: luma_blocks[0], : luma_blocks[1]]]
+    weights = [weight[: luma_blocks[0], : luma_blocks[1]]]
     if not grey:
         for plane in (cb, cr):
             plane = pad_to_multiple(plane, mcu, mcu)
@@ -141,7 +144,14 @@ def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSett
         planes.append(
             quantize_rdo(coeffs, tables[index], lam, symbol_bits=settings.symbol_bits, asked_table=asked[index])
         )
-    return write_jpeg(planes, tables[: len(planes)], prepared.width, prepared.height, progressive=settings.progressive)
+    return write_jpeg(
+        planes,
+        tables[: len(planes)],
+        prepared.width,
+        prepared.height,
+        progressive=settings.progressive,
+        subsampled=prepared.subsampled,
+    )
 
 
 def encode_block(

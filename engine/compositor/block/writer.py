@@ -24,9 +24,18 @@ PROGRESSIVE_AUTO_PIXELS = 4_000_000
 
 
 def write_jpeg(
-    planes: list[np.ndarray], tables: np.ndarray, width: int, height: int, *, progressive: str = "auto"
+    planes: list[np.ndarray],
+    tables: np.ndarray,
+    width: int,
+    height: int,
+    *,
+    progressive: str = "auto",
+    subsampled: bool = False,
 ) -> bytes:
-    """Code ``planes`` (Y[, Cb, Cr] int16 blocks) with ``tables`` into JPEG bytes (no metadata)."""
+    """Code ``planes`` (Y[, Cb, Cr] int16 blocks) with ``tables`` into JPEG bytes (no metadata).
+
+    The sampling is stated, not inferred from the arrays' shapes (an 8x8 photo has one luma
+    and one chroma block either way)."""
     if len(planes) == 1:
         jpeg = jpeglib.from_dct(planes[0], qt=tables[:1].astype(np.uint16))
     elif np.array_equal(tables[1], tables[2]):
@@ -38,6 +47,8 @@ def write_jpeg(
         jpeg = jpeglib.from_dct(planes[0], planes[1], planes[2], qt=tables.astype(np.uint16), quant_tbl_no=[0, 1, 2])
     jpeg.height = height
     jpeg.width = width
+    if len(planes) == 3:
+        jpeg.samp_factor = np.array([[2, 2], [1, 1], [1, 1]] if subsampled else [[1, 1], [1, 1], [1, 1]])
     return write_dct(jpeg, progressive=progressive)
 
 
