@@ -54,7 +54,9 @@ class CompressOptions(BaseModel):
         "auto", description="Chroma subsampling: auto (a JPEG input's own, else 444), 444 (sharper colour) or 420."
     )
     progressive: Progressive = Field(
-        "auto", description="Progressive JPEG: auto (whichever is smaller), always, never."
+        "auto",
+        description="Progressive JPEG: auto (up to 4 MP, the smaller of baseline and progressive; "
+        "larger photos baseline: one encode), always, never.",
     )
 
     route: Route = Field(
