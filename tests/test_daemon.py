@@ -256,3 +256,34 @@ def test_journal_add_many_is_idempotent(tmp_path):
     assert journal.counts() == {"pending": 51}
     assert [e.path.name for e in journal.pending_after(0, 3)] == ["0.jpg", "1.jpg", "2.jpg"]
     journal.close()
+
+
+@pytest.mark.slow
+def test_outcome_labels_for_jpeg_inputs(tmp_path):
+    """A PNG and a q95 JPEG are recompressed; a q30 JPEG is not worth it: lossless (or kept), never larger."""
+    import json
+
+    from PIL import Image as PILImage
+
+    config = write_config(tmp_path, log_format="json")
+    daemon = Daemon(config).start()
+    try:
+        inbox, outbox = tmp_path / "in0", tmp_path / "out0"
+        rgb = synthetic_photo(192, 256, seed=2)
+        (inbox / "a.png").write_bytes(encode(rgb))
+        for name, quality in (("high.jpg", 95), ("low.jpg", 30)):
+            PILImage.fromarray(rgb).save(inbox / name, quality=quality)
+        sizes = {p.name: p.stat().st_size for p in inbox.iterdir()}
+        wait_for(lambda: len(list(outbox.glob("*.jpg"))) == 3, 60, message=daemon.log())
+        records = {r["file"]: r for r in map(json.loads, daemon.log().splitlines()) if r.get("file")}
+        assert records["a.png"]["outcome"] == "recompressed"
+        assert records["high.jpg"]["outcome"] == "recompressed" and records["high.jpg"]["route"] == "dct"
+        assert records["low.jpg"]["outcome"] in ("lossless", "kept")
+        assert (outbox / "low.jpg").stat().st_size <= sizes["low.jpg"]
+        low = records["low.jpg"]["outcome"]
+        assert daemon.metric("focuspress_files_processed_total", f'inbox="cam0",outcome="{low}"') == 1
+        assert daemon.metric("focuspress_files_processed_total", 'inbox="cam0",outcome="recompressed"') == 2
+        assert daemon.stop() == 0
+    finally:
+        if daemon.proc and daemon.proc.poll() is None:
+            daemon.kill()
