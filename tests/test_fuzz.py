@@ -71,3 +71,26 @@ def test_fuzz_command_counts_and_exits_zero():
     total = next(line for line in proc.stdout.splitlines() if "total" in line)
     numbers = [int(cell) for cell in total.replace("│", " ").split() if cell.isdigit()]
     assert sum(numbers) == 300 and numbers[2:] == [0, 0, 0, 0, 0]  # crash, bad_output, memory, hang, died
+
+
+@pytest.mark.parametrize(
+    ("seed", "index", "what"),
+    [
+        (7, 39, "Pillow decodes it, libjpeg refuses its coefficients: the pixel route takes it"),
+        (7, 182, "damaged entropy data decodes to levels beyond baseline's 1023: clipped, not a crash"),
+        (7, 66, "a kept source keeps its Orientation tag: judged upright, as a viewer shows it"),
+    ],
+)
+def test_findings_of_earlier_fuzz_runs_stay_fixed(seed, index, what):
+    name, data, quality = make_case(seed, index)
+    outcome, detail = run_case(data, quality=quality)
+    assert outcome in ("ok", "refused"), f"{name} ({what}): {outcome}\n{detail}"
+
+
+def test_unreadable_coefficients_with_route_dct_are_one_line():
+    from focuspress.engine import CompressOptions, Engine, FocuspressError, load_image
+
+    _, data, quality = make_case(7, 39)
+    with pytest.raises(FocuspressError, match=r"^its DCT coefficients cannot be read .*--route auto") as caught:
+        Engine(saliency="none").compress(load_image(data, name="x"), CompressOptions(quality=quality, route="dct"))
+    assert "\n" not in str(caught.value) and "/tmp" not in str(caught.value)

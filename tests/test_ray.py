@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -141,5 +142,9 @@ def test_an_unreachable_cluster_is_one_line_not_a_hang(tmp_path):
         text=True,
         timeout=120,
     )
-    assert daemon.returncode == 1 and "cannot reach the Ray cluster" in daemon.stderr
-    assert "Traceback" not in daemon.stderr
+    # With json logs every line is a record on stdout (journald reads both streams).
+    records = [json.loads(line) for line in daemon.stdout.splitlines() if line.strip()]
+    fatal = [r for r in records if "cannot reach the Ray cluster" in r["message"]]
+    assert daemon.returncode == 1 and len(fatal) == 1 and fatal[0]["level"] == "error", daemon.stdout
+    assert "stream" not in fatal[0], "the message must be a record, not a captured stderr line"
+    assert "Traceback" not in daemon.stdout + daemon.stderr

@@ -7,7 +7,7 @@ import traceback
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 from focuspress.bench.fuzz.mutate import RngChoices, mutate
 
@@ -97,8 +97,11 @@ def run_case(data: bytes, quality: float = 75.0) -> tuple[str, str]:
     try:
         with Image.open(io.BytesIO(result.data)) as decoded:
             decoded.load()
-            if decoded.size != (image.width, image.height):
-                return "bad_output", f"size {decoded.size} != {(image.width, image.height)}"
+            # Upright as a viewer shows it: an output that kept the source's pixels (lossless,
+            # kept) keeps its Orientation tag too; a re-encoded one is turned upright, tag 1.
+            upright = ImageOps.exif_transpose(decoded).size
+            if upright != (image.width, image.height):
+                return "bad_output", f"upright size {upright} != {(image.width, image.height)}"
     except Exception:
         return "bad_output", traceback.format_exc(limit=4)
     return "ok", ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -87,7 +88,9 @@ def daemon(
     try:
         code = Service(parsed, config).run()
     except WorkerLost as exc:  # executor: ray and no cluster: say so; systemd retries later
-        _refuse(str(exc), fmt, EXIT_FAILURE)
+        # Logging owns the output now (with json, fd 2 is a pipe into the log): one record.
+        logging.getLogger("focuspress.daemon").error("%s", exc)
+        raise typer.Exit(EXIT_FAILURE) from None
     raise typer.Exit(code)
 
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from focuspress.engine.compositor.block.encoder import BlockSettings, PreparedImage, encode_prepared, prepare
-from focuspress.engine.compositor.block.transcode import prepare_transcode, transcode_settings, why_not_transcode
+from focuspress.engine.compositor.block.transcode import (
+    CoefficientsUnreadable,
+    prepare_transcode,
+    transcode_settings,
+    why_not_transcode,
+)
+from focuspress.engine.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,14 @@ class BlockCompositor:
     def prepare(self, image, importance: np.ndarray, options, settings: BlockSettings):
         settings = replace(settings, progressive=options.progressive)
         if why_not_transcode(image, options) is None:
-            return prepare_transcode(image, importance, options.roi_strength, transcode_settings(settings))
+            try:
+                return prepare_transcode(image, importance, options.roi_strength, transcode_settings(settings))
+            except CoefficientsUnreadable as exc:
+                if options.route == "dct":
+                    raise InputError(
+                        f"its DCT coefficients cannot be read ({exc}); --route auto takes the pixel route"
+                    ) from None
+        # (a damaged JPEG whose coefficients libjpeg refuses still has pixels: they take this route)
         subsampling = resolve_subsampling(image, options.subsampling)
         if image.jpeg is not None and subsampling == "420":
             # re-encoding a 4:2:0 JPEG source: the tuning fitted on such sources (transcode.py)

@@ -44,6 +44,14 @@ def transcode_settings(base: BlockSettings) -> BlockSettings:
     return replace(base, tuning=TRANSCODE_TUNING, rdo_lambda=TRANSCODE_LAMBDA)
 
 
+#: the largest quantized coefficient a baseline JPEG's Huffman code holds (10 bits of magnitude)
+MAX_LEVEL = 1023
+
+
+class CoefficientsUnreadable(Exception):
+    """libjpeg could not read a JPEG's coefficients (the file still decodes to pixels)."""
+
+
 def why_not_transcode(image, options) -> str | None:
     """Why ``image`` must take the pixel route under ``options`` (None: the DCT route applies)."""
     info = image.jpeg
@@ -128,6 +136,9 @@ class PreparedTranscode:
                     asked_table=asked[index],
                 )
             )
+        # A damaged source can decode to levels no baseline Huffman code holds (libjpeg refuses
+        # |AC| > 1023); an intact one never comes near after requantizing.
+        planes = [np.clip(plane, -MAX_LEVEL, MAX_LEVEL, out=plane) for plane in planes]
         jpeg = self.jpeg
         jpeg.Y = planes[0]
         if len(planes) == 3:
@@ -144,8 +155,15 @@ class PreparedTranscode:
 def prepare_transcode(
     image, importance: np.ndarray | None, roi_strength: float, settings: BlockSettings
 ) -> PreparedTranscode:
-    """Read the source's coefficients and weigh every block (masking x importance)."""
-    jpeg = read_dct(image.data)
+    """Read the source's coefficients and weigh every block (masking x importance).
+
+    Raises :class:`CoefficientsUnreadable` where libjpeg cannot read the coefficients of a file
+    Pillow decoded (a damaged header, a missing Huffman table): the pixel route still can.
+    """
+    try:
+        jpeg = read_dct(image.data)
+    except OSError as exc:
+        raise CoefficientsUnreadable("libjpeg refused the file's headers or Huffman tables") from exc
     levels = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])
     tables = np.stack([jpeg.qt[jpeg.quant_tbl_no[i]] for i in range(len(levels))]).astype(np.float32)
     stored_h, stored_w = jpeg.height, jpeg.width
