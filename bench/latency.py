@@ -217,10 +217,11 @@ def savings(paths: list[Path], *, saliency: str = "combined") -> list[str]:
         lines.append(
             f"{path.name}: {image.width}x{image.height}, {sizes} "
             f"({100 * saving:.1f}% smaller, {result.outcome}), SSIMULACRA2 {score:.1f} vs the source; "
-            f"mozjpeg lossless re-scan would save {100 * moz:.1f}%"
+            f"mozjpeg's lossless re-scan alone: {-100 * moz:+.1f}% size"
         )
     lines.append(
         f"median saving {100 * np.median(saved):.1f}% (mean {100 * np.mean(saved):.1f}%), median SSIMULACRA2 "
-        f"{np.median(scores):.1f} vs the source; mozjpeg lossless median {100 * np.nanmedian(lossless):.1f}%"
+        f"{np.median(scores):.1f} vs the source; "
+        f"mozjpeg's lossless re-scan alone: median {-100 * np.nanmedian(lossless):+.1f}% size"
     )
     return lines

@@ -114,7 +114,7 @@ def bench_daemon(
         refuse(f"--data must be a folder of images (got {data})")
     report_lines = run_load(data, count, workers=workers, saliency=saliency, console=err)
     for line in report_lines:
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, soft_wrap=True)
 
 
 @bench_app.command("publish")
@@ -200,7 +200,7 @@ def bench_latency(
     check_choice("--saliency", saliency, saliency_choices())
     paths = _photos(images)
     for line in measure(paths, repeat=repeat, saliency=saliency, anchors=anchors):
-        out.print(line, highlight=False, markup=False)
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @bench_app.command("startup")
@@ -212,7 +212,7 @@ def bench_startup(
     from focuspress.bench.latency import startup
 
     for line in startup(image, repeat=repeat):
-        out.print(line, highlight=False, markup=False)
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @bench_app.command("memory")
@@ -224,7 +224,7 @@ def bench_memory(
     from focuspress.bench.latency import memory
 
     for line in memory(image, megapixels):
-        out.print(line, highlight=False, markup=False)
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @bench_app.command("savings")
@@ -237,7 +237,7 @@ def bench_savings(
 
     check_choice("--saliency", saliency, saliency_choices())
     for line in savings(_photos([data]), saliency=saliency):
-        out.print(line, highlight=False, markup=False)
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _advance(progress, task, _result=None) -> None:
