@@ -94,3 +94,21 @@ def test_unreadable_coefficients_with_route_dct_are_one_line():
     with pytest.raises(FocuspressError, match=r"^its DCT coefficients cannot be read .*--route auto") as caught:
         Engine(saliency="none").compress(load_image(data, name="x"), CompressOptions(quality=quality, route="dct"))
     assert "\n" not in str(caught.value) and "/tmp" not in str(caught.value)
+
+
+def test_clipping_to_baseline_keeps_every_level_an_intact_source_can_hold():
+    import numpy as np
+
+    from focuspress.engine.compositor.block.transcode import clip_to_baseline
+
+    levels = np.zeros((2, 2, 8, 8), np.int16)
+    levels[0, 0, 0, 0] = -1024  # a black 8-bit block at step 1: legal, must survive
+    levels[0, 1, 0, 0] = -3000  # damaged DC
+    levels[1, 0, 3, 3] = 2000  # damaged AC
+    levels[1, 1, 0, 1] = -1023  # the largest legal AC
+    intact = levels.copy()
+    clip_to_baseline(levels)
+    assert levels[0, 0, 0, 0] == -1024 and levels[1, 1, 0, 1] == -1023
+    assert levels[0, 1, 0, 0] == -1024 and levels[1, 0, 3, 3] == 1023
+    changed = levels != intact
+    assert changed.sum() == 2

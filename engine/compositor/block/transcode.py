@@ -44,8 +44,23 @@ def transcode_settings(base: BlockSettings) -> BlockSettings:
     return replace(base, tuning=TRANSCODE_TUNING, rdo_lambda=TRANSCODE_LAMBDA)
 
 
-#: the largest quantized coefficient a baseline JPEG's Huffman code holds (10 bits of magnitude)
-MAX_LEVEL = 1023
+#: the largest quantized AC coefficient a baseline JPEG's Huffman code holds (10 bits of magnitude)
+MAX_AC_LEVEL = 1023
+#: DC levels whose differences fit its 11 bits (an 8-bit black block at step 1 is -1024)
+DC_LEVELS = (-1024, 1023)
+
+
+def clip_to_baseline(levels: np.ndarray) -> None:
+    """Clip a damaged source's levels, in place, to what a baseline JPEG can code.
+
+    Damaged entropy data can decode to levels libjpeg then refuses to write ("DCT coefficient
+    out of range"); an intact 8-bit source never exceeds these bounds. Once per source is
+    enough: requantizing never takes a step finer than the source's (the tables' floor), so it
+    never makes a level larger.
+    """
+    dc = np.clip(levels[..., 0, 0], *DC_LEVELS)  # a copy, 1/64 of the plane
+    np.clip(levels, -MAX_AC_LEVEL, MAX_AC_LEVEL, out=levels)
+    levels[..., 0, 0] = dc
 
 
 class CoefficientsUnreadable(Exception):
@@ -136,9 +151,6 @@ class PreparedTranscode:
                     asked_table=asked[index],
                 )
             )
-        # A damaged source can decode to levels no baseline Huffman code holds (libjpeg refuses
-        # |AC| > 1023); an intact one never comes near after requantizing.
-        planes = [np.clip(plane, -MAX_LEVEL, MAX_LEVEL, out=plane) for plane in planes]
         jpeg = self.jpeg
         jpeg.Y = planes[0]
         if len(planes) == 3:
@@ -165,6 +177,8 @@ def prepare_transcode(
     except OSError as exc:
         raise CoefficientsUnreadable("libjpeg refused the file's headers or Huffman tables") from exc
     levels = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])
+    for plane in levels:
+        clip_to_baseline(plane)
     tables = np.stack([jpeg.qt[jpeg.quant_tbl_no[i]] for i in range(len(levels))]).astype(np.float32)
     stored_h, stored_w = jpeg.height, jpeg.width
     if importance is not None and image.orientation != 1:
