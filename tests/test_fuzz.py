@@ -27,7 +27,9 @@ class _Drawn:
 SEEDS = seed_images()
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+# derandomize: the same 300 cases on every CI run, so a red CI means a change broke something,
+# not that this run drew a new case; new ground is covered by `focuspress bench fuzz --seed N`.
+@settings(max_examples=300, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(st.data())
 @pytest.mark.slow
 def test_mutated_images_are_compressed_or_refused_never_crash(data):
@@ -112,3 +114,20 @@ def test_clipping_to_baseline_keeps_every_level_an_intact_source_can_hold():
     assert levels[0, 1, 0, 0] == -1024 and levels[1, 0, 3, 3] == 1023
     changed = levels != intact
     assert changed.sum() == 2
+
+
+class _Scripted:
+    """A mutator's choices replayed from a hypothesis failure report (its ``Draw`` lines)."""
+
+    def __init__(self, values: list[int]) -> None:
+        self.values = list(values)
+
+    def integer(self, low: int, high: int) -> int:
+        return self.values.pop(0) if self.values else low
+
+
+def test_a_header_jpeglib_sizes_negative_takes_the_pixel_route():
+    """CI's hypothesis run: 14 bytes slipped before DQT make jpeglib size an array -1 long."""
+    mutated = mutate(dict(SEEDS)["baseline.jpg"], _Scripted([1, 1, 1, 5, 0]), [d for _, d in SEEDS])
+    outcome, detail = run_case(mutated, quality=5)
+    assert outcome in ("ok", "refused"), detail

@@ -174,7 +174,7 @@ def prepare_transcode(
     """
     try:
         jpeg = read_dct(image.data)
-    except OSError as exc:
+    except (OSError, ValueError, IndexError) as exc:  # libjpeg's refusal, or jpeglib sizing a damaged header
         raise CoefficientsUnreadable("libjpeg refused the file's headers or Huffman tables") from exc
     levels = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])
     for plane in levels:
