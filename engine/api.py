@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from focuspress.engine.compositor import get_compositor
+from focuspress.engine.compositor import Prepared, get_compositor
 from focuspress.engine.compositor.block.encoder import BlockSettings
 from focuspress.engine.errors import InputError
 from focuspress.engine.io import LoadedImage, atomic_write, load_image
@@ -163,7 +163,7 @@ class Engine:
 
     def _composite(
         self, image: LoadedImage, importance: np.ndarray, options: CompressOptions
-    ) -> tuple[RateResult, str]:
+    ) -> tuple[RateResult, Prepared]:
         compositor = get_compositor(options.compositor)
         prepared = compositor.prepare(image, importance, options, self.block_settings)
         continuous = compositor.continuous
