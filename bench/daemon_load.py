@@ -23,6 +23,7 @@ import yaml
 from PIL import Image
 
 from focuspress.bench.runner import list_images
+from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 
 def _free_port() -> int:
@@ -43,7 +44,7 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = "combined", console=None) -> list[str]:
+def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAULT_SALIENCY, console=None) -> list[str]:
     sources = list_images(data)
     if not sources:
         raise SystemExit(f"{data}: no images")

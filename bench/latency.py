@@ -1,8 +1,9 @@
 """``focuspress bench latency | startup | memory | savings``: time, memory and savings per photo.
 
-* latency: each photo through the daemon's stages (load: the decode, or for a big JPEG its
-  1/8-scale preview; map; compositor, which includes the DCT read or the full decode it needs and
-  the entropy coding; write: atomic and fsynced), warm, in ms and ms per megapixel; beside it
+* latency: each photo through the daemon's stages (the pipeline's :data:`STAGES`: read; decode,
+  a big JPEG's 1/8-scale preview plus any full-size decode the encoder asks for; map; encode,
+  the DCT read, quantization and entropy coding; write: atomic and fsynced), warm, in ms and
+  ms per megapixel; beside it
   mozjpeg's and libjpeg-turbo's encoders on the same (decoded) pixels at quality 75, the same
   run on the same machine.
 * startup: whole ``focuspress compress`` processes, wall time: one photo, and a missing input.
@@ -25,23 +26,28 @@ from pathlib import Path
 
 import numpy as np
 
-STAGES = ("load", "map", "compositor", "write")
+from focuspress.engine.pipeline import STAGES
+from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 
 def time_stages(engine, image: Path, options, folder: Path):
-    """One photo through the daemon's stages; returns (ms per stage as an array, loaded image, result)."""
-    from focuspress.engine.io import atomic_write, load_image
+    """One photo through the daemon's stages (the pipeline's, plus the read and the durable write):
+    (ms per stage of :data:`STAGES` as an array, the loaded image, the result)."""
+    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.io import atomic_write
+    from focuspress.engine.io.load import read_bytes
+    from focuspress.engine.pipeline import Work
 
-    stamps = [time.perf_counter()]
-    loaded = load_image(image)
-    stamps.append(time.perf_counter())
-    importance = engine.maps_for([loaded])[0]
-    stamps.append(time.perf_counter())
-    result = engine.compress_with_map(loaded, importance, options)
-    stamps.append(time.perf_counter())
-    atomic_write(folder / "out.jpg", result.data)
-    stamps.append(time.perf_counter())
-    return np.diff(stamps) * 1000.0, loaded, result
+    t0 = time.perf_counter()
+    data = read_bytes(image)
+    read_ms = (time.perf_counter() - t0) * 1000.0
+    outcome = engine.run([Work(data, image.name, options)], keep_image=True)[0]
+    if outcome.result is None:
+        raise FocuspressError(outcome.error or f"{image.name}: refused")
+    t1 = time.perf_counter()
+    atomic_write(folder / "out.jpg", outcome.result.data)
+    timings = dict(outcome.result.timings_ms, read=read_ms, write=(time.perf_counter() - t1) * 1000.0)
+    return np.array([timings.get(stage, 0.0) for stage in STAGES]), outcome.image, outcome.result
 
 
 def _encode_ms(rgb: np.ndarray, encoder: str, repeat: int) -> float:
@@ -77,7 +83,7 @@ class PhotoTiming:
     route: str
 
 
-def measure(paths: list[Path], *, repeat: int = 1, saliency: str = "combined", anchors: bool = True) -> list[str]:
+def measure(paths: list[Path], *, repeat: int = 1, saliency: str = DEFAULT_SALIENCY, anchors: bool = True) -> list[str]:
     """Per-photo and total lines for ``focuspress bench latency``."""
     t_start = time.perf_counter()
     from focuspress.engine import CompressOptions, Engine
@@ -194,7 +200,7 @@ def memory(source: Path, megapixels: float = 24.0) -> list[str]:
     return lines
 
 
-def savings(paths: list[Path], *, saliency: str = "combined") -> list[str]:
+def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]:
     """Default settings over real JPEGs: per photo and median saving and SSIMULACRA2 against the source."""
     from focuspress.engine import CompressOptions, Engine
     from focuspress.engine.api import decode_upright

@@ -23,6 +23,7 @@ from focuspress.daemon.journal import Journal
 from focuspress.daemon.metrics import DaemonMetrics
 from focuspress.daemon.service import make_pipeline
 from focuspress.daemon.workers import Job, WorkerPool
+from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 MODES = ("local-1", "local-2", "ray-1", "ray-2")
 
@@ -101,7 +102,7 @@ def journal_rate(transitions: int = 2000) -> float:
         start = time.perf_counter()
         for entry in entries:
             journal.claim(entry.id)
-            journal.claim_output(entry.id, Path(folder) / f"{entry.id}.jpg")
+            journal.set_output(entry.id, Path(folder) / f"{entry.id}.jpg", b"")
             journal.set_state(entry.id, "written")
             journal.set_state(entry.id, "done")
         elapsed = time.perf_counter() - start
@@ -109,7 +110,7 @@ def journal_rate(transitions: int = 2000) -> float:
     return n / elapsed
 
 
-def run(data: Path, modes: list[str], *, saliency: str = "combined", rounds: int = 1, console=None) -> dict:
+def run(data: Path, modes: list[str], *, saliency: str = DEFAULT_SALIENCY, rounds: int = 1, console=None) -> dict:
     sources = list_images(data)
     if not sources:
         raise SystemExit(f"{data}: no images")

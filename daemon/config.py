@@ -13,9 +13,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from focuspress.engine.errors import FocuspressError
+from focuspress.engine.executors.ray_cluster import RayOptions
 from focuspress.engine.io.load import SUPPORTED_SUFFIXES
 from focuspress.engine.options import CompressOptions, describe_errors
-from focuspress.engine.saliency import SALIENCY_CHOICES
+from focuspress.engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES
 
 DEFAULT_PATTERNS = [f"*{suffix}" for suffix in SUPPORTED_SUFFIXES]
 DEFAULT_IGNORE = [".*", "*.part", "*.tmp", "*.partial", "*.crdownload", "*~", "*.swp"]
@@ -59,14 +60,8 @@ class InboxConfig(Strict):
         return self.quarantine or (self.path.parent / f"{self.path.name}.quarantine")
 
 
-class RayConfig(Strict):
-    """Where ``executor: ray`` sends the work (every node needs focuspress installed)."""
-
-    address: str | None = Field(None, description="e.g. auto or ray://head:10001; empty starts a local Ray")
-    actors: int = Field(2, ge=1, le=4096, description="model-holding workers (one model load each)")
-    num_cpus: float = Field(1.0, ge=0, description="CPUs each worker reserves")
-    num_gpus: float = Field(0.0, ge=0, description="GPUs each worker reserves (1 to run the model on a GPU)")
-    timeout_seconds: float = Field(300.0, gt=0, description="a photo running longer is given up")
+#: Where ``executor: ray`` sends the work (every node needs focuspress installed): the engine's model.
+RayConfig = RayOptions
 
 
 class MetricsConfig(Strict):
@@ -79,14 +74,28 @@ class DaemonConfig(Strict):
 
     inboxes: list[InboxConfig] = Field(..., min_length=1)
     journal: Path = Path("/var/lib/focuspress/journal.sqlite3")
-    saliency: Literal[SALIENCY_CHOICES] = "combined"  # type: ignore[valid-type]
+    saliency: Literal[SALIENCY_CHOICES] = DEFAULT_SALIENCY  # type: ignore[valid-type]
     workers: int = Field(2, ge=1, le=64)
     queue_size: int = Field(16, ge=1, le=10000)
     batch_size: int = Field(1, ge=1, le=64, description="images per model call (raise on a GPU)")
     settle_seconds: float = Field(1.0, ge=0, le=3600, description="a file must be unchanged this long")
+    upload_grace_seconds: float = Field(
+        120.0,
+        ge=0,
+        le=86400,
+        description="a file that will not decode is judged broken only once it has not changed for this long "
+        "(an upload over a weak link pauses; until then it waits and is tried again)",
+    )
+    stall_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="/healthz answers 503 'stalled' when a file has waited this long and nothing was written meanwhile",
+    )
     scan_interval_seconds: float = Field(30.0, ge=1, description="periodic rescan for missed events")
     drain_timeout_seconds: float = Field(30.0, ge=0)
-    max_attempts: int = Field(3, ge=1, le=100, description="crash-retries before a file is quarantined")
+    max_attempts: int = Field(
+        3, ge=1, le=100, description="worker deaths a photo may cause (run alone) before it is quarantined"
+    )
     retry_seconds: float = Field(
         30.0, gt=0, le=86400, description="wait before retrying an inbox whose outbox could not be written"
     )

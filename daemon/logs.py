@@ -54,17 +54,22 @@ class TextFormatter(logging.Formatter):
         return f"{line} {extra}" if extra else line
 
 
-def configure(log_format: str, stream=None, *, capture_stderr: bool | None = None) -> None:
+def configure(log_format: str, stream=None, *, capture_stderr: bool | None = None, pinned: bool = False) -> None:
     """Route every record (ours, libraries', warnings, uncaught exceptions) through one handler.
 
     ``json``: records on stdout, file descriptor 2 captured (see the module docstring).
-    ``text``: records on stderr, as a person at a terminal expects.
+    ``text``: records on stderr, as a person at a terminal expects. ``pinned``: the format came
+    from the command line, so a reload does not change it.
     """
     as_json = log_format == "json"
     if capture_stderr is None:
         capture_stderr = as_json and stream is None
+    global _handler, _pinned
+    # json: records on stdout. text: stderr. A reload to the other format keeps the stream (the
+    # service's output is one stream under systemd either way).
     handler = logging.StreamHandler(stream or (sys.stdout if as_json else sys.stderr))
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    _handler, _pinned = handler, pinned
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -92,6 +97,17 @@ def configure(log_format: str, stream=None, *, capture_stderr: bool | None = Non
 
 
 _captured = False
+_handler: logging.Handler | None = None
+_pinned = False
+
+
+def set_format(log_format: str) -> bool:
+    """Switch the running handler to ``log_format`` (a SIGHUP reload); False when the command line
+    fixed the format (``--log-format``) or logging was not configured by :func:`configure`."""
+    if _handler is None or _pinned:
+        return False
+    _handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    return True
 
 
 def _capture_fd2() -> None:

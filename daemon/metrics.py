@@ -1,8 +1,9 @@
 """Prometheus metrics, the /healthz probe and a /status.json summary, on one loopback-by-default address.
 
 ``/metrics``: the counters below (``focuspress_`` prefix). ``/healthz``: 200 ``ready`` once
-the model is loaded and the watchers run, 503 ``starting``/``draining`` otherwise, so a
-load balancer or systemd watchdog script can tell. ``/status.json``: per-inbox journal counts
+the model is loaded and the watchers run, 503 ``starting``/``draining`` otherwise, and 503
+``stalled: ...`` while a file has waited longer than ``stall_seconds`` with nothing written
+meanwhile, so a load balancer or a watchdog script can tell. ``/status.json``: per-inbox journal counts
 and the most recent outcomes (with quarantine reasons), for the GUI's daemon view.
 """
 
@@ -18,50 +19,18 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, make_wsgi_app
 
 from focuspress import __version__
+from focuspress.engine.errors import OUTPUT_ERROR_REASONS, QUARANTINE_REASONS
+from focuspress.engine.pipeline import STAGES
 
-STAGES = ("decode", "saliency", "compositor", "write")
-#: Quarantine reasons as a closed set of label values (a free-text label would grow without bound).
-REASONS = (
-    ("empty file", "empty"),
-    ("decompression-bomb", "too_large"),
-    ("megapixels", "too_large"),
-    ("permission denied", "permission"),
-    ("vanished", "vanished"),
-    ("no such file", "vanished"),
-    ("truncated", "truncated"),
-    ("not a png, jpeg", "not_an_image"),
-    ("cannot decode", "undecodable"),
-    ("cannot read", "unreadable"),
-    ("not a regular file", "not_regular"),
-    ("is a symlink", "not_regular"),
-    ("not enough memory", "too_large"),
-    ("gave up after", "gave_up"),
-    ("worker lost", "worker_lost"),
-    ("saliency model failed", "model_error"),
-    ("internal error", "internal"),
-)
-OUTPUT_ERRORS = (("no space", "no_space"), ("quota", "quota"), ("read-only", "read_only"))
-#: Every label value each labelled series can take, so all series exist (at 0) from start-up:
-#: a rate() or an alert over them works before the first event, not only after it.
-REASON_LABELS = tuple(dict.fromkeys([label for _, label in REASONS] + ["other"]))
-OUTPUT_ERROR_LABELS = tuple(dict.fromkeys([label for _, label in OUTPUT_ERRORS] + ["io_error"]))
+#: Label values of every labelled series, so all series exist (at 0) from start-up: a rate() or
+#: an alert over them works before the first event, not only after it. Reasons are the engine's
+#: codes (focuspress.engine.errors.Reason): a closed set, never free text.
+REASON_LABELS = tuple(str(reason) for reason in QUARANTINE_REASONS)
+OUTPUT_ERROR_LABELS = tuple(str(reason) for reason in OUTPUT_ERROR_REASONS)
 FILE_KINDS = ("fifo", "socket", "symlink", "device", "directory")
+#: What the journal was asked to do when a write failed (the ``operation`` label).
+JOURNAL_OPERATIONS = ("record", "claim", "state", "output", "read", "recover")
 RECENT = 100
-
-
-def _label(text: str, table: tuple[tuple[str, str], ...], default: str) -> str:
-    lowered = text.lower()
-    return next((label for phrase, label in table if phrase in lowered), default)
-
-
-def reason_label(reason: str) -> str:
-    """The metric label for a quarantine reason: the first matching key phrase, else ``other``."""
-    return _label(reason, REASONS, "other")
-
-
-def output_error_label(reason: str) -> str:
-    """The metric label for an output that could not be written."""
-    return _label(reason, OUTPUT_ERRORS, "io_error")
 
 
 _BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -139,17 +108,52 @@ class DaemonMetrics:
             registry=r,
         )
         self.worker_lost = Counter(
-            "focuspress_worker_lost", "Photos whose (remote) worker died under them; retried", registry=r
+            "focuspress_worker_lost",
+            "Photos whose worker died under them; retried (alone) before any blame",
+            registry=r,
+        )
+        self.journal_errors = Counter(
+            "focuspress_journal_errors",
+            "Journal writes or reads that failed (disk full, I/O error); the work stays and is retried",
+            ["operation"],
+            registry=r,
+        )
+        self.journal_fresh = Gauge(
+            "focuspress_journal_fresh",
+            "1 when the journal was new or empty at start while an outbox already held files "
+            "(the outboxes alone then guard against overwriting; see the warning in the log)",
+            registry=r,
+        )
+        self.oldest_pending = Gauge(
+            "focuspress_oldest_pending_age_seconds",
+            "Age of each inbox's oldest unfinished file (0: none): a backlog that stops moving grows this",
+            ["inbox"],
+            registry=r,
+        )
+        self.uploads_waiting = Counter(
+            "focuspress_uploads_waiting",
+            "Decodes that failed on a file changed within upload_grace_seconds: it waits (still arriving?)",
+            ["inbox"],
+            registry=r,
+        )
+        self.watch_overflows = Counter(
+            "focuspress_watch_overflows",
+            "Kernel event queue overflows (fs.inotify.max_queued_events); each is followed by one rescan",
+            registry=r,
+        )
+        self.temp_files_removed = Counter(
+            "focuspress_temp_files_removed", "Temp files a killed write left behind, removed at start", registry=r
         )
         self.recent: deque[dict] = deque(maxlen=RECENT)
         self.build = Info("focuspress_build", "Build information", registry=r)
         self.build.info({"version": __version__})
         self._totals: dict[str, list[float]] = {}
+        self._last_write = 0.0
         self._lock = threading.Lock()
 
     def initialize(self, inboxes: list[str]) -> None:
         """Create every per-inbox, per-reason and per-outcome series at 0 (idempotent: SIGHUP adds inboxes)."""
-        from focuspress.engine.api import OUTCOMES
+        from focuspress.engine.jpeg_input import OUTCOMES
 
         for stage in STAGES:
             self.stage_seconds.labels(stage)
@@ -164,12 +168,22 @@ class DaemonMetrics:
                 self.output_errors.labels(inbox, reason)
             for kind in FILE_KINDS:
                 self.files_ignored.labels(inbox, kind)
-            for gauge in (self.saving_ratio, self.inbox_paused, self.files_pending, self.last_output):
+            for gauge in (
+                self.saving_ratio,
+                self.inbox_paused,
+                self.files_pending,
+                self.last_output,
+                self.oldest_pending,
+            ):
                 gauge.labels(inbox)
+            self.uploads_waiting.labels(inbox)
+        for operation in JOURNAL_OPERATIONS:
+            self.journal_errors.labels(operation)
 
     def record_output(self, inbox: str, outcome: str, bytes_in: int, bytes_out: int) -> None:
         self.files_processed.labels(inbox, outcome).inc()
-        self.last_output.labels(inbox).set(time.time())
+        self._last_write = time.time()
+        self.last_output.labels(inbox).set(self._last_write)
         self.bytes_in.labels(inbox).inc(bytes_in)
         self.bytes_out.labels(inbox).inc(bytes_out)
         with self._lock:
@@ -178,6 +192,10 @@ class DaemonMetrics:
             totals[1] += bytes_out
             if totals[0] > 0:
                 self.saving_ratio.labels(inbox).set(1.0 - totals[1] / totals[0])
+
+    def last_write_time(self) -> float:
+        """Unix time of the last durable output of any inbox (0: none yet)."""
+        return self._last_write
 
     def record_event(self, record: dict) -> None:
         """Remember an outcome line for /status.json (bounded)."""
@@ -204,20 +222,31 @@ class MetricsServer:
     """Serves /metrics and /healthz from a background thread."""
 
     def __init__(
-        self, metrics: DaemonMetrics, address: str, port: int, status: Callable[[], dict] | None = None
+        self,
+        metrics: DaemonMetrics,
+        address: str,
+        port: int,
+        status: Callable[[], dict] | None = None,
+        stalled: Callable[[], str | None] | None = None,
     ) -> None:
         self.metrics = metrics
         self.state = "starting"
         self.status = status or (lambda: {})
+        #: a reason while work has stopped moving (answered as 503 "stalled: ..."), else None
+        self.stalled = stalled or (lambda: None)
         self.started_at = time.time()
         prometheus_app = make_wsgi_app(metrics.registry)
 
         def app(environ, start_response):
             path = environ.get("PATH_INFO")
             if path == "/healthz":
-                ok = self.state == "ready"
+                state = self.state
+                if state == "ready":
+                    problem = self.stalled()
+                    state = f"stalled: {problem}" if problem else state
+                ok = state == "ready"
                 start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")])
-                return [self.state.encode() + b"\n"]
+                return [state.encode() + b"\n"]
             if path == "/status.json":
                 body = {"state": self.state, "started_at": self.started_at, **metrics.status(), **self.status()}
                 data = json.dumps(body, default=str).encode()

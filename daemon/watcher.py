@@ -1,17 +1,25 @@
 """From filesystem events to settled candidates: a partial upload is never taken.
 
-watchdog's inotify observer reports close-after-write (``closed``) events; other platforms
-and network filesystems give only created/modified. Either way an event only *nominates* a
-file; it becomes a candidate once its size and mtime have stayed the same for
-``settle_seconds`` after the last event. Temporary names (``*.part``, ``*.tmp``, dotfiles) are
-never nominated, and a rename from such a name into a real one (how careful uploaders finish)
-nominates the new name. Only regular files are taken: a FIFO, a socket, a device or a symlink
-(wherever it points) is ignored, reported once through ``on_ignored`` (the service logs it).
+watchdog's inotify observer reports created, close-after-write (``closed``), moved and deleted
+events; nothing else is asked of the kernel (:data:`EVENTS`). Opens, reads and attribute
+changes are not: a folder tree walk opens every folder, and in a big recursive inbox those
+events alone overflow the kernel's queue, whose recovery walks the tree again (a loop that
+pinned a core). An event only *nominates* a file; it becomes a candidate once its size and
+mtime have stayed the same for ``settle_seconds``, by polling its stat (which is also how a
+slow writer that never closes is followed). Temporary names (``*.part``, ``*.tmp``, dotfiles)
+are never nominated, and a rename from such a name into a real one (how careful uploaders
+finish) nominates the new name. Only regular files are taken: a FIFO, a socket, a device or a
+symlink (wherever it points) is ignored, reported once through ``on_ignored``.
+
+When the kernel's queue overflows anyway (``fs.inotify.max_queued_events``), events were lost:
+watchdog rebuilds its watches and says so in a log record, which :class:`OverflowSignal` turns
+into one rescan of the inboxes (the only signal watchdog gives; see docs/scale.md for the sysctls).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import stat as stat_module
 import threading
@@ -20,7 +28,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from focuspress.daemon.config import InboxConfig
@@ -180,18 +196,69 @@ def scan(inbox: InboxConfig, on_ignored: IgnoredCallback = _ignore_nothing) -> I
             yield path
 
 
+#: The only events asked of the kernel (see the module's docstring).
+EVENTS = [FileCreatedEvent, FileClosedEvent, FileMovedEvent, DirMovedEvent, FileDeletedEvent]
+_WATCHDOG_LOGGERS = ("watchdog.observers.inotify", "watchdog.observers.inotify_c")
+
+
+class OverflowSignal(logging.Filter):
+    """watchdog's "queue overflowed" records become a flag the service polls (and leave the log:
+    the service reports each overflow once, with what it does about it); its error record for a
+    stop that races its reader thread is dropped too (a clean stop is not an error)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._event = threading.Event()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "queue overflowed" in message:
+            self._event.set()
+            return False
+        return "called when the thread is inactive" not in message
+
+    def take(self) -> bool:
+        """True once per overflow (or burst of overflows) since the last call."""
+        if self._event.is_set():
+            self._event.clear()
+            return True
+        return False
+
+    def install(self) -> OverflowSignal:
+        for name in _WATCHDOG_LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def remove(self) -> None:
+        for name in _WATCHDOG_LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+
 class InboxWatcher:
-    """One watchdog observer over all inboxes, feeding a :class:`Settler`."""
+    """One watchdog observer over all inboxes, feeding a :class:`Settler`.
+
+    ``problems`` lists the inboxes that could not be watched (e.g. the kernel's watch limit,
+    ``fs.inotify.max_user_watches``): those are found by the periodic scan only.
+    """
 
     def __init__(self, inboxes: list[InboxConfig], settler: Settler) -> None:
         self.settler = settler
         self.observer = Observer()
+        self.problems: list[str] = []
         for inbox in inboxes:
             inbox.path.mkdir(parents=True, exist_ok=True)
-            self.observer.schedule(_Handler(settler, inbox), str(inbox.path), recursive=inbox.recursive)
+            try:
+                self.observer.schedule(
+                    _Handler(settler, inbox), str(inbox.path), recursive=inbox.recursive, event_filter=EVENTS
+                )
+            except OSError as exc:
+                self.problems.append(f"{inbox.name}: cannot watch {inbox.path} ({exc})")
 
     def start(self) -> None:
-        self.observer.start()
+        try:
+            self.observer.start()
+        except OSError as exc:  # the watch limit is met when the watches are added, at start
+            self.problems.append(f"cannot watch the inboxes ({exc})")
 
     def stop(self) -> None:
         self.observer.stop()

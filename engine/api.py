@@ -1,36 +1,41 @@
-"""The engine's one public API: load -> importance map -> composite -> write.
+"""The engine's public API: an :class:`Engine` holding the model, and the results it returns.
 
-The CLI, the daemon and the GUI are thin faces over :class:`Engine`; none of them touches a
-compositor or a model directly. :func:`compress` and :func:`importance_map` are the same
-pipeline for Python callers, on a shared engine per saliency model.
+The CLI, the daemon and the GUI are thin faces over :meth:`Engine.run` (the one pipeline,
+:mod:`focuspress.engine.pipeline`); none of them touches a compositor or a model directly.
+:func:`compress` and :func:`importance_map` are the same pipeline for Python callers, on a
+shared engine per saliency model.
 """
 
 from __future__ import annotations
 
 import io
 import threading
-import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
-from focuspress.engine.compositor import Prepared, get_compositor
-from focuspress.engine.compositor.block.encoder import BlockSettings
-from focuspress.engine.errors import InputError
+from focuspress.engine.compositor import Prepared, Route, get_compositor
+from focuspress.engine.errors import FocuspressError, InputError, Reason
 from focuspress.engine.io import LoadedImage, atomic_write, load_image
-from focuspress.engine.io.metadata import Metadata, lossless_optimize, orientation_only_exif, with_metadata
+from focuspress.engine.io.metadata import with_metadata
+from focuspress.engine.jpeg_input import OUTCOMES, Outcome, is_jpeg_source, never_larger, output_metadata
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.ratecontrol import RateResult, encode_quality, search_target_score, search_target_size
-from focuspress.engine.saliency import DEFAULT_SALIENCY, load_saliency, model_device
+from focuspress.engine.saliency import DEFAULT_SALIENCY, SaliencyModel, load_saliency, model_device
+
+if TYPE_CHECKING:
+    from focuspress.engine.pipeline import Outcome as PipelineOutcome
+    from focuspress.engine.pipeline import Work
 
 Source = str | Path | bytes | np.ndarray | LoadedImage
+#: How the output's pixels were made: a JPEG's coefficients requantized, pixels encoded, or the source's own.
+ResultRoute = Route | str
 
-
-#: What a JPEG input became: steered output, its own coefficients made smaller, or itself.
-OUTCOMES = ("recompressed", "lossless", "kept")
+__all__ = ["OUTCOMES", "CompressResult", "Engine", "compress", "decode_upright", "importance_map", "shared_engine"]
 
 
 @dataclass
@@ -42,6 +47,7 @@ class CompressResult:
     recompressing would not have saved ``min_saving``. ``route``: ``dct`` (a JPEG's coefficients
     requantized), ``pixel`` (decoded and encoded), or ``source`` (lossless and kept).
     ``importance`` is the map as computed (on a preview for big photos; see :meth:`importance_at`).
+    ``timings_ms``: the pipeline's stages (:data:`focuspress.engine.pipeline.STAGES`).
     """
 
     data: bytes
@@ -51,8 +57,8 @@ class CompressResult:
     height: int
     input_bytes: int
     timings_ms: dict[str, float] = field(default_factory=dict)
-    outcome: str = "recompressed"
-    route: str = "pixel"
+    outcome: Outcome = "recompressed"
+    route: ResultRoute = "pixel"
 
     @property
     def bytes(self) -> int:
@@ -85,13 +91,12 @@ class CompressResult:
 class Engine:
     """Holds the loaded saliency model; safe to share between threads."""
 
-    def __init__(self, saliency: str = DEFAULT_SALIENCY, block_settings: BlockSettings | None = None) -> None:
+    def __init__(self, saliency: str = DEFAULT_SALIENCY) -> None:
         self.saliency_name = saliency
-        self.block_settings = block_settings or BlockSettings()
-        self._model = None
+        self._model: SaliencyModel | None = None
 
     @property
-    def model(self):
+    def model(self) -> SaliencyModel:
         if self._model is None:
             self._model = load_saliency(self.saliency_name)
         return self._model
@@ -108,47 +113,50 @@ class Engine:
         """HxW float32 maps in [0, 1], one per RGB array, computed in one model call (GPU batching)."""
         return self.model.predict_batch(images)
 
-    def maps_for(self, images: list[LoadedImage]) -> list[np.ndarray]:
+    def maps_for(self, images: Sequence[LoadedImage]) -> list[np.ndarray]:
         """Maps of loaded photos: a big JPEG's map is computed on its preview (the map is smooth;
         the network sees 448 pixels anyway), so its full-size pixels need not be decoded."""
         return self.importance_maps([map_input(image) for image in images])
 
+    def run(self, items: Sequence[Work], *, keep_image: bool = False) -> list[PipelineOutcome]:
+        """The pipeline (:func:`focuspress.engine.pipeline.run`): photos in, outcomes out, in order."""
+        from focuspress.engine.pipeline import run
+
+        return run(self, items, keep_image=keep_image)
+
     def compress(self, image: LoadedImage, options: CompressOptions | None = None) -> CompressResult:
-        return self.compress_batch([image], options)[0]
+        """One loaded photo through the pipeline; a refusal is raised as :class:`InputError`."""
+        from focuspress.engine.pipeline import Work
 
-    def compress_batch(self, images: list[LoadedImage], options: CompressOptions | None = None) -> list[CompressResult]:
-        """Compress several photos; their maps are computed in one model call."""
-        options = options or CompressOptions()
-        start = time.perf_counter()
-        maps = self.maps_for(images)
-        saliency_ms = (time.perf_counter() - start) * 1000.0 / max(1, len(images))
-        results = [self.compress_with_map(image, importance, options) for image, importance in zip(images, maps)]
-        for result in results:
-            result.timings_ms["saliency"] = saliency_ms
-        return results
+        outcome = self.run([Work(image, image_label(image), options or CompressOptions())])[0]
+        if outcome.result is None:
+            assert outcome.refusal is not None
+            raise _as_error(outcome.refusal.message, outcome.refusal.reason)
+        return outcome.result
 
-    def compress_with_map(
-        self, image: LoadedImage, importance: np.ndarray, options: CompressOptions | None = None
-    ) -> CompressResult:
-        """Compress with a map computed elsewhere (the daemon batches maps across files)."""
-        options = options or CompressOptions()
-        t0 = time.perf_counter()
+    def encode(self, image: LoadedImage, importance: np.ndarray, options: CompressOptions) -> CompressResult:
+        """The encode stage: compositor, rate control, metadata and the JPEG-input policy.
+
+        Called by the pipeline (which times it); raises :class:`FocuspressError` for a photo the
+        options cannot be met for.
+        """
         try:
             rate, prepared = self._composite(image, importance, options)
-            route = getattr(prepared, "route", "pixel")
-            # The pixel route turned the pixels upright; the DCT route kept the source's grid and tag.
-            data = with_metadata(rate.data, image.metadata.for_output(options.metadata, upright=route == "pixel"))
-            quality, outcome = rate.quality, "recompressed"
-            if image.jpeg is not None and image.data is not None:
-                data, outcome = _never_larger(image, data, options)
+            data = with_metadata(rate.data, output_metadata(image, options))
+            quality, outcome, route = rate.quality, "recompressed", prepared.route
+            if is_jpeg_source(image):
+                assert image.jpeg is not None
+                data, outcome = never_larger(image, data, options)
                 if outcome != "recompressed":
                     quality, route = image.jpeg.quality, "source"
-                elif hasattr(prepared, "is_exact") and prepared.is_exact(rate.data):
+                elif rate.encoded.exact:
                     quality, outcome = image.jpeg.quality, "lossless"  # the source's coefficients, coded smaller
         except MemoryError:
             # A header can claim tens of megapixels in a few KB (found by `bench fuzz`); where the
             # memory runs out, this photo gets a clear refusal and the service goes on.
-            raise InputError(f"{image.width}x{image.height}: not enough memory to compress this image") from None
+            raise InputError(
+                f"{image.width}x{image.height}: not enough memory to compress this image", reason=Reason.TOO_LARGE
+            ) from None
         return CompressResult(
             data=data,
             importance=importance,
@@ -156,8 +164,7 @@ class Engine:
             width=image.width,
             height=image.height,
             input_bytes=image.source_bytes,
-            timings_ms={"compositor": (time.perf_counter() - t0) * 1000.0},
-            outcome=outcome,
+            outcome=outcome,  # type: ignore[arg-type]
             route=route,
         )
 
@@ -165,7 +172,7 @@ class Engine:
         self, image: LoadedImage, importance: np.ndarray, options: CompressOptions
     ) -> tuple[RateResult, Prepared]:
         compositor = get_compositor(options.compositor)
-        prepared = compositor.prepare(image, importance, options, self.block_settings)
+        prepared = compositor.prepare(image, importance, options)
         continuous = compositor.continuous
         if options.target_size is not None:
             rate = search_target_size(prepared.encode, options.target_size, continuous=continuous)
@@ -173,7 +180,7 @@ class Engine:
             from focuspress.engine.metrics import ssimulacra2
 
             def score(data: bytes) -> float:
-                return ssimulacra2(image.rgb, decode_upright(data))
+                return ssimulacra2(image.rgb, decode_upright(with_metadata(data, output_metadata(image, options))))
 
             rate = search_target_score(prepared.encode, score, options.target_ssimulacra2, continuous=continuous)
         else:
@@ -181,29 +188,18 @@ class Engine:
         return rate, prepared
 
 
-def _never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> tuple[bytes, str]:
-    """The steered output if it saves ``min_saving``; else the source made smaller losslessly; else
-    the source's own bytes (with the metadata policy applied): a JPEG input never grows."""
-    source = image.data
-    assert source is not None
-    if len(data) <= len(source) * (1.0 - options.min_saving):
-        return data, "recompressed"
-    metadata = image.metadata.for_output(options.metadata, upright=False)
-    if options.metadata == "strip" and image.orientation != 1:
-        # The source's pixels stay as stored here, so the one tag that says how to turn them stays.
-        metadata = Metadata(icc=metadata.icc, exif=orientation_only_exif(image.orientation))
-    try:
-        lossless = with_metadata(lossless_optimize(source), metadata)
-    except Exception:  # a source mozjpeg cannot re-scan: keeping its bytes is still right
-        lossless = None
-    if lossless is not None and len(lossless) < len(source):
-        return lossless, "lossless"
-    if options.metadata == "keep":
-        return source, "kept"
-    try:
-        return with_metadata(source, metadata), "kept"
-    except ValueError:
-        return source, "kept"
+def _as_error(message: str, reason: Reason) -> FocuspressError:
+    from focuspress.engine.errors import OptionsError
+
+    if reason == Reason.OPTIONS:
+        return OptionsError(message, reason=reason)
+    return InputError(message, reason=reason)
+
+
+def image_label(image: LoadedImage) -> str:
+    from focuspress.engine.io.names import display_name
+
+    return display_name(image.source_path) if image.source_path is not None else "<image>"
 
 
 def map_input(image: LoadedImage) -> np.ndarray:
@@ -245,7 +241,9 @@ def as_image(source: Source) -> LoadedImage:
         return source
     if isinstance(source, np.ndarray):
         if source.dtype != np.uint8 or source.ndim != 3 or source.shape[2] != 3 or 0 in source.shape:
-            raise InputError(f"array input must be HxWx3 uint8 RGB, got {source.dtype} {source.shape}")
+            raise InputError(
+                f"array input must be HxWx3 uint8 RGB, got {source.dtype} {source.shape}", reason=Reason.NOT_AN_IMAGE
+            )
         return LoadedImage(rgb=np.ascontiguousarray(source))
     return load_image(source)
 

@@ -18,7 +18,7 @@ from focuspress.engine.errors import OptionsError
 from focuspress.engine.ratecontrol import parse_size
 
 Progressive = Literal["auto", "always", "never"]
-Subsampling = Literal["auto", "444", "420"]
+Subsampling = Literal["auto", "420", "444", "keep"]
 Route = Literal["auto", "dct", "pixel"]
 MetadataPolicy = Literal["keep", "strip", "no-location"]
 #: The compositor registry's names (focuspress.engine.compositor), so a new compositor is a choice here too.
@@ -51,7 +51,9 @@ class CompressOptions(BaseModel):
         "block", description="block (steered inside the encoder) or pixel (the 2019 method)."
     )
     subsampling: Subsampling = Field(
-        "auto", description="Chroma subsampling: auto (a JPEG input's own, else 444), 444 (sharper colour) or 420."
+        "auto",
+        description="Chroma subsampling: auto (a camera JPEG's 4:2:2 or 4:4:4 becomes 4:2:0 where that is "
+        "smaller at the same quality; other sources 4:4:4), 420, 444 (sharper colour) or keep (a JPEG's own).",
     )
     progressive: Progressive = Field(
         "auto",

@@ -25,6 +25,8 @@ def write_config(root: Path, *, inboxes: int = 1, originals: str = "archive", **
         "journal": str(root / "state" / "journal.sqlite3"),
         "saliency": "none",
         "settle_seconds": 0.4,
+        # broken test files are judged soon after they stop changing (the default, 120 s, is for real uploads)
+        "upload_grace_seconds": 1.5,
         "scan_interval_seconds": 5,
         "drain_timeout_seconds": 20,
         "metrics": {"address": "127.0.0.1", "port": free_port()},

@@ -77,7 +77,9 @@ def test_the_dct_route_reproduces_the_source_coefficients_at_no_change_settings(
     from dataclasses import replace
 
     prepared = prepare_transcode(image, None, 0.0, replace(settings, rdo_lambda=0.0))
-    out = prepared.encode(100.0)  # tables at q100 are finer than the source's: the floor (= source) rules
+    encoded = prepared.encode(100.0)  # tables at q100 are finer than the source's: the floor (= source) rules
+    assert encoded.exact
+    out = encoded.data
     (src_levels, src_qt), (out_levels, out_qt) = _levels(source, tmp_path), _levels(out, tmp_path)
     for a, b in zip(src_levels, out_levels):
         assert np.array_equal(a, b)
@@ -99,11 +101,12 @@ def test_estimated_source_quality_is_within_3_of_what_libjpeg_was_given(quality)
     assert abs(estimate_quality(tables) - quality) <= 3
 
 
-def test_the_source_subsampling_is_kept(tmp_path):
-    for subsampling, expected in ((2, "420"), (0, "444")):
+def test_subsampling_keep_keeps_the_source_grid_on_the_dct_route(tmp_path):
+    for subsampling, expected in ((2, "420"), (1, "422"), (0, "444")):
         source = _jpeg(_photo(), 95, subsampling)
-        result = focuspress.compress(source, saliency="none", quality=60)
+        result = focuspress.compress(source, saliency="none", quality=60, subsampling="keep")
         out = load_image(result.data)
+        assert result.route == "dct"
         assert out.jpeg.subsampling == expected == load_image(source).jpeg.subsampling
 
 
@@ -156,25 +159,25 @@ class TestMetadata:
 
     @pytest.mark.parametrize("route", ["dct", "pixel", "lossless"])
     def test_orientation_and_thumbnail(self, tmp_path, route):
+        """A JPEG's pixels stay as stored on every route, so its tag and thumbnail stay right."""
         before, after, result = self._run(tmp_path, "keep", route, orientation=6, thumbnail=True)
         assert before["IFD0:Orientation"] == 6 and "IFD1:ThumbnailImage" in before
         source = decode_upright((tmp_path / f"src-keep-{route}.jpg").read_bytes())
         shown = result.decoded()
         assert shown.shape == source.shape == (256, 192, 3)  # stored 192x256 turned 90 degrees
         assert psnr(source, shown) > 30  # the same picture, the same way up
-        if route == "pixel":  # pixels turned upright: the tag says so, the old thumbnail is gone
-            assert after["IFD0:Orientation"] == 1 and "IFD1:ThumbnailImage" not in after
-        else:  # pixels as stored: the tag (and the thumbnail, still right) kept with them
-            assert after["IFD0:Orientation"] == 6 and "IFD1:ThumbnailImage" in after
+        assert after["IFD0:Orientation"] == 6 and "IFD1:ThumbnailImage" in after
 
-    def test_strip_on_a_sideways_photo_turns_the_pixels(self, tmp_path):
+    def test_strip_on_a_sideways_photo_keeps_only_the_orientation(self, tmp_path):
         src = tmp_path / "sideways.jpg"
         src.write_bytes(camera_jpeg(_photo(), quality=95, orientation=6))
         result = focuspress.compress(src, saliency="none", metadata="strip")
         out = result.save(tmp_path / "sideways-out.jpg")
         tags = exiftool(out)
-        assert result.route == "pixel" and "IFD0:Orientation" not in tags
-        assert Image.open(out).size == (192, 256)  # stored upright
+        assert result.route == "dct" and tags["IFD0:Orientation"] == 6
+        assert not {tag.split(":")[0] for tag in tags} & {"ExifIFD", "GPS", "IFD1"}
+        assert Image.open(out).size == (256, 192)  # stored sideways, shown upright by the tag
+        assert result.decoded().shape == (256, 192, 3)
 
 
 def _icc() -> bytes:

@@ -245,6 +245,7 @@ def test_daemon_view(tmp_path, browser, shots):
         (tmp_path / "bad.jpg").write_bytes(b"")
         os.rename(tmp_path / "bad.jpg", inbox / "bad.jpg")
         wait_for(lambda: daemon.metric("focuspress_files_processed_total", 'inbox="cam0"') == 3, 60)
+        wait_for(lambda: daemon.metric("focuspress_files_quarantined_total", 'inbox="cam0"') == 1, 30)
         gui = Gui("--saliency", "none", "--daemon", daemon.base_url)
         page = browser.new_context(
             viewport={"width": 1300, "height": 800}, bypass_csp=True

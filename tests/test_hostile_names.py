@@ -128,11 +128,13 @@ def test_a_journal_from_before_byte_names_is_migrated_without_redoing_files(tmp_
     old.commit()
     old.close()
     journal = Journal(path)
-    entry = journal.known(Path("/in/café.png"), 10, 5)
+    entry = journal.latest(Path("/in/café.png"))
     assert entry is not None and entry.state == "done" and entry.output == Path("/out/café.jpg")
+    assert journal.known(Path("/in/café.png"), 10, 5)
     assert journal.add_many([("cam", Path("/in/café.png"), 10, 5, 0.0)]) == 0  # not new work
     # the reserved output name still blocks a second file from taking it
     journal.add_many([("cam", Path("/in/café.jpeg"), 11, 6, 0.0)])
-    other = journal.known(Path("/in/café.jpeg"), 11, 6)
-    assert journal.claim_output(other.id, Path("/out/café.jpg")) == Path("/out/café-1.jpg")
+    other = journal.latest(Path("/in/café.jpeg"))
+    assert other is not None and journal.output_reserved(Path("/out/café.jpg"), other.id)
+    assert not journal.set_output(other.id, Path("/out/café.jpg"), b"")
     journal.close()

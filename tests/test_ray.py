@@ -37,15 +37,17 @@ def _actor_pids() -> list[int]:
 
 
 def test_executor_outcomes_and_a_lost_worker():
-    from focuspress.engine.executors import Work, WorkerLost, make_executor
+    from focuspress.engine.executors import WorkerLost, make_executor
+    from focuspress.engine.executors.ray_cluster import RayOptions
+    from focuspress.engine.pipeline import Work
 
-    executor = make_executor("ray", "none", actors=1, num_cpus=1)
+    executor = make_executor("ray", "none", RayOptions(actors=1, num_cpus=1))
     try:
         executor.warm_up()
         options = CompressOptions(quality=70)
         good = encode(synthetic_photo(seed=1))
         outcome, bad = executor.run_batch([Work(good, "a.png", options), Work(b"not an image", "b.jpg", options)])
-        assert outcome.ok and outcome.result.data[:2] == b"\xff\xd8" and outcome.width == 128
+        assert outcome.ok and outcome.result.data[:2] == b"\xff\xd8" and outcome.result.width == 128
         assert not bad.ok and bad.error.startswith("b.jpg: cannot decode image")
         os.kill(executor.worker_pids()[0], signal.SIGKILL)
         with pytest.raises(WorkerLost):

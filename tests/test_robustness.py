@@ -22,7 +22,7 @@ from focuspress.daemon.journal import Journal
 from focuspress.daemon.metrics import DaemonMetrics
 from focuspress.daemon.workers import Job, Processor
 from focuspress.engine import Engine
-from focuspress.engine.executors import LocalExecutor
+from focuspress.engine.executors.local import LocalExecutor
 from focuspress.engine.io.names import display_name, fit_name
 from tests.conftest import encode, synthetic_photo
 from tests.corpus import CASES, as_unprivileged, build
@@ -120,8 +120,8 @@ def test_corpus_through_the_daemon(tmp_path):
         assert status["state"] == "ready"
         states = status["inboxes"][0]["states"]
         assert states == {"done": len(OK), "quarantined": len(REFUSED)}
-        reasons = {r["file"]: r.get("reason", "") for r in status["recent"] if r["outcome"] == "quarantined"}
-        assert "empty file" in reasons["empty.jpg"]
+        reasons = {r["file"]: (r["reason"], r["error"]) for r in status["recent"] if r["outcome"] == "quarantined"}
+        assert reasons["empty.jpg"][0] == "empty" and "empty file" in reasons["empty.jpg"][1]
         # still serving: a good file after all that is processed
         (inbox / "after.png").write_bytes(encode(synthetic_photo(seed=7)))
         wait_for(lambda: (outbox / "after.jpg").exists(), 60, message=daemon.log())
@@ -162,7 +162,7 @@ def _processor(tmp_path, **overrides):
 def _journal_file(journal: Journal, path: Path):
     st = path.stat()
     journal.add_many([("cam", path, st.st_size, st.st_mtime_ns, 0.0)])
-    return journal.known(path, st.st_size, st.st_mtime_ns)
+    return journal.latest(path)
 
 
 def test_a_file_that_vanishes_before_it_is_read(tmp_path):
@@ -178,11 +178,13 @@ def test_a_file_that_vanishes_before_it_is_read(tmp_path):
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
-def test_a_file_replaced_while_being_read_is_judged_on_what_was_read(tmp_path, monkeypatch):
-    """Truncated under the reader: a clean refusal, never a partial output."""
+@pytest.mark.parametrize("grace", [0.0, 120.0])
+def test_a_file_replaced_while_being_read_is_judged_on_what_was_read(tmp_path, monkeypatch, grace):
+    """Truncated under the reader: never a partial output. Changed just now, it waits for the rest
+    (within the upload grace); once the grace has passed, it is a clean refusal."""
     import focuspress.daemon.workers as workers_module
 
-    config, journal, metrics, processor, _ = _processor(tmp_path)
+    config, journal, metrics, processor, _ = _processor(tmp_path, upload_grace_seconds=grace)
     path = tmp_path / "in" / "shrinks.png"
     data = encode(synthetic_photo(160, 200))
     path.write_bytes(data)
@@ -190,9 +192,14 @@ def test_a_file_replaced_while_being_read_is_judged_on_what_was_read(tmp_path, m
     real = workers_module.read_regular
     monkeypatch.setattr(workers_module, "read_regular", lambda p: real(p)[: len(data) // 3])
     processor.process_batch([Job(entry, config.inboxes[0])])
-    assert journal.entry(entry.id).state == "quarantined"
-    assert "truncated" in (tmp_path / "q" / "shrinks.png.error.txt").read_text()
     assert not (tmp_path / "out" / "shrinks.jpg").exists()
+    if grace == 0:
+        assert journal.entry(entry.id).state == "quarantined"
+        assert "truncated" in (tmp_path / "q" / "shrinks.png.error.txt").read_text()
+    else:
+        after = journal.entry(entry.id)
+        assert after.state == "pending" and after.attempts == 0 and path.exists()
+        assert metrics.uploads_waiting.labels("cam")._value.get() == 1
 
 
 def test_disk_full_outbox_keeps_the_file_and_retries(tmp_path, monkeypatch):
@@ -363,4 +370,5 @@ def test_a_lost_worker_puts_the_file_back_and_a_repeat_offender_is_quarantined(t
     assert retries == [None, None] and metrics.worker_lost._value.get() == 2
     processor.process_batch([Job(journal.entry(entry.id), config.inboxes[0])])
     assert journal.entry(entry.id).state == "quarantined"
-    assert "gave up after 2 interrupted attempts" in (tmp_path / "q" / "poison.png.error.txt").read_text()
+    assert "worker_crashed: " in (tmp_path / "q" / "poison.png.error.txt").read_text()
+    assert metrics.files_quarantined.labels("cam", "worker_crashed")._value.get() == 1

@@ -12,6 +12,16 @@ from __future__ import annotations
 
 from focuspress.bench.codecs import register
 from focuspress.bench.codecs.base import Codec
+from focuspress.engine.saliency import DEFAULT_SALIENCY
+
+
+def coded_image(data: bytes, image) -> bytes:
+    """``data`` without its metadata segments (the anchors write none), but with the one tag a
+    photo stored sideways needs to be shown upright (the DCT route keeps the stored pixels)."""
+    from focuspress.engine.io.metadata import Metadata, orientation_only_exif, with_metadata
+
+    keep = image.orientation != 1 and image.jpeg is not None
+    return with_metadata(data, Metadata(exif=orientation_only_exif(image.orientation)) if keep else Metadata())
 
 
 class Focuspress(Codec):
@@ -53,14 +63,12 @@ class Focuspress(Codec):
             route=self.route,
             min_saving=0.0,
         )
-        from focuspress.engine.io.metadata import Metadata, with_metadata
-
-        return with_metadata(self.engine.compress_with_map(image, importance, options).data, Metadata())
+        return coded_image(self.engine.encode(image, importance, options).data, image)
 
 
-register(Focuspress("focuspress-block", "block", 0.5, "combined"))
+register(Focuspress("focuspress-block", "block", 0.5, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-block-roi0", "block", 0.0, "none"))
-register(Focuspress("focuspress-block-roi085", "block", 0.85, "combined"))
-register(Focuspress("focuspress-block-roi1", "block", 1.0, "combined"))
-register(Focuspress("focuspress-pixel", "pixel", 0.5, "combined"))
+register(Focuspress("focuspress-block-roi085", "block", 0.85, DEFAULT_SALIENCY))
+register(Focuspress("focuspress-block-roi1", "block", 1.0, DEFAULT_SALIENCY))
+register(Focuspress("focuspress-pixel", "pixel", 0.5, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-block-roi0-pixel-route", "block", 0.0, "none", route="pixel"))

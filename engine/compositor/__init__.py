@@ -1,10 +1,11 @@
 """Compositors: how an importance map turns into a JPEG. A registry, like the bench's codecs.
 
-Each compositor is a module that provides ``prepare(image, importance, options, settings)``
-returning a :class:`Prepared` whose ``encode(quality)`` gives the JPEG bytes at that quality:
+Each compositor is an object with ``prepare(image, importance, options)`` returning a
+:class:`Prepared` whose ``encode(quality)`` gives an :class:`Encoded` JPEG at that quality:
 everything that does not depend on quality (colour conversion, DCT, weights) is done once, so
 rate control can re-encode cheaply. ``continuous`` says whether fractional qualities mean
-something (rate control then bisects finely).
+something (rate control then bisects finely). A compositor owns its own settings (the block
+encoder's tuned tables and lambdas live in the ``block`` entry, nowhere else).
 
 * ``block``: steering inside the encoder, block by block (``compositor/block``).
 * ``pixel``: the original 2019 method, mixing decoded JPEG qualities per pixel (``pixel.py``).
@@ -15,27 +16,57 @@ To add one: write the module, then add its name and import path below.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Protocol
 
-#: name -> "module:attribute" of an object with ``prepare`` and ``continuous`` (imported on first use).
+if TYPE_CHECKING:
+    import numpy as np
+
+    from focuspress.engine.io.load import LoadedImage
+    from focuspress.engine.options import CompressOptions
+
+#: name -> "module:attribute" of a :class:`Compositor` instance (imported on first use).
 _REGISTRY: dict[str, str] = {
     "block": "focuspress.engine.compositor.block.compositor:BLOCK",
     "pixel": "focuspress.engine.compositor.pixel:PIXEL",
 }
 COMPOSITOR_NAMES: tuple[str, ...] = tuple(_REGISTRY)
+DEFAULT_COMPOSITOR = "block"
+
+#: How an encode reached its JPEG: ``dct`` (a JPEG source's coefficients requantized on its own
+#: grid) or ``pixel`` (pixels transformed and quantized).
+Route = Literal["dct", "pixel"]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One encode's JPEG (no metadata segments yet) and whether it is the source in effect.
+
+    ``exact``: every coefficient and table equals the JPEG source's, so the file is the source
+    re-coded losslessly (the never-larger rule reports it as ``lossless``, not ``recompressed``).
+    """
+
+    data: bytes
+    exact: bool = False
+
+    def __len__(self) -> int:
+        return len(self.data)
 
 
 class Prepared(Protocol):
     """An image made ready for one compositor: ``encode(quality)`` may be called many times."""
 
-    def encode(self, quality: float) -> bytes: ...
+    @property
+    def route(self) -> Route: ...
+
+    def encode(self, quality: float) -> Encoded: ...
 
 
 class Compositor(Protocol):
     name: str
     continuous: bool
 
-    def prepare(self, image: Any, importance: Any, options: Any, settings: Any) -> Prepared: ...
+    def prepare(self, image: LoadedImage, importance: np.ndarray, options: CompressOptions) -> Prepared: ...
 
 
 def get_compositor(name: str) -> Compositor:
@@ -43,7 +74,8 @@ def get_compositor(name: str) -> Compositor:
     if name not in _REGISTRY:
         raise KeyError(f"unknown compositor {name!r}; known: {', '.join(COMPOSITOR_NAMES)}")
     module, _, attribute = _REGISTRY[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    compositor: Compositor = getattr(importlib.import_module(module), attribute)
+    return compositor
 
 
-__all__ = ["COMPOSITOR_NAMES", "Compositor", "Prepared", "get_compositor"]
+__all__ = ["COMPOSITOR_NAMES", "DEFAULT_COMPOSITOR", "Compositor", "Encoded", "Prepared", "Route", "get_compositor"]

@@ -8,9 +8,16 @@ pixels in Python; here each step is one numpy operation.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
+
+from focuspress.engine.compositor import Encoded, Route
+
+if TYPE_CHECKING:
+    from focuspress.engine.io.load import LoadedImage
+    from focuspress.engine.options import CompressOptions
 
 LEVELS = 10
 
@@ -71,26 +78,36 @@ class PixelCompositor:
     name = "pixel"
     continuous = False
 
-    def prepare(self, image, importance: np.ndarray, options, settings=None):
+    def prepare(self, image: LoadedImage, importance: np.ndarray, options: CompressOptions) -> _PreparedPixel:
         import cv2
 
         from focuspress.engine.compositor.block.compositor import resolve_subsampling
+        from focuspress.engine.jpeg_input import keeps_stored_orientation, to_stored_orientation
 
         rgb = image.rgb
-        if importance.shape != rgb.shape[:2]:  # a preview's map: per pixel here, so full size
-            importance = cv2.resize(importance, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
-        return _PreparedPixel(rgb, importance, options.roi_strength, resolve_subsampling(image, options.subsampling))
+        if importance.shape != (image.height, image.width):  # a preview's map: per pixel here, so full size
+            importance = cv2.resize(importance, (image.width, image.height), interpolation=cv2.INTER_LINEAR)
+        if keeps_stored_orientation(image) and image.orientation != 1:  # a JPEG stays as stored, its tag kept
+            rgb = to_stored_orientation(rgb, image.orientation)
+            importance = to_stored_orientation(importance, image.orientation)
+        subsampling = resolve_subsampling(image, "auto" if options.subsampling == "keep" else options.subsampling)
+        return _PreparedPixel(rgb, importance, options.roi_strength, subsampling)
 
 
 class _PreparedPixel:
-    route = "pixel"
+    def __init__(self, rgb: np.ndarray, importance: np.ndarray, roi_strength: float, subsampling: str) -> None:
+        self.rgb, self.importance = rgb, importance
+        self.roi_strength, self.subsampling = roi_strength, subsampling
 
-    def __init__(self, rgb, importance, roi_strength, subsampling) -> None:
-        self.args = (rgb, importance)
-        self.kwargs = {"roi_strength": roi_strength, "subsampling": subsampling}
+    @property
+    def route(self) -> Route:
+        return "pixel"
 
-    def encode(self, quality: float) -> bytes:
-        return encode_pixel(*self.args, quality, **self.kwargs)
+    def encode(self, quality: float) -> Encoded:
+        data = encode_pixel(
+            self.rgb, self.importance, quality, roi_strength=self.roi_strength, subsampling=self.subsampling
+        )
+        return Encoded(data)
 
 
 PIXEL = PixelCompositor()

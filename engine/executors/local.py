@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from focuspress.engine.api import Engine
-from focuspress.engine.executors.base import Outcome, Work, compress_batch, read_input
-from focuspress.engine.io.names import display_name
+from focuspress.engine.executors.base import read_input, with_read_time
 from focuspress.engine.options import CompressOptions
+from focuspress.engine.pipeline import Outcome, Work
 
 
 class LocalExecutor:
@@ -25,15 +26,16 @@ class LocalExecutor:
         self.engine.warm_up()
 
     def run_batch(self, items: list[Work], slot: int = 0) -> list[Outcome]:
-        return compress_batch(self.engine, items, keep_image=True)
+        return self.engine.run(items, keep_image=True)
 
     def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
         for path in paths:
-            data = read_input(path)
-            if isinstance(data, str):
-                yield path, Outcome(name=display_name(path), error=data)
+            work, refusal, read_ms = read_input(path)
+            if work is None:
+                assert refusal is not None
+                yield path, refusal
             else:
-                yield path, self.run_batch([Work(data, display_name(path), options)])[0]
+                yield path, with_read_time(self.run_batch([replace(work, options=options)])[0], read_ms)
 
     def close(self) -> None:
         pass

@@ -14,16 +14,33 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from focuspress.engine.executors.base import IN_FLIGHT_PER_WORKER, Outcome, Work, WorkerLost, read_input
-from focuspress.engine.io.names import display_name
+from pydantic import BaseModel, ConfigDict, Field
+
+from focuspress.engine.errors import Reason
+from focuspress.engine.executors.base import IN_FLIGHT_PER_WORKER, WorkerLost, read_input, with_read_time
 from focuspress.engine.options import CompressOptions
+from focuspress.engine.pipeline import Outcome, Work, refused
 
-#: A photo that runs longer than this on a worker is given up (the worker is restarted).
-DEFAULT_TIMEOUT_SECONDS = 300.0
 #: How long a restarting worker (process start + model load) may take before it counts as lost.
 RESTART_TIMEOUT_SECONDS = 180.0
+
+
+class RayOptions(BaseModel):
+    """Where ``executor: ray`` sends the work: the one definition of these settings and their
+    defaults (the daemon's ``ray:`` block is this model; the CLI's ``--ray-*`` options take its defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    address: str | None = Field(None, description="e.g. auto or ray://head:10001; empty starts a local Ray")
+    actors: int = Field(2, ge=1, le=4096, description="model-holding workers (one model load each)")
+    num_cpus: float = Field(1.0, ge=0, description="CPUs each worker reserves")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs each worker reserves (1 to run the model on a GPU)")
+    timeout_seconds: float = Field(300.0, gt=0, description="a photo running longer is given up")
+
 
 _actor_class = None
 _class_lock = threading.Lock()
@@ -51,9 +68,7 @@ def _remote_actor_class():
                     return os.getpid()
 
                 def compress(self, items: list[Work]) -> list[Outcome]:
-                    from focuspress.engine.executors.base import compress_batch
-
-                    return compress_batch(self.engine, items, keep_image=False)
+                    return self.engine.run(items, keep_image=False)
 
             _actor_class = ray.remote(CompressActor)
     return _actor_class
@@ -62,18 +77,11 @@ def _remote_actor_class():
 class RayExecutor:
     """``actors`` model-holding workers on the cluster at ``address`` (None: start a local Ray)."""
 
-    def __init__(
-        self,
-        saliency: str,
-        *,
-        address: str | None = None,
-        actors: int = 2,
-        num_cpus: float = 1.0,
-        num_gpus: float = 0.0,
-        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
+    def __init__(self, saliency: str, options: RayOptions | None = None) -> None:
         import ray
 
+        options = options or RayOptions()
+        address, actors = options.address, options.actors
         self._owns_ray = not ray.is_initialized()
         if self._owns_ray:
             _check_reachable(address)
@@ -91,8 +99,10 @@ class RayExecutor:
                 raise WorkerLost(f"cannot start or reach {where} ({_first_line(exc)})") from exc
         self._ray = ray
         self.saliency = saliency
-        self.timeout_seconds = timeout_seconds
-        actor_class = _remote_actor_class().options(num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=-1)
+        self.timeout_seconds = options.timeout_seconds
+        actor_class = _remote_actor_class().options(
+            num_cpus=options.num_cpus, num_gpus=options.num_gpus, max_restarts=-1
+        )
         self.actors = [actor_class.remote(saliency) for _ in range(actors)]
         self.slots = actors
         self._device: str | None = None
@@ -139,16 +149,16 @@ class RayExecutor:
         with self._lock:
             self._suspect.discard(index)
 
-    def _get(self, actor, ref, items: list[Work], index: int) -> list[Outcome]:
+    def _get(self, actor: Any, ref: Any, items: list[Work], index: int) -> list[Outcome]:
         exceptions = self._ray.exceptions
         try:
             return self._ray.get(ref, timeout=self.timeout_seconds)
         except exceptions.GetTimeoutError:
             self._ray.kill(actor, no_restart=False)  # the stuck worker restarts; the photos are given up
             message = f"gave up after {self.timeout_seconds:.0f} s on a worker"
-            return [Outcome(name=item.name, error=f"{item.name}: {message}") for item in items]
+            return [refused(item.name, f"{item.name}: {message}", Reason.TIMEOUT) for item in items]
         except exceptions.RayTaskError as exc:  # a bug inside the engine, reported, not fatal
-            return [Outcome(name=i.name, error=f"{i.name}: internal error ({_first_line(exc)})") for i in items]
+            return [refused(i.name, f"{i.name}: internal error ({_first_line(exc)})", Reason.INTERNAL) for i in items]
         except exceptions.RayError as exc:  # actor died, node lost, cluster restarted
             with self._lock:
                 self._suspect.add(index)
@@ -157,36 +167,37 @@ class RayExecutor:
 
     def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
         """Outcomes as they complete; at most IN_FLIGHT_PER_WORKER photos per actor (bounded memory)."""
-        pending: dict = {}
+        pending: dict[Any, tuple[Path, int, Work, float]] = {}
         slots = itertools.cycle(range(len(self.actors)))
         window = IN_FLIGHT_PER_WORKER * len(self.actors)
         for path in paths:
-            data = read_input(path)
-            if isinstance(data, str):
-                yield path, Outcome(name=display_name(path), error=data)
+            work, refusal, read_ms = read_input(path)
+            if work is None:
+                assert refusal is not None
+                yield path, refusal
                 continue
             index = next(slots)
             self._wait_restarted(index)
-            item = Work(data, display_name(path), options)
-            pending[self.actors[index].compress.remote([item])] = (path, index, item)
+            item = replace(work, options=options)
+            pending[self.actors[index].compress.remote([item])] = (path, index, item, read_ms)
             while len(pending) >= window:
                 yield self._next_done(pending)
         while pending:
             yield self._next_done(pending)
 
-    def _next_done(self, pending: dict) -> tuple[Path, Outcome]:
+    def _next_done(self, pending: dict[Any, tuple[Path, int, Work, float]]) -> tuple[Path, Outcome]:
         done, _ = self._ray.wait(list(pending), num_returns=1)
         ref = done[0]
-        path, index, item = pending.pop(ref)
+        path, index, item, read_ms = pending.pop(ref)
         try:
-            return path, self._get(self.actors[index], ref, [item], index)[0]
+            return path, with_read_time(self._get(self.actors[index], ref, [item], index)[0], read_ms)
         except WorkerLost:
             # One retry on the restarted worker: a crash of the worker is not the photo's fault
             # unless it happens again.
             try:
-                return path, self.run_batch([item], index)[0]
+                return path, with_read_time(self.run_batch([item], index)[0], read_ms)
             except WorkerLost as exc:
-                return path, Outcome(name=item.name, error=str(exc))
+                return path, refused(item.name, str(exc), Reason.WORKER_LOST)
 
     def close(self) -> None:
         for actor in self.actors:

@@ -17,6 +17,7 @@ import errno
 import io
 import os
 import stat
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from focuspress.engine.errors import InputError
+from focuspress.engine.errors import InputError, Reason
 from focuspress.engine.io.jpeg import JpegInfo, inspect_jpeg
 from focuspress.engine.io.metadata import Metadata, read_metadata
 from focuspress.engine.io.names import display_name
@@ -36,6 +37,8 @@ DEFAULT_BACKGROUND = (255, 255, 255)
 SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF")
 #: File name suffixes of those formats: what folder inputs (CLI, daemon patterns, bench) take.
 SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+#: How refusals name the formats (one wording everywhere).
+FORMAT_LIST = "a PNG, JPEG, WebP, TIFF, BMP or GIF"
 #: The preview's long side is at least this (the map network sees 448, the face detector 400).
 PREVIEW_SIDE = 512
 #: JPEGs with more pixels than this are decoded at full size only on demand.
@@ -77,12 +80,18 @@ class LoadedImage:
         self.metadata = metadata or Metadata(icc=icc_profile)
         self._preview = preview
         self._background = background
+        #: what decoders complained about while reading this photo (damaged data worked around)
+        self.warnings: tuple[str, ...] = ()
+        #: time spent decoding the full-size pixels on demand (after load): the pipeline counts it as decode
+        self.deferred_decode_ms = 0.0
 
     @property
     def rgb(self) -> np.ndarray:
         if self._rgb is None:
             assert self.data is not None
+            t0 = time.perf_counter()
             self._rgb = _decode(self.data, display_name(self.source_path or "<bytes>"), self._background)[0]
+            self.deferred_decode_ms += (time.perf_counter() - t0) * 1000.0
         return self._rgb
 
     @property
@@ -138,22 +147,24 @@ def load_image(
         name = name or display_name(path)
         data = read_bytes(path)
     if not data:
-        raise InputError(f"{name}: empty file")
+        raise InputError(f"{name}: empty file", reason=Reason.EMPTY)
     try:
         return _load(data, name, path, max_pixels, background)
     except InputError:
         raise
     except Image.DecompressionBombError as exc:
         # Pillow's own guard fires inside open() for headers over twice its limit.
-        raise InputError(f"{name}: image too large (decompression-bomb guard: {_short(exc)})") from exc
+        raise InputError(
+            f"{name}: image too large (decompression-bomb guard: {_short(exc)})", reason=Reason.TOO_LARGE
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise InputError(f"{name}: cannot decode image (not a PNG, JPEG, WebP, TIFF, BMP or GIF)") from exc
+        raise InputError(f"{name}: cannot decode image (not {FORMAT_LIST})", reason=Reason.NOT_AN_IMAGE) from exc
     except MemoryError as exc:
-        raise InputError(f"{name}: not enough memory to decode this image") from exc
+        raise InputError(f"{name}: not enough memory to decode this image", reason=Reason.TOO_LARGE) from exc
     except Exception as exc:
         # Anything Pillow's decoders raise on damaged bytes (IndexError from a cut GIF, struct
         # errors, ...) is this file's problem, not a bug of ours: found by `focuspress bench fuzz`.
-        raise InputError(f"{name}: cannot decode image ({_short(exc)})") from exc
+        raise InputError(f"{name}: cannot decode image ({_short(exc)})", reason=decode_reason(exc)) from exc
 
 
 def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
@@ -163,11 +174,12 @@ def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
     image = Image.open(io.BytesIO(data), formats=formats)
     width, height = image.size
     if width <= 0 or height <= 0:
-        raise InputError(f"{name}: image has no pixels")
+        raise InputError(f"{name}: image has no pixels", reason=Reason.UNDECODABLE)
     if width * height > max_pixels:
         raise InputError(
             f"{name}: {width}x{height} is {width * height / 1e6:.0f} megapixels, "
-            f"over the limit of {max_pixels / 1e6:.0f} (decompression-bomb guard)"
+            f"over the limit of {max_pixels / 1e6:.0f} (decompression-bomb guard)",
+            reason=Reason.TOO_LARGE,
         )
     return image
 
@@ -232,7 +244,7 @@ def _decode(data: bytes, name: str, background) -> tuple[np.ndarray, tuple[str, 
 def read_bytes(path: Path) -> bytes:
     name = display_name(path)
     if path.is_dir():
-        raise InputError(f"{name}: is a directory, not an image")
+        raise InputError(f"{name}: is a directory, not an image", reason=Reason.NOT_REGULAR)
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -242,12 +254,12 @@ def read_bytes(path: Path) -> bytes:
 def _read_error(name: str, exc: OSError) -> InputError:
     """The one-line reason a file could not be read."""
     if isinstance(exc, FileNotFoundError):
-        return InputError(f"{name}: no such file")
+        return InputError(f"{name}: no such file", reason=Reason.VANISHED)
     if isinstance(exc, PermissionError):
-        return InputError(f"{name}: permission denied")
+        return InputError(f"{name}: permission denied", reason=Reason.PERMISSION)
     if exc.errno == errno.ELOOP:
-        return InputError(f"{name}: is a symlink (not followed)")
-    return InputError(f"{name}: cannot read ({_short(exc)})")
+        return InputError(f"{name}: is a symlink (not followed)", reason=Reason.NOT_REGULAR)
+    return InputError(f"{name}: cannot read ({_short(exc)})", reason=Reason.UNREADABLE)
 
 
 def read_regular(path: Path) -> bytes:
@@ -263,7 +275,7 @@ def read_regular(path: Path) -> bytes:
     with os.fdopen(fd, "rb") as handle:
         kind = stat.S_IFMT(os.fstat(handle.fileno()).st_mode)
         if kind != stat.S_IFREG:
-            raise InputError(f"{name}: not a regular file ({file_kind(kind)})")
+            raise InputError(f"{name}: not a regular file ({file_kind(kind)})", reason=Reason.NOT_REGULAR)
         try:
             return handle.read()
         except OSError as exc:
@@ -309,6 +321,14 @@ def _to_rgb8(image: Image.Image, background: tuple[int, int, int], notes: list[s
     if mode != "RGB":
         image = image.convert("RGB")
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+
+
+def decode_reason(exc: BaseException) -> Reason:
+    """TRUNCATED where the decoder ran out of data (Pillow says so in its OSError: the one place its
+    wording is read, so that a file still being uploaded can be told from a broken one), else UNDECODABLE."""
+    text = str(exc).lower()
+    truncated = isinstance(exc, (OSError, EOFError, SyntaxError)) and ("truncated" in text or "premature end" in text)
+    return Reason.TRUNCATED if truncated or isinstance(exc, EOFError) else Reason.UNDECODABLE
 
 
 def _short(exc: BaseException) -> str:

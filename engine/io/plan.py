@@ -2,10 +2,12 @@
 
 Rules (the same for every face that writes files by name):
 
-* a folder stands for its photos: supported suffixes, not hidden, regular files, sorted, not
-  recursive; anything else in it that looks like a photo is skipped with a note;
-* each photo goes to ``<output>/<stem>.jpg``; two inputs with one stem get ``stem.jpg`` and
-  ``stem-1.jpg`` (the daemon's rule, :func:`~focuspress.engine.io.names.unique_path`);
+* a folder stands for its photos: supported suffixes, not hidden, regular files, sorted;
+  with ``recursive`` its subfolders too (not hidden ones, not through symlinks), the tree
+  mirrored under the output; without it, subfolders are skipped with a note saying how many
+  photos they hold; anything else that looks like a photo is skipped with a note;
+* each photo goes to ``<output>/<relative folder>/<stem>.jpg``; two inputs with one stem get
+  ``stem.jpg`` and ``stem-1.jpg`` (the daemon's rule, :func:`~focuspress.engine.io.names.unique_path`);
 * an existing file is never replaced silently: without ``overwrite`` the next free
   ``stem-N.jpg`` is used; an *input* is never replaced at all (that input is refused);
 * a problem with one input (missing, unreadable, a folder with no photos) refuses that input
@@ -24,11 +26,14 @@ from focuspress.engine.io.names import display_name, unique_path
 
 @dataclass(frozen=True)
 class PlannedFile:
-    """One input: where its output goes (``target``), or why it is refused (``error``)."""
+    """One input: where its output goes (``target``), or why it is refused (``error``).
+
+    ``relative``: the folder under the output it goes to (a recursive folder input's tree)."""
 
     source: Path
     target: Path | None = None
     error: str | None = None
+    relative: Path = Path()
 
 
 @dataclass
@@ -63,6 +68,28 @@ def photos_in(folder: Path) -> tuple[list[Path], list[Path]]:
     return photos, skipped
 
 
+def subfolders(folder: Path) -> list[Path]:
+    """A folder's visible subfolders (not followed through symlinks), sorted."""
+    try:
+        return sorted(
+            Path(entry.path)
+            for entry in os.scandir(folder)
+            if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False)
+        )
+    except OSError:
+        return []
+
+
+def photos_below(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(photos, skipped) of ``folder`` and every visible subfolder (no symlinked folders: no loops)."""
+    photos, skipped = photos_in(folder)
+    for sub in subfolders(folder):
+        more, odd = photos_below(sub)
+        photos += more
+        skipped += odd
+    return photos, skipped
+
+
 def _readable_problem(path: Path) -> str | None:
     """A one-line reason ``path`` cannot be read as an input, checked without reading it."""
     name = display_name(path)
@@ -81,18 +108,26 @@ def _readable_problem(path: Path) -> str | None:
     return None
 
 
-def plan_outputs(inputs: list[Path], output: Path, *, overwrite: bool = False) -> Plan:
+def plan_outputs(inputs: list[Path], output: Path, *, overwrite: bool = False, recursive: bool = False) -> Plan:
     """Expand folders and give every photo an output path (or a refusal); nothing is read or written."""
     notes: list[str] = []
     sources: list[PlannedFile] = []
     for path in inputs:
         if path.is_dir():
-            photos, skipped = photos_in(path)
+            photos, skipped = photos_below(path) if recursive else photos_in(path)
             notes += [f"{display_name(p)}: skipped (not a regular file)" for p in skipped]
+            if not recursive:
+                nested = [(sub, len(photos_below(sub)[0])) for sub in subfolders(path)]
+                held = sum(count for _, count in nested)
+                if held:
+                    notes.append(
+                        f"{display_name(path)}: {held} photo(s) in {sum(1 for _, c in nested if c)} subfolder(s) "
+                        "skipped (add --recursive to do them, the tree mirrored under the output)"
+                    )
             if not photos:
                 suffixes = ", ".join(SUPPORTED_SUFFIXES)
                 sources.append(PlannedFile(path, error=f"{display_name(path)}: folder has no photos ({suffixes})"))
-            sources += [PlannedFile(p) for p in photos]
+            sources += [PlannedFile(p, relative=p.parent.relative_to(path)) for p in photos]
         else:
             problem = _readable_problem(path)
             sources.append(PlannedFile(path, error=problem) if problem else PlannedFile(path))
@@ -110,7 +145,7 @@ def plan_outputs(inputs: list[Path], output: Path, *, overwrite: bool = False) -
         if item.error is not None:
             planned.append(item)
             continue
-        preferred = output / f"{item.source.stem}.jpg"
+        preferred = output / item.relative / f"{item.source.stem}.jpg"
         if os.path.realpath(preferred) in input_paths:
             message = (
                 f"{display_name(item.source)}: refusing to overwrite the input {display_name(preferred)} "
@@ -122,5 +157,5 @@ def plan_outputs(inputs: list[Path], output: Path, *, overwrite: bool = False) -
         if os.path.realpath(target) in input_paths:  # stem-1.jpg may itself be an input
             target = unique_path(preferred, lambda c: taken(c) or os.path.realpath(c) in input_paths)
         claimed.add(os.path.realpath(target))
-        planned.append(PlannedFile(item.source, target=target))
+        planned.append(PlannedFile(item.source, target=target, relative=item.relative))
     return Plan(planned, notes)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from focuspress.engine.compositor import Encoded
 from focuspress.engine.errors import OptionsError
 
-Encoder = Callable[[float], bytes]
+Encoder = Callable[[float], Encoded]
 Scorer = Callable[[bytes], float]
 
 SIZE_TOLERANCE = 0.03  # a size target is met when the file is within 3% under it
@@ -22,9 +23,13 @@ SIZE_TOLERANCE = 0.03  # a size target is met when the file is within 3% under i
 
 @dataclass(frozen=True)
 class RateResult:
-    data: bytes
+    encoded: Encoded
     quality: float
     iterations: int
+
+    @property
+    def data(self) -> bytes:
+        return self.encoded.data
 
 
 def encode_quality(encode: Encoder, quality: float) -> RateResult:
@@ -62,7 +67,7 @@ def search_target_size(
                 break
         else:
             hi = mid
-    return RateResult(best.data, best.quality, iterations)
+    return RateResult(best.encoded, best.quality, iterations)
 
 
 def search_target_score(
@@ -72,7 +77,7 @@ def search_target_score(
     lo, hi = 1.0, 100.0
     best_data = encode(hi)
     iterations = 1
-    if score(best_data) < target:
+    if score(best_data.data) < target:
         return RateResult(best_data, hi, iterations)  # unreachable target: best we can do
     best_quality = hi
     while iterations < max_iterations and hi - lo > (0.25 if continuous else 1.0):
@@ -81,7 +86,7 @@ def search_target_score(
             break
         data = encode(mid)
         iterations += 1
-        if score(data) >= target:
+        if score(data.data) >= target:
             hi, best_data, best_quality = mid, data, mid
         else:
             lo = mid

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from focuspress.cli.common import EXIT_FAILURE, check_choice, err, out, refuse, saliency_choices
+from focuspress.cli.common import EXIT_FAILURE, check_choice, err, out, refuse, saliency_choices, saliency_help
+from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 bench_app = typer.Typer(
     help="Rate-distortion and throughput benchmarks against libjpeg-turbo, mozjpeg, jpegli, WebP, AVIF, JPEG XL.",
@@ -105,7 +106,7 @@ def bench_daemon(
     ),
     count: Annotated[int, typer.Option("--count", min=1, help="How many files to drop at once.")] = 200,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
-    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
 ) -> None:
     """Drop COUNT images at once into a real daemon's inbox; report images/s, latency, memory."""
     from focuspress.bench.daemon_load import run_load
@@ -185,7 +186,7 @@ def bench_latency(
         list[Path], typer.Argument(help="Photos or folders of photos (e.g. ../shared/data/camera).", show_default=False)
     ],
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Rounds per photo (the median is shown).")] = 1,
-    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
     anchors: Annotated[
         bool, typer.Option("--anchors/--no-anchors", help="Also time mozjpeg and libjpeg-turbo.")
     ] = True,
@@ -230,7 +231,7 @@ def bench_memory(
 @bench_app.command("savings")
 def bench_savings(
     data: Annotated[Path, typer.Option("--data", help="A folder of JPEGs (e.g. ../shared/data/camera).")],
-    saliency: Annotated[str, typer.Option("--saliency")] = "combined",
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
 ) -> None:
     """What an inbox of real JPEGs saves at default settings: per photo and median, with SSIMULACRA2 vs the source."""
     from focuspress.bench.latency import savings
@@ -261,7 +262,7 @@ def bench_throughput(
     modes: Annotated[
         str, typer.Option("--modes", help="Comma-separated: local-1, local-2 (threads), ray-1, ray-2 (actors).")
     ] = "local-1,local-2,ray-1,ray-2",
-    saliency: Annotated[str, typer.Option("--saliency", help="Map model, as in the daemon config.")] = "combined",
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
     rounds: Annotated[int, typer.Option("--rounds", min=1, help="Pass over the folder this many times.")] = 1,
 ) -> None:
     """Images/s of the daemon's pipeline (journal, decode, saliency, compositor, durable write)

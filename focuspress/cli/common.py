@@ -49,5 +49,12 @@ def saliency_choices() -> tuple[str, ...]:
     return SALIENCY_CHOICES
 
 
+def saliency_help() -> str:
+    """The --saliency help, from the registry (its choices and default written once, there)."""
+    from focuspress.engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES
+
+    return f"Importance map: {', '.join(SALIENCY_CHOICES)} (default {DEFAULT_SALIENCY})."
+
+
 def kb(n: int) -> str:
     return f"{n / 1000:.1f} KB" if n < 1_000_000 else f"{n / 1e6:.2f} MB"

@@ -2,22 +2,61 @@
 
 The order matters for a new user: options and inputs are checked first (one line each, in
 well under a second), the model loads only when there is something to do, and a refused input
-never stops the others.
+never stops the others. The photos go through the engine's one pipeline on an executor.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
-from focuspress.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, check_choice, err, fail, kb, note, out, refuse
+from focuspress.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    check_choice,
+    err,
+    fail,
+    kb,
+    note,
+    out,
+    refuse,
+    saliency_help,
+)
 from focuspress.cli.common import saliency_choices as _saliency_choices
 from focuspress.cli.schema import schema_options
+from focuspress.engine.executors.ray_cluster import RayOptions
 from focuspress.engine.options import CompressOptions
+from focuspress.engine.saliency import DEFAULT_SALIENCY
+
+if TYPE_CHECKING:
+    from focuspress.engine.io.plan import PlannedFile
+    from focuspress.engine.pipeline import Outcome
+
+_RAY = RayOptions()
+
+
+@dataclass
+class Extras:
+    """What ``compress`` does besides writing each JPEG."""
+
+    metrics: bool = False
+    roi_mask: Path | None = None
+    save_map: bool = False
+
+
+@dataclass
+class Totals:
+    """The summary line: files, bytes, and how many got each outcome."""
+
+    failures: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 @schema_options(CompressOptions)
@@ -25,7 +64,7 @@ def compress(
     images: Annotated[
         list[Path],
         typer.Argument(
-            help="Photos to compress (JPEG, PNG, WebP, TIFF, BMP, GIF), or folders of them.",
+            help="Photos to compress (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC), or folders of them.",
             show_default=False,
             readable=False,  # unreadable files get the engine's one-line reason; the rest still run
         ),
@@ -33,15 +72,19 @@ def compress(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the JPEGs (created if missing).")] = Path(
         "out"
     ),
+    recursive: Annotated[
+        bool,
+        typer.Option(
+            "--recursive", "-r", help="Folders: also their subfolders, the tree mirrored under OUTPUT (a camera dump)."
+        ),
+    ] = False,
     overwrite: Annotated[
         bool,
         typer.Option(
             "--overwrite", help="Replace existing files in OUTPUT (default: write name-1.jpg beside). Never inputs."
         ),
     ] = False,
-    saliency: Annotated[
-        str, typer.Option("--saliency", help="Importance map: combined, trained, cam, faces or none.")
-    ] = "combined",
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
     metrics: Annotated[
         bool, typer.Option("--metrics", help="Also print PSNR, MS-SSIM and SSIMULACRA2 of each output.")
     ] = False,
@@ -58,9 +101,11 @@ def compress(
     ray_address: Annotated[
         Optional[str],
         typer.Option("--ray-address", help="Ray cluster, e.g. auto or ray://head:10001 (default: start a local Ray)."),
-    ] = None,
-    ray_actors: Annotated[int, typer.Option("--ray-actors", min=1, help="Model-holding Ray workers.")] = 2,
-    ray_gpus: Annotated[float, typer.Option("--ray-gpus", min=0, help="GPUs per Ray worker (1: model on GPU).")] = 0,
+    ] = _RAY.address,
+    ray_actors: Annotated[int, typer.Option("--ray-actors", min=1, help="Model-holding Ray workers.")] = _RAY.actors,
+    ray_gpus: Annotated[
+        float, typer.Option("--ray-gpus", min=0, help="GPUs per Ray worker (1: model on GPU).")
+    ] = _RAY.num_gpus,
     options: dict[str, Any] | None = None,
 ) -> None:
     """Compress IMAGES into OUTPUT/<name>.jpg and print a summary.
@@ -77,6 +122,8 @@ def compress(
     Examples:
 
       focuspress compress photo.png -o out
+
+      focuspress compress camera-dump/ -o out --recursive
 
       focuspress compress *.png -o out --target-size 150KB
 
@@ -96,91 +143,111 @@ def compress(
         refuse(str(exc))
     check_choice("--saliency", saliency, _saliency_choices())
     check_choice("--executor", executor, EXECUTORS)
-    plan = plan_outputs(images, output, overwrite=overwrite)
+    plan = plan_outputs(images, output, overwrite=overwrite, recursive=recursive)
     for message in plan.notes:
         note(message)
     for item in plan.refused:
         fail(item.error or "")
-    runnable = plan.runnable
     if roi_mask is not None and len(plan.files) != 1:
         refuse("--roi-mask goes with exactly one input image")
-    if not runnable:
+    if not plan.runnable:
         raise typer.Exit(EXIT_BAD_INPUT)
-    ray_options = {"address": ray_address, "actors": ray_actors, "num_gpus": ray_gpus}
-    failures = len(plan.refused)
-    failures += _run(runnable, parsed, output, saliency, metrics, roi_mask, save_map, executor, ray_options)
-    if failures:
+    ray = RayOptions(address=ray_address, actors=ray_actors, num_gpus=ray_gpus) if executor == "ray" else None
+    extras = Extras(metrics=metrics, roi_mask=roi_mask, save_map=save_map)
+    totals = _run(plan.runnable, parsed, output, saliency, executor, ray, extras)
+    if totals.failures or plan.refused:
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _run(runnable, options, output, saliency, metrics, roi_mask, save_map, executor, ray_options) -> int:
-    """Compress every planned file; returns how many failed (each reported in one line)."""
-    from focuspress.engine.errors import FocuspressError
+def _run(
+    runnable: list[PlannedFile],
+    options: CompressOptions,
+    output: Path,
+    saliency: str,
+    executor: str,
+    ray: RayOptions | None,
+    extras: Extras,
+) -> Totals:
+    """Compress every planned file through an executor; each failure is one line, counted."""
     from focuspress.engine.executors import WorkerLost, make_executor
-    from focuspress.engine.io import load_image
-    from focuspress.engine.io.map_images import save_map_images
-    from focuspress.engine.io.names import display_name
 
     targets = {item.source: item.target for item in runnable}
-    table = _summary_table(metrics, roi_mask is not None)
-    failures = total_in = total_out = 0
-    outcomes: dict[str, int] = {}
+    table = _summary_table(extras.metrics, extras.roi_mask is not None)
+    totals = Totals()
     started = time.perf_counter()
     try:
         with err.status(f"starting the {executor} executor and loading the saliency model…"):
-            runner = make_executor(executor, saliency, **ray_options)
+            runner = make_executor(executor, saliency, ray)
             runner.warm_up()
     except WorkerLost as exc:
         refuse(str(exc), EXIT_FAILURE)
     t0 = time.perf_counter()
     for source, outcome in runner.map(list(targets), options):
         target = targets[source]
-        try:
-            if outcome.result is None:
-                raise FocuspressError(outcome.error or f"{source}: failed")
-            result = outcome.result
-            result.save(target)
-            image = outcome.image
-            if image is None and (save_map or metrics):
-                image = load_image(source)  # remote workers send back only the JPEG and the map
-            if save_map:
-                rgb = image.rgb
-                save_map_images(rgb, result.importance_at(*rgb.shape[:2]), target.parent, target.stem)
-            row = [
-                display_name(source.name),
-                f"{result.width}x{result.height}",
-                kb(result.input_bytes),
-                kb(result.bytes),
-                f"{result.bpp:.3f}",
-                f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
-                f"{result.quality:.1f}",
-                result.outcome,
-                f"{(time.perf_counter() - t0) * 1000:.0f}",
-            ]
-            outcomes[result.outcome] = outcomes.get(result.outcome, 0) + 1
-            if metrics:
-                row += _metric_cells(image.rgb, result.decoded(), roi_mask)
-            table.add_row(*row)
-            total_in += result.input_bytes
-            total_out += result.bytes
-            for message in outcome.notes:
-                note(f"{display_name(source.name)}: {message}")
-        except FocuspressError as exc:
-            failures += 1
-            fail(str(exc))
+        assert target is not None
+        row = _write_one(source, target, outcome, extras, totals)
+        if row is not None:
+            table.add_row(*row[:8], f"{(time.perf_counter() - t0) * 1000:.0f}", *row[8:])
         t0 = time.perf_counter()
     device = runner.device
     runner.close()
     if table.row_count:
         out.print(table)
-        saving = 100.0 * (1 - total_out / total_in) if total_in else 0.0
-        counts = ", ".join(f"{n} {name}" for name, n in sorted(outcomes.items()))
+        saving = 100.0 * (1 - totals.bytes_out / totals.bytes_in) if totals.bytes_in else 0.0
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(totals.outcomes.items()))
         out.print(
-            f"{table.row_count} written to {output}/ ({counts}) · {kb(total_in)} → {kb(total_out)} "
+            f"{table.row_count} written to {output}/ ({counts}) · {kb(totals.bytes_in)} → {kb(totals.bytes_out)} "
             f"({saving:.0f}% smaller) · {time.perf_counter() - started:.1f} s · model on {device} ({executor})",
             highlight=False,
         )
-    return failures
+    return totals
+
+
+def _write_one(source: Path, target: Path, outcome: Outcome, extras: Extras, totals: Totals) -> list[str] | None:
+    """Save one outcome (and its map, metrics, notes); the table row, or None after a one-line failure."""
+    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.io import load_image
+    from focuspress.engine.io.map_images import save_map_images
+    from focuspress.engine.io.names import display_name
+
+    name = display_name(source.name)
+    for message in outcome.warnings:
+        note(f"{name}: {message}")
+    try:
+        if outcome.result is None:
+            raise FocuspressError(outcome.error or f"{name}: failed")
+        result = outcome.result
+        result.save(target)
+        image = outcome.image
+        if image is None and (extras.save_map or extras.metrics):
+            image = load_image(source)  # remote workers send back only the JPEG and the map
+        if extras.save_map:
+            assert image is not None
+            rgb = image.rgb
+            save_map_images(rgb, result.importance_at(*rgb.shape[:2]), target.parent, target.stem)
+        row = [
+            name,
+            f"{result.width}x{result.height}",
+            kb(result.input_bytes),
+            kb(result.bytes),
+            f"{result.bpp:.3f}",
+            f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
+            f"{result.quality:.1f}",
+            result.outcome + (" (warnings)" if outcome.warnings else ""),
+        ]
+        if extras.metrics:
+            assert image is not None
+            row += _metric_cells(image.rgb, result.decoded(), extras.roi_mask)
+    except FocuspressError as exc:
+        totals.failures += 1
+        fail(str(exc))
+        return None
+    totals.outcomes[result.outcome] = totals.outcomes.get(result.outcome, 0) + 1
+    totals.bytes_in += result.input_bytes
+    totals.bytes_out += result.bytes
+    for message in outcome.notes:
+        note(f"{name}: {message}")
+    return row
 
 
 def _summary_table(metrics: bool, roi: bool) -> Table:
@@ -216,7 +283,7 @@ def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[str]:
 def importance_map(
     image: Annotated[Path, typer.Argument(help="The photo to analyse.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the map PNGs.")] = Path("out"),
-    saliency: Annotated[str, typer.Option("--saliency", help="combined, trained, cam, faces or none.")] = "combined",
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
 ) -> None:
     """Write IMAGE's importance map: <name>.map.png (grey) and <name>.overlay.png (heatmap).
 

@@ -81,7 +81,8 @@ def daemon(
         return
     from focuspress.daemon.logs import configure
 
-    configure(fmt)
+    configure(fmt, pinned=log_format is not None)
+    from focuspress.daemon.journal import JournalError
     from focuspress.daemon.service import Service
     from focuspress.engine.executors import WorkerLost
 
@@ -91,6 +92,9 @@ def daemon(
         # Logging owns the output now (with json, fd 2 is a pipe into the log): one record.
         logging.getLogger("focuspress.daemon").error("%s", exc)
         raise typer.Exit(EXIT_FAILURE) from None
+    except JournalError as exc:  # damaged, not a database, in use: one line with the way out
+        logging.getLogger("focuspress.daemon").error("%s", exc)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     raise typer.Exit(code)
 
 

@@ -7,7 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from focuspress.cli.common import check_choice, out, refuse, saliency_choices
+from focuspress.cli.common import check_choice, out, refuse, saliency_choices, saliency_help
+from focuspress.engine.saliency import DEFAULT_SALIENCY
+from focuspress.gui.settings import GUI_DEFAULTS
 
 
 def gui(
@@ -22,11 +24,13 @@ def gui(
     daemon_url: Annotated[
         Optional[str], typer.Option("--daemon", help="A running daemon's metrics address, e.g. http://127.0.0.1:9464.")
     ] = None,
-    saliency: Annotated[
-        str, typer.Option("--saliency", help="Importance map: combined, trained, cam, faces or none.")
-    ] = "combined",
-    max_upload_mb: Annotated[float, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted.")] = 64,
-    max_megapixels: Annotated[float, typer.Option("--max-megapixels", min=0.1, help="Largest photo accepted.")] = 50,
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    max_upload_mb: Annotated[
+        float, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted.")
+    ] = GUI_DEFAULTS.max_upload_mb,
+    max_megapixels: Annotated[
+        float, typer.Option("--max-megapixels", min=0.1, help="Largest photo accepted.")
+    ] = GUI_DEFAULTS.max_megapixels,
 ) -> None:
     """Open the focuspress window in your browser: drop photos, compare before/after, save.
 

@@ -12,13 +12,11 @@ import hmac
 import io
 import json
 import re
-import secrets
 import threading
 import time
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -30,20 +28,11 @@ from focuspress.engine.io.names import unique_path
 from focuspress.engine.options import CompressOptions
 from focuspress.gui.folders import output_path, safe_stem, validate_folder
 from focuspress.gui.results import ResultStore, heat_overlay, png_bytes
+from focuspress.gui.settings import GuiSettings
 
 TOKEN_HEADER = "X-Focuspress-Token"
 #: The compression fields the page's form sends: names of the engine's options schema.
 FORM_FIELDS = ("quality", "roi_strength", "target_size")
-
-
-@dataclass
-class GuiSettings:
-    output: Path | None = None  # the output folder, once chosen (validated)
-    saliency: str = "combined"
-    daemon_url: str | None = None  # a running daemon's metrics address, for the daemon view
-    max_upload_mb: float = 64.0
-    max_megapixels: float = 50.0
-    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
 
 class _EngineHolder:

@@ -1,49 +1,58 @@
 """The ``block`` compositor as the registry sees it: options in, a re-encodable image out.
 
-It picks the route: a JPEG input is requantized in its own coefficients (``transcode.py``)
-unless its pixels must change (CMYK, another subsampling asked for, an orientation that
-must be applied); anything else goes through the pixel encoder (``encoder.py``), which still
-keeps a JPEG source's steps as a floor where its grid is unchanged.
+It owns the block encoder's settings (the tuned defaults of :class:`BlockSettings`). The route
+comes from the JPEG-input policy (:mod:`focuspress.engine.jpeg_input`): a JPEG input is
+requantized in its own coefficients (``transcode.py``) wherever its pixels need not change;
+anything else goes through the pixel encoder (``encoder.py``), which still keeps a JPEG
+source's steps as a floor where its grid is unchanged.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from focuspress.engine.compositor import Encoded, Route
 from focuspress.engine.compositor.block.encoder import BlockSettings, PreparedImage, encode_prepared, prepare
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
+    PreparedTranscode,
     prepare_transcode,
     transcode_settings,
-    why_not_transcode,
 )
-from focuspress.engine.errors import InputError
+from focuspress.engine.errors import InputError, Reason
+from focuspress.engine.io.load import LoadedImage
+from focuspress.engine.jpeg_input import keeps_stored_orientation, pixel_route_reason, to_stored_orientation
+from focuspress.engine.options import CompressOptions
 
 
 @dataclass(frozen=True)
 class PreparedBlock:
     prepared: PreparedImage
     settings: BlockSettings
-    route: str = "pixel"
 
-    def encode(self, quality: float) -> bytes:
-        return encode_prepared(self.prepared, quality, self.settings)
+    @property
+    def route(self) -> Route:
+        return "pixel"
+
+    def encode(self, quality: float) -> Encoded:
+        return Encoded(encode_prepared(self.prepared, quality, self.settings))
 
 
-def resolve_subsampling(image, asked: str) -> str:
-    """``auto``: a 4:2:0 JPEG stays 4:2:0; everything else is encoded 4:4:4 (the tuned default)."""
+def resolve_subsampling(image: LoadedImage, asked: str) -> str:
+    """``auto`` on the pixel route: a JPEG source sampled 4:2:0 or coarser stays 4:2:0; anything
+    else is encoded 4:4:4 (the tuned default for lossless sources)."""
     if asked != "auto":
         return asked
-    return "420" if image.jpeg is not None and image.jpeg.subsampling == "420" else "444"
+    return "420" if image.jpeg is not None and image.jpeg.subsampling in ("420", "422") else "444"
 
 
-def source_floor(image, subsampling: str) -> np.ndarray | None:
-    """A JPEG source's steps as the new tables' floor, where the 8x8 grid is the source's own:
-    luma when the photo is stored upright, chroma too when its subsampling is kept."""
+def source_floor(image: LoadedImage, subsampling: str) -> np.ndarray | None:
+    """A JPEG source's steps as the new tables' floor, where the 8x8 grid is the source's own
+    (the pixels are encoded as stored): luma always, chroma too when its subsampling is kept."""
     info = image.jpeg
-    if info is None or not info.is_ycbcr or image.orientation != 1:
+    if info is None or not info.is_ycbcr:
         return None
     tables = info.tables.astype(np.float64)
     floor = np.ones((3, 8, 8))
@@ -53,28 +62,43 @@ def source_floor(image, subsampling: str) -> np.ndarray | None:
     return floor
 
 
+@dataclass(frozen=True)
 class BlockCompositor:
-    name = "block"
-    continuous = True
+    name: str = "block"
+    continuous: bool = True
+    settings: BlockSettings = field(default_factory=BlockSettings)
 
-    def prepare(self, image, importance: np.ndarray, options, settings: BlockSettings):
-        settings = replace(settings, progressive=options.progressive)
-        if why_not_transcode(image, options) is None:
+    def prepare(
+        self, image: LoadedImage, importance: np.ndarray, options: CompressOptions
+    ) -> PreparedTranscode | PreparedBlock:
+        settings = replace(self.settings, progressive=options.progressive)
+        if pixel_route_reason(image, options) is None:
             try:
-                return prepare_transcode(image, importance, options.roi_strength, transcode_settings(settings))
+                return prepare_transcode(
+                    image,
+                    importance,
+                    options.roi_strength,
+                    transcode_settings(settings),
+                    to_420=options.subsampling in ("auto", "420"),
+                )
             except CoefficientsUnreadable as exc:
                 if options.route == "dct":
                     raise InputError(
-                        f"its DCT coefficients cannot be read ({exc}); --route auto takes the pixel route"
+                        f"its DCT coefficients cannot be read ({exc}); --route auto takes the pixel route",
+                        reason=Reason.UNDECODABLE,
                     ) from None
         # (a damaged JPEG whose coefficients libjpeg refuses still has pixels: they take this route)
-        subsampling = resolve_subsampling(image, options.subsampling)
+        subsampling = resolve_subsampling(image, "auto" if options.subsampling == "keep" else options.subsampling)
         if image.jpeg is not None and subsampling == "420":
-            # re-encoding a 4:2:0 JPEG source: the tuning fitted on such sources (transcode.py)
-            settings = transcode_settings(settings)
+            settings = transcode_settings(settings)  # re-encoding a JPEG source: the tuning fitted on such sources
         settings = replace(settings, subsampling=subsampling)
-        floor = source_floor(image, subsampling)
-        prepared = prepare(image.rgb, importance, options.roi_strength, settings, table_floor=floor)
+        rgb = image.rgb
+        if keeps_stored_orientation(image) and image.orientation != 1:
+            rgb = to_stored_orientation(rgb, image.orientation)
+            importance = to_stored_orientation(importance, image.orientation)
+        prepared = prepare(
+            rgb, importance, options.roi_strength, settings, table_floor=source_floor(image, subsampling)
+        )
         return PreparedBlock(prepared, settings)
 
 

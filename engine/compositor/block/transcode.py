@@ -5,34 +5,37 @@ quantization (generation loss) and costs two transforms. Here the source's quant
 are read as they are (``jpeglib``), each is worth exactly ``level x step``, and the importance-
 steered rate-distortion quantizer picks new levels against those exact values, with steps
 never finer than the source's (:func:`focuspress.engine.compositor.block.encoder.quantization_tables`).
-The output keeps the source's size, sampling (4:2:0 stays 4:2:0) and orientation tag.
+The output keeps the source's size and stored orientation. Chroma sampled finer than 4:2:0
+(4:2:2, 4:4:0, 4:4:4: what cameras write) is resampled to 4:2:0 from its exact coefficients
+(``resample.py``) unless ``subsampling`` asks to keep it; 4:2:0 and 4:1:1 keep their grid.
 
-At "no change" settings (steps equal to the source's, lambda 0) every level is reproduced
-exactly; the tests check it.
+At "no change" settings (steps equal to the source's, lambda 0, sampling kept) every level is
+reproduced exactly; the tests check it, and such an output is :attr:`Encoded.exact`.
 
-Tuning (``python -m focuspress.training.tune_tables --source-jpeg 92``, BSDS500 photos 0..23
-re-saved by libjpeg-turbo at q92 4:2:0, SSIMULACRA2 60..90 against the decoded source): for a
-4:2:0 source the chroma steps want to be about a quarter of what 4:4:4 chroma gets (a 4:2:0
-chroma coefficient covers 16x16 pixels), chroma DC finer still, luma DC and the highest
-frequencies a little finer, and a lower lambda than for lossless sources.
+Tuning (:data:`TRANSCODE_TUNING`, :data:`TRANSCODE_LAMBDA`): ``python -m focuspress.training.tune_tables
+--camera`` on the fixed training split of ``../shared/data/camera-native`` (lossless 1280x960
+crops of the cameras' own files), SSIMULACRA2 60..90 against libjpeg-turbo re-encoding the
+decoded source (see that module for the split and the command).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import jpeglib
 import numpy as np
 
+from focuspress.engine.compositor import Encoded, Route
 from focuspress.engine.compositor.block.encoder import BlockSettings, luma_weights, quantization_tables
 from focuspress.engine.compositor.block.masking import upsample_blocks
 from focuspress.engine.compositor.block.quantize import STRIPE_ROWS, quantize_rdo
+from focuspress.engine.compositor.block.resample import chroma_subsampling, chroma_to_420, factors_to_420
 from focuspress.engine.compositor.block.tables import TableTuning
 from focuspress.engine.compositor.block.writer import read_dct, write_dct
+from focuspress.engine.io.load import LoadedImage
+from focuspress.engine.jpeg_input import to_stored_orientation
 
-#: Table multipliers for JPEG sources: the output of
-#: ``python -m focuspress.training.tune_tables --source-jpeg 92 --images 24`` (-23.53% on its
-#: BSDS500 tuning photos, SSIMULACRA2 60..90 against libjpeg-turbo re-encoding the decoded source).
+#: Table multipliers and lambda for JPEG sources, fitted by ``python -m focuspress.training.tune_tables --camera``.
 TRANSCODE_TUNING = TableTuning(dc=0.448, chroma=0.8125, chroma_dc=0.2098, high=0.8889, chroma_420=0.2622)
 TRANSCODE_LAMBDA = 0.041
 #: Luma steps relative to a lossless source at the same ``-q`` (calibrated with the tables).
@@ -67,37 +70,6 @@ class CoefficientsUnreadable(Exception):
     """libjpeg could not read a JPEG's coefficients (the file still decodes to pixels)."""
 
 
-def why_not_transcode(image, options) -> str | None:
-    """Why ``image`` must take the pixel route under ``options`` (None: the DCT route applies)."""
-    info = image.jpeg
-    if info is None or image.data is None:
-        return "not a JPEG"
-    if not info.is_ycbcr:
-        return "CMYK or RGB JPEG"
-    if options.route == "pixel":
-        return "pixel route asked for"
-    if options.subsampling != "auto" and options.subsampling != info.subsampling:
-        return f"subsampling {options.subsampling} asked for (source is {info.subsampling})"
-    if options.metadata == "strip" and image.orientation != 1:
-        return "pixels must be turned upright (metadata strip drops the orientation tag)"
-    return None
-
-
-def to_stored_orientation(upright: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo Pillow's ``exif_transpose`` for an EXIF ``orientation``: the map on the stored grid."""
-    inverse = {
-        1: lambda a: a,
-        2: np.fliplr,
-        3: lambda a: np.rot90(a, 2),
-        4: np.flipud,
-        5: np.transpose,
-        6: lambda a: np.rot90(a, 1),
-        7: lambda a: np.rot90(a, 2).T,
-        8: lambda a: np.rot90(a, -1),
-    }
-    return np.ascontiguousarray(inverse.get(orientation, inverse[1])(upright))
-
-
 def _activity(levels: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Each luma block's pixel standard deviation, from its dequantized AC energy (Parseval)."""
     weights = np.square(steps.astype(np.float32))
@@ -111,67 +83,90 @@ def _activity(levels: np.ndarray, steps: np.ndarray) -> np.ndarray:
 
 @dataclass
 class PreparedTranscode:
-    """A JPEG source's levels and block weights, ready to be requantized at any quality."""
+    """A JPEG source's levels and block weights, ready to be requantized at any quality.
 
-    route = "dct"
+    ``chroma``: the source's chroma levels (sampling kept), or 4:2:0 float coefficients
+    (``resampled``) from :func:`~focuspress.engine.compositor.block.resample.chroma_to_420`.
+    """
 
     jpeg: jpeglib.DCTJPEG
-    levels: list[np.ndarray]
+    luma: np.ndarray
+    chroma: list[np.ndarray]
+    resampled: bool
     source_tables: np.ndarray  # (components, 8, 8)
     weights: list[np.ndarray]
-    subsampled: bool
     gain: float
     settings: BlockSettings
-    #: outputs (by hash) whose levels and tables are exactly the source's: lossless in effect
-    exact: set[int] = field(default_factory=set)
 
-    def is_exact(self, data: bytes) -> bool:
-        """Whether ``data`` (an output of :meth:`encode`) holds exactly the source's coefficients."""
-        return hash(data) in self.exact
+    @property
+    def route(self) -> Route:
+        return "dct"
 
-    def encode(self, quality: float) -> bytes:
+    @property
+    def subsampled(self) -> bool:
+        return bool(self.chroma) and self.chroma[0].size < self.luma.size
+
+    def encode(self, quality: float) -> Encoded:
+        components = 1 + len(self.chroma)
         floor = np.stack([self.source_tables[min(i, len(self.source_tables) - 1)] for i in range(3)])
+        if self.resampled:
+            floor[1:] = 1.0  # a resampled chroma block has no source step to respect
         tables, asked = quantization_tables(
-            quality,
-            self.settings,
-            subsampled=self.subsampled,
-            gain=self.gain / TRANSCODE_DISTANCE_SCALE,
-            floor=floor,
+            quality, self.settings, subsampled=self.subsampled, gain=self.gain / TRANSCODE_DISTANCE_SCALE, floor=floor
         )
-        planes = []
-        for index, (levels, weight) in enumerate(zip(self.levels, self.weights)):
-            lam = None if self.settings.rdo_lambda <= 0 else weight * self.settings.rdo_lambda
-            planes.append(
-                quantize_rdo(
-                    levels,
-                    tables[index],
-                    lam,
-                    symbol_bits=self.settings.symbol_bits,
-                    source_table=self.source_tables[index],
-                    asked_table=asked[index],
-                )
+        planes = [self._quantize(self.luma, 0, tables, asked, self.source_tables[0])]
+        for index, plane in enumerate(self.chroma, start=1):
+            source = None if self.resampled else self.source_tables[index]
+            planes.append(self._quantize(plane, index, tables, asked, source))
+        exact = not self.resampled and all(
+            np.array_equal(tables[i], self.source_tables[i]) and np.array_equal(planes[i], level)
+            for i, level in enumerate([self.luma, *self.chroma])
+        )
+        return Encoded(self._write(planes, tables[:components]), exact=exact)
+
+    def _quantize(self, plane, index, tables, asked, source_table) -> np.ndarray:
+        lam = None if self.settings.rdo_lambda <= 0 else self.weights[index] * self.settings.rdo_lambda
+        return quantize_rdo(
+            plane,
+            tables[index],
+            lam,
+            symbol_bits=self.settings.symbol_bits,
+            source_table=source_table,
+            asked_table=asked[index],
+        )
+
+    def _write(self, planes: list[np.ndarray], tables: np.ndarray) -> bytes:
+        if self.resampled:
+            jpeg = jpeglib.from_dct(
+                planes[0], planes[1], planes[2], qt=tables.astype(np.uint16), quant_tbl_no=[0, 1, 2]
             )
-        jpeg = self.jpeg
-        jpeg.Y = planes[0]
-        if len(planes) == 3:
-            jpeg.Cb, jpeg.Cr = planes[1], planes[2]
-        jpeg.qt = tables[: len(planes)].astype(np.uint16)
-        jpeg.quant_tbl_no = np.arange(len(planes))
-        data = write_dct(jpeg, progressive=self.settings.progressive)
-        same_tables = all(np.array_equal(tables[i], self.source_tables[i]) for i in range(len(planes)))
-        if same_tables and all(np.array_equal(a, b) for a, b in zip(planes, self.levels)):
-            self.exact.add(hash(data))
-        return data
+            jpeg.height, jpeg.width = self.jpeg.height, self.jpeg.width
+            jpeg.samp_factor = np.array([[2, 2], [1, 1], [1, 1]])
+        else:
+            jpeg = self.jpeg
+            jpeg.Y = planes[0]
+            if len(planes) == 3:
+                jpeg.Cb, jpeg.Cr = planes[1], planes[2]
+            jpeg.qt = tables.astype(np.uint16)
+            jpeg.quant_tbl_no = np.arange(len(planes))
+        return write_dct(jpeg, progressive=self.settings.progressive)
 
 
 def prepare_transcode(
-    image, importance: np.ndarray | None, roi_strength: float, settings: BlockSettings
+    image: LoadedImage,
+    importance: np.ndarray | None,
+    roi_strength: float,
+    settings: BlockSettings,
+    *,
+    to_420: bool = True,
 ) -> PreparedTranscode:
-    """Read the source's coefficients and weigh every block (masking x importance).
+    """Read the source's coefficients, resample its chroma to 4:2:0 (``to_420``, where it is finer),
+    and weigh every block (masking x importance).
 
     Raises :class:`CoefficientsUnreadable` where libjpeg cannot read the coefficients of a file
     Pillow decoded (a damaged header, a missing Huffman table): the pixel route still can.
     """
+    assert image.data is not None
     try:
         jpeg = read_dct(image.data)
     except (OSError, ValueError, IndexError) as exc:  # libjpeg's refusal, or jpeglib sizing a damaged header
@@ -186,6 +181,13 @@ def prepare_transcode(
     weight, gain = luma_weights(
         _activity(levels[0], tables[0]), importance, roi_strength, settings, (stored_h, stored_w)
     )
-    weights = [weight] + [upsample_blocks(weight, plane.shape[:2]) for plane in levels[1:]]
-    subsampled = len(levels) == 3 and levels[1].size < levels[0].size
-    return PreparedTranscode(jpeg, levels, tables, weights, subsampled, gain, settings)
+    chroma = levels[1:]
+    source_sub = chroma_subsampling(jpeg.samp_factor) if len(levels) == 3 else (1, 1)
+    factors = factors_to_420(source_sub) if len(levels) == 3 and to_420 else None
+    if factors is not None:
+        chroma = [
+            chroma_to_420(plane, tables[index], factors, (stored_h, stored_w), source_sub)
+            for index, plane in enumerate(levels[1:], start=1)
+        ]
+    weights = [weight] + [upsample_blocks(weight, plane.shape[:2]) for plane in chroma]
+    return PreparedTranscode(jpeg, levels[0], chroma, factors is not None, tables, weights, gain, settings)

@@ -329,7 +329,7 @@ async function pollDaemon() {
   tableRows($("daemon-recent"), ["file", "inbox", "in", "out", "saving", "at"], recent);
   const bad = (body.recent || []).filter((r) => r.outcome === "quarantined").slice(0, 50).map((r) => {
     const tr = document.createElement("tr");
-    cell(tr, r.file); cell(tr, r.inbox); cell(tr, r.reason || "", "bad");
+    cell(tr, r.file); cell(tr, r.inbox); cell(tr, r.error || r.reason || "", "bad");
     return tr;
   });
   tableRows($("daemon-quarantined"), ["file", "inbox", "reason"], bad);

@@ -1,0 +1,66 @@
+"""One photo in a process of its own: how a suspect is proven guilty, or cleared.
+
+A photo that was in flight when the daemon died may have killed it (a decoder crash, the
+kernel's OOM killer) or may have been there by chance (an operator's SIGKILL, a power cut).
+Counting the death against it would quarantine innocent photos; not counting it would let a
+poison pill crash the daemon forever. So a suspect runs alone, in a child process: if the child
+dies, the photo did it (an attempt counts, ``max_attempts`` of them quarantine it); if the
+daemon dies meanwhile, the child goes with it and nothing is counted.
+
+Why a fresh process per suspect instead of a pool: suspects are rare (only after an unclean
+stop), and a child that has crashed once is worth nothing; the model load (a second or two)
+is the price.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from multiprocessing.connection import Connection
+
+from focuspress.engine.executors.base import WorkerLost
+from focuspress.engine.pipeline import Outcome, Work
+
+_context = multiprocessing.get_context("spawn")  # TensorFlow and threads do not survive fork
+
+
+def _child(saliency: str, work: Work, pipe: Connection) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from focuspress.engine.api import Engine
+
+    outcome = Engine(saliency=saliency).run([work])[0]
+    pipe.send(outcome)
+    pipe.close()
+
+
+class IsolatedRunner:
+    """Runs one photo in a child process; :class:`WorkerLost` when the child died under it."""
+
+    def __init__(self, saliency: str, timeout_seconds: float = 600.0) -> None:
+        self.saliency = saliency
+        self.timeout_seconds = timeout_seconds
+
+    def run(self, work: Work) -> Outcome:
+        receive, send = _context.Pipe(duplex=False)
+        child = _context.Process(target=_child, args=(self.saliency, work, send), name="focuspress-isolated")
+        child.start()
+        send.close()
+        try:
+            if not receive.poll(self.timeout_seconds):
+                child.kill()
+                raise WorkerLost(
+                    f"{work.name}: its isolated worker ran over {self.timeout_seconds:.0f} s and was killed"
+                )
+            try:
+                outcome: Outcome = receive.recv()
+            except EOFError:
+                child.join(10)
+                raise WorkerLost(
+                    f"{work.name}: its isolated worker died (exit {child.exitcode}) while compressing it alone"
+                ) from None
+            return outcome
+        finally:
+            receive.close()
+            child.join(10)
+            if child.is_alive():
+                child.kill()
