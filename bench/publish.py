@@ -56,6 +56,21 @@ ECSSD_CODECS = (
 )
 
 
+#: Camera files as the cameras wrote them (lossless crops): the issue's method and what users pick instead.
+CAMERA_CODECS = (
+    "focuspress-block",
+    "focuspress-block-roi0",
+    "focuspress-block-with-metadata",
+    "jpeg-turbo",
+    "mozjpeg",
+    "jpegli",
+    "mozjpeg-lossless",
+    "jxl-jpeg",
+)
+#: The qualities of the camera-native method (focuspress's -q and the re-encoders' quality).
+CAMERA_KNOBS = (40.0, 55.0, 68.0, 78.0, 86.0, 92.0, 96.0)
+
+
 @dataclass(frozen=True)
 class Section:
     name: str
@@ -68,9 +83,21 @@ class Section:
     held_out: bool = False
     #: JPEG files used as decoded pixels (lossless sources), as round 1 measured ECSSD's ROI figure
     as_pixels: bool = False
+    #: lossless 1280x960 crops of the files (the cameras' own coefficients), reported per split
+    crops: bool = False
+    knobs: tuple[float, ...] | None = None
 
 
 SECTIONS = (
+    Section(
+        "camera-native",
+        "Camera JPEGs as cameras and phones wrote them (1280x960 lossless crops, the cameras' own coefficients)",
+        "camera-native",
+        CAMERA_CODECS,
+        (60.0, 90.0),
+        crops=True,
+        knobs=CAMERA_KNOBS,
+    ),
     Section("kodak", "Kodak (24 images, lossless sources)", "kodak", KODAK_CODECS, (50.0, 90.0)),
     Section(
         "kodak-q92",
@@ -121,6 +148,10 @@ def load_rows(paths: list[Path]) -> list[dict]:
 def sweep(section: Section, data_root: Path, out_root: Path, *, jobs: int = 2, ecssd_images: int = 80, progress=None):
     folder = data_root / section.data
     images = held_out_ecssd(folder)[:ecssd_images] if section.held_out else runner.list_images(folder)
+    if section.crops:
+        from focuspress.training.camera_native import write_crops
+
+        images = write_crops(folder, out_root / "results" / section.name / "crops")
     rows = runner.run(
         images,
         section.codecs,
@@ -129,9 +160,29 @@ def sweep(section: Section, data_root: Path, out_root: Path, *, jobs: int = 2, e
         progress=progress,
         source_jpeg=section.source_jpeg,
         as_pixels=section.as_pixels,
+        knobs=section.knobs,
     )
     runner.save_rows(rows, out_root / "results" / section.name)
     return rows
+
+
+def camera_split_tables(rows: list[dict]) -> str:
+    """The camera section per split (tuned on train, reported on val) and per photo against mozjpeg."""
+    from focuspress.training.camera_native import TRAIN
+
+    out = []
+    for label, keep in (("the tuning split (train)", True), ("photos the tuning never saw (val)", False)):
+        subset = [r for r in rows if (Path(r["image"]).stem in TRAIN) == keep]
+        if subset:
+            images = len({r["image"] for r in subset})
+            text = report.summary_markdown(subset, "jpeg-turbo", f"{label}: {images} photos")
+            out.append(text.replace("# ", "### ", 1))
+    out.append(
+        report.per_image_markdown(
+            rows, "jpeg-turbo", ("focuspress-block", "focuspress-block-roi0", "mozjpeg", "jpegli")
+        )
+    )
+    return "\n".join(out)
 
 
 def write_readme(results: dict[str, list[dict]], out_root: Path, savings_lines: list[str] | None = None) -> Path:
@@ -146,6 +197,8 @@ def write_readme(results: dict[str, list[dict]], out_root: Path, savings_lines: 
         images = len({r["image"] for r in rows})
         title = section.title.replace("held-out", f"{images} held-out")
         parts.append(report.summary_markdown(rows, "jpeg-turbo", title).replace("# ", "## ", 1))
+        if section.crops:
+            parts.append(camera_split_tables(rows))
         folder = out_root / "results" / section.name
         folder.mkdir(parents=True, exist_ok=True)
         for path in report.plot(rows, folder):

@@ -58,6 +58,35 @@ def bd_table(rows: list[dict], anchor: str, window: bool = False) -> dict[str, d
     return table
 
 
+def per_image_markdown(rows: list[dict], anchor: str, codecs: tuple[str, ...], metric: str = "ssimulacra2") -> str:
+    """A table of each image's windowed BD-rate for ``codecs`` (the per-photo view of a mean)."""
+    curves = _curves(rows)
+    column, window = _COLUMN[metric], WINDOWS[metric]
+    present = [c for c in codecs if c in curves]
+    lines = [
+        f"Per photo, {metric.upper() if metric != 'ssimulacra2' else 'SSIMULACRA2'} "
+        f"{window[0]:.0f}..{window[1]:.0f} BD-rate against `{anchor}`:"
+        if window
+        else "",
+        "",
+        "| image | " + " | ".join(present) + " |",
+        "|---|" + "---|" * len(present),
+    ]
+    for image in sorted(curves.get(anchor, {})):
+        base = curves[anchor][image]
+        cells = []
+        for codec in present:
+            points = curves[codec].get(image)
+            value = (
+                np.nan
+                if points is None
+                else bd_rate(base[:, 0], base[:, column], points[:, 0], points[:, column], window=window)
+            )
+            cells.append(_fmt(value) if np.isfinite(value) else "n/a")
+        lines.append(f"| {Path(image).stem} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def bpp_at(rows: list[dict], metric: str, target: float) -> dict[str, float]:
     """codec -> mean bpp needed to reach ``target`` (log-linear interpolation per image)."""
     out = {}

@@ -150,11 +150,19 @@ def run(
     progress=None,
     source_jpeg: int | None = None,
     as_pixels: bool = False,
+    knobs: tuple[float, ...] | None = None,
 ) -> list[dict]:
-    """All rows for ``images`` x ``codec_names``; ``quick`` keeps every other knob."""
+    """All rows for ``images`` x ``codec_names``; ``quick`` keeps every other knob; ``knobs``
+    replaces every quality-knob codec's own (the camera-native method's qualities)."""
     tasks = []
+    override = knobs
     for codec_name in codec_names:
-        knobs = codecs.get(codec_name).knobs
+        codec = codecs.get(codec_name)
+        knobs = (
+            override
+            if override is not None and not codec.size_only and codec_name != "mozjpeg-recompress"
+            else codec.knobs
+        )
         if quick:
             knobs = knobs[::2]
         for image in images:

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from focuspress import __version__
 from focuspress.engine.errors import OUTPUT_ERROR_REASONS, QUARANTINE_REASONS
+from focuspress.engine.fidelity.estimate import Scores
 from focuspress.engine.pipeline import STAGES
 
 #: Label values of every labelled series, so all series exist (at 0) from start-up: a rate() or
@@ -33,6 +34,8 @@ JOURNAL_OPERATIONS = ("record", "claim", "state", "output", "read", "recover")
 RECENT = 100
 
 
+#: SSIMULACRA2 buckets: fine around the contract's defaults (80 for the photo, 90 for the subject).
+SCORE_BUCKETS = (50.0, 60.0, 70.0, 75.0, 78.0, 80.0, 82.0, 85.0, 88.0, 89.0, 90.0, 91.0, 92.0, 95.0, 100.0)
 _BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -141,6 +144,22 @@ class DaemonMetrics:
             "Kernel event queue overflows (fs.inotify.max_queued_events); each is followed by one rescan",
             registry=r,
         )
+        self.photo_score = Histogram(
+            "focuspress_photo_ssimulacra2",
+            "SSIMULACRA2 of each recompressed output's whole photo against its source (the contract's "
+            "estimate on camera-sized photos, exact on small ones)",
+            ["inbox"],
+            buckets=SCORE_BUCKETS,
+            registry=r,
+        )
+        self.subject_score = Histogram(
+            "focuspress_subject_ssimulacra2",
+            "SSIMULACRA2 of each recompressed output's subject (where the map is confident) against its "
+            "source; photos without a subject are not counted",
+            ["inbox"],
+            buckets=SCORE_BUCKETS,
+            registry=r,
+        )
         self.temp_files_removed = Counter(
             "focuspress_temp_files_removed", "Temp files a killed write left behind, removed at start", registry=r
         )
@@ -177,11 +196,19 @@ class DaemonMetrics:
             ):
                 gauge.labels(inbox)
             self.uploads_waiting.labels(inbox)
+            self.photo_score.labels(inbox)
+            self.subject_score.labels(inbox)
         for operation in JOURNAL_OPERATIONS:
             self.journal_errors.labels(operation)
 
-    def record_output(self, inbox: str, outcome: str, bytes_in: int, bytes_out: int) -> None:
+    def record_output(
+        self, inbox: str, outcome: str, bytes_in: int, bytes_out: int, scores: Scores | None = None
+    ) -> None:
         self.files_processed.labels(inbox, outcome).inc()
+        if scores is not None:
+            self.photo_score.labels(inbox).observe(scores.photo)
+            if scores.subject is not None:
+                self.subject_score.labels(inbox).observe(scores.subject)
         self._last_write = time.time()
         self.last_output.labels(inbox).set(self._last_write)
         self.bytes_in.labels(inbox).inc(bytes_in)

@@ -36,6 +36,7 @@ from focuspress.daemon.isolation import IsolatedRunner
 from focuspress.daemon.journal import Entry, Journal, JournalError
 from focuspress.daemon.logs import event
 from focuspress.daemon.metrics import DaemonMetrics
+from focuspress.engine.api import CompressResult
 from focuspress.engine.errors import FocuspressError, OutputError, Reason
 from focuspress.engine.executors import Executor, WorkerLost
 from focuspress.engine.io import atomic_write
@@ -70,6 +71,18 @@ class _Opened:
     mtime_ns: int
     read_ms: float
     t0: float
+
+
+def score_fields(result: CompressResult) -> dict[str, object]:
+    """The achieved scores as log and /status.json fields (absent outside the contract)."""
+    if result.scores is None:
+        return {}
+    fields: dict[str, object] = {"photo_ssimulacra2": round(result.scores.photo, 1)}
+    if result.scores.subject is not None:
+        fields["subject_ssimulacra2"] = round(result.scores.subject, 1)
+    if result.contract is not None:
+        fields["scores"] = "exact" if result.contract.exact else "estimated"
+    return fields
 
 
 def output_name(inbox: InboxConfig, path: Path) -> Path:
@@ -271,13 +284,14 @@ class Processor:
         self.metrics.stage_seconds.labels("write").observe(time.perf_counter() - t3)
         # Counted once the output is durable, before the original moves: whoever sees the
         # original archived also sees the file counted.
-        self.metrics.record_output(inbox.name, result.outcome, entry.size, len(result.data))
+        self.metrics.record_output(inbox.name, result.outcome, entry.size, len(result.data), result.scores)
         self.metrics.latency_seconds.observe(max(0.0, time.time() - entry.seen_at))
         self.dispose_original(entry, inbox)
         if entry.interrupted:
             self.journal.cleared(entry.id)
         extra: dict[str, object] = {"output": display_name(target), "route": result.route}
         extra["quality"] = round(result.quality, 1)
+        extra.update(score_fields(result))
         if outcome.warnings:
             extra["warnings"] = list(outcome.warnings)
         self._log(

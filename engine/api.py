@@ -28,6 +28,8 @@ from focuspress.engine.ratecontrol import RateResult, encode_quality, search_tar
 from focuspress.engine.saliency import DEFAULT_SALIENCY, SaliencyModel, load_saliency, model_device
 
 if TYPE_CHECKING:
+    from focuspress.engine.fidelity.contract import Settlement
+    from focuspress.engine.fidelity.estimate import Scores
     from focuspress.engine.pipeline import Outcome as PipelineOutcome
     from focuspress.engine.pipeline import Work
 
@@ -59,6 +61,12 @@ class CompressResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     outcome: Outcome = "recompressed"
     route: ResultRoute = "pixel"
+    #: the fidelity contract's scores of this output against the source (photo and subject; estimated
+    #: from tiles on camera-sized photos, exact on small ones): None outside the contract, or when
+    #: the output is the source's own coefficients (``lossless``/``kept``: identical pixels)
+    scores: Scores | None = None
+    #: how the contract settled: "estimated" or "exact" scores, the background multiplier, trials
+    contract: Settlement | None = None
 
     @property
     def bytes(self) -> int:
@@ -141,7 +149,7 @@ class Engine:
         options cannot be met for.
         """
         try:
-            rate, prepared = self._composite(image, importance, options)
+            rate, prepared, settlement = self._composite(image, importance, options)
             data = with_metadata(rate.data, output_metadata(image, options))
             quality, outcome, route = rate.quality, "recompressed", prepared.route
             if is_jpeg_source(image):
@@ -166,11 +174,17 @@ class Engine:
             input_bytes=image.source_bytes,
             outcome=outcome,  # type: ignore[arg-type]
             route=route,
+            scores=settlement.scores if settlement is not None and outcome == "recompressed" else None,
+            contract=settlement,
         )
 
     def _composite(
         self, image: LoadedImage, importance: np.ndarray, options: CompressOptions
-    ) -> tuple[RateResult, Prepared]:
+    ) -> tuple[RateResult, Prepared, Settlement | None]:
+        if options.mode == "contract":
+            from focuspress.engine.fidelity.contract import meet_contract
+
+            return meet_contract(image, importance, options)
         compositor = get_compositor(options.compositor)
         prepared = compositor.prepare(image, importance, options)
         continuous = compositor.continuous
@@ -184,8 +198,9 @@ class Engine:
 
             rate = search_target_score(prepared.encode, score, options.target_ssimulacra2, continuous=continuous)
         else:
+            assert options.quality is not None
             rate = encode_quality(prepared.encode, options.quality)
-        return rate, prepared
+        return rate, prepared, None
 
 
 def _as_error(message: str, reason: Reason) -> FocuspressError:

@@ -12,7 +12,8 @@ When the input is a JPEG it is the reference, and the rules that follow from tha
   decoded upright and written upright (Orientation 1).
 * **Never larger**: a recompression that does not save ``min_saving`` gives way to the source's
   coefficients re-scanned smaller (mozjpeg's lossless jpegtran: ``lossless``), else to the
-  source's own bytes (``kept``).
+  source's own bytes (``kept``). Not for CMYK and RGB JPEGs, which viewers show inconsistently:
+  they always become ordinary YCbCr JPEGs, even where that is larger.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def output_metadata(image: LoadedImage, options: CompressOptions) -> Metadata:
     metadata = image.metadata.for_output(options.metadata, upright=not stored)
     if stored and options.metadata == "strip" and image.orientation != 1:
         # the pixels stay as stored, so the one tag that says how to turn them stays
-        metadata = Metadata(icc=metadata.icc, exif=orientation_only_exif(image.orientation))
+        metadata = Metadata(icc=metadata.icc, exif=orientation_only_exif(image.orientation), jfif=metadata.jfif)
     return metadata
 
 
@@ -84,6 +85,9 @@ def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> t
     source = image.data
     assert source is not None
     if len(data) <= len(source) * (1.0 - options.min_saving):
+        return data, "recompressed"
+    if image.jpeg is not None and not image.jpeg.is_ycbcr:
+        # a CMYK (or Adobe RGB) JPEG is shown inconsistently by viewers: it becomes an ordinary one
         return data, "recompressed"
     metadata = output_metadata(image, options)
     try:

@@ -25,13 +25,40 @@ MetadataPolicy = Literal["keep", "strip", "no-location"]
 Compositor = Literal[COMPOSITOR_NAMES]  # type: ignore[valid-type]
 
 
+#: How the size of each photo is decided (see :attr:`CompressOptions.mode`).
+Mode = Literal["contract", "quality", "size", "score"]
+#: The fidelity contract's defaults: the subject visually lossless, the whole photo high quality.
+DEFAULT_SUBJECT_SSIMULACRA2 = 90.0
+DEFAULT_PHOTO_SSIMULACRA2 = 80.0
+
+
 class CompressOptions(BaseModel):
-    """What the user asks for. At most one of ``target_size`` / ``target_ssimulacra2``; without
-    either, ``quality`` rules."""
+    """What the user asks for. By default the fidelity contract decides each photo's size: the
+    smallest file whose subject scores ``subject_ssimulacra2`` and whose whole photo scores
+    ``photo_ssimulacra2`` against the source. ``quality`` is a fixed knob instead; ``target_size``
+    or ``target_ssimulacra2`` (at most one) aim the whole photo at a size or a score."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
-    quality: float = Field(75.0, ge=1, le=100, description="1..100, as in libjpeg; higher is better and bigger.")
+    quality: float | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description="A fixed quality 1..100, as in libjpeg (higher is better and bigger), instead of the contract.",
+    )
+    subject_ssimulacra2: float = Field(
+        DEFAULT_SUBJECT_SSIMULACRA2,
+        gt=0,
+        le=100,
+        description="The contract: the subject (where the map is confident) scores at least this against the "
+        "source; 90 is visually lossless at 1:1.",
+    )
+    photo_ssimulacra2: float = Field(
+        DEFAULT_PHOTO_SSIMULACRA2,
+        gt=0,
+        le=100,
+        description="The contract: the whole photo scores at least this against the source; 80 is high quality.",
+    )
     target_size: int | None = Field(
         None, gt=0, description="Aim for a file size, e.g. 150KB or 1.2MB (met within 3% under)."
     )
@@ -97,9 +124,21 @@ class CompressOptions(BaseModel):
 
     @model_validator(mode="after")
     def _one_target(self) -> CompressOptions:
-        if self.target_size is not None and self.target_ssimulacra2 is not None:
-            raise ValueError("give target_size or target_ssimulacra2, not both")
+        given = [name for name in ("quality", "target_size", "target_ssimulacra2") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of quality, target_size, target_ssimulacra2 (got {', '.join(given)})")
         return self
+
+    @property
+    def mode(self) -> Mode:
+        """``quality`` (a fixed knob), ``size`` or ``score`` (a whole-photo target), else ``contract``."""
+        if self.quality is not None:
+            return "quality"
+        if self.target_size is not None:
+            return "size"
+        if self.target_ssimulacra2 is not None:
+            return "score"
+        return "contract"
 
     @classmethod
     def parse(cls, **values: Any) -> CompressOptions:

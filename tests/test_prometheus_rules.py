@@ -45,7 +45,7 @@ def rule_queries() -> list[str]:
 def test_every_metric_a_query_names_is_exported_from_start_up():
     exported = exported_names()
     for expr in dashboard_queries() + rule_queries():
-        for name in re.findall(r"\bfocuspress_[a-z_]+", expr):
+        for name in re.findall(r"\bfocuspress_[a-z0-9_]+", expr):
             assert name in exported, f"{name} (in {expr!r}) is not exported by the daemon"
 
 

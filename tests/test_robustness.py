@@ -346,7 +346,7 @@ def test_running_out_of_memory_while_compressing_is_a_clean_refusal(monkeypatch)
 
     monkeypatch.setattr(api, "get_compositor", lambda name: type("Exhausted", (), {"prepare": exhausted})())
     with pytest.raises(InputError, match="128x96: not enough memory to compress this image"):
-        Engine(saliency="none").compress(LoadedImage(rgb=synthetic_photo()), CompressOptions())
+        Engine(saliency="none").compress(LoadedImage(rgb=synthetic_photo()), CompressOptions(quality=75))
 
 
 def test_a_lost_worker_puts_the_file_back_and_a_repeat_offender_is_quarantined(tmp_path):

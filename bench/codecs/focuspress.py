@@ -27,13 +27,25 @@ def coded_image(data: bytes, image) -> bytes:
 class Focuspress(Codec):
     knobs = (10, 20, 30, 40, 50, 60, 70, 80, 85, 90, 94, 97)
 
-    def __init__(self, name: str, compositor: str, roi_strength: float, saliency: str, route: str = "auto") -> None:
+    def __init__(
+        self,
+        name: str,
+        compositor: str,
+        roi_strength: float,
+        saliency: str,
+        route: str = "auto",
+        metadata: bool = False,
+    ) -> None:
         self.name = name
         self.compositor = compositor
         self.roi_strength = roi_strength
         self.saliency = saliency
         self.route = route
-        self.description = f"focuspress {compositor}, roi {roi_strength}, saliency {saliency}, route {route}"
+        #: the file as the CLI writes it (the source's EXIF, maker notes and thumbnail kept) instead of the coded image
+        self.metadata = metadata
+        self.description = f"focuspress {compositor}, roi {roi_strength}, saliency {saliency}, route {route}" + (
+            ", metadata kept" if metadata else ""
+        )
         self._engine = None
 
     @property
@@ -63,11 +75,13 @@ class Focuspress(Codec):
             route=self.route,
             min_saving=0.0,
         )
-        return coded_image(self.engine.encode(image, importance, options).data, image)
+        data = self.engine.encode(image, importance, options).data
+        return data if self.metadata else coded_image(data, image)
 
 
 register(Focuspress("focuspress-block", "block", 0.5, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-block-roi0", "block", 0.0, "none"))
+register(Focuspress("focuspress-block-with-metadata", "block", 0.5, DEFAULT_SALIENCY, metadata=True))
 register(Focuspress("focuspress-block-roi085", "block", 0.85, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-block-roi1", "block", 1.0, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-pixel", "pixel", 0.5, DEFAULT_SALIENCY))

@@ -34,11 +34,11 @@ from focuspress.engine.io.names import display_name
 DEFAULT_MAX_PIXELS = 120_000_000
 #: Transparent pixels are composited onto white, as a browser shows them on a page.
 DEFAULT_BACKGROUND = (255, 255, 255)
-SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF")
+SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF", "HEIF")
 #: File name suffixes of those formats: what folder inputs (CLI, daemon patterns, bench) take.
-SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif")
 #: How refusals name the formats (one wording everywhere).
-FORMAT_LIST = "a PNG, JPEG, WebP, TIFF, BMP or GIF"
+FORMAT_LIST = "a PNG, JPEG, WebP, TIFF, BMP, GIF or HEIC"
 #: The preview's long side is at least this (the map network sees 448, the face detector 400).
 PREVIEW_SIDE = 512
 #: JPEGs with more pixels than this are decoded at full size only on demand.
@@ -170,6 +170,7 @@ def load_image(
 def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """Open (header only) with the format allow-list and the pixel limit."""
     Image.init()  # registers every plugin, so the format allow-list below can be checked
+    _register_heif()
     formats = [fmt for fmt in SUPPORTED_FORMATS if fmt in Image.OPEN]
     image = Image.open(io.BytesIO(data), formats=formats)
     width, height = image.size
@@ -191,7 +192,7 @@ def _load(data: bytes, name: str, path: Path | None, max_pixels: int, background
         warnings.simplefilter("ignore")
         image = _open(data, name, max_pixels)
         jpeg = inspect_jpeg(image)
-        metadata = read_metadata(image)
+        metadata = read_metadata(image, data)
         if image.mode == "CMYK":  # a CMYK profile does not describe the RGB we make of it
             metadata = replace(metadata, icc=None)
         width, height = image.size
@@ -219,6 +220,22 @@ def _load(data: bytes, name: str, path: Path | None, max_pixels: int, background
         preview=preview,
         background=background,
     )
+
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """HEIC/HEIF (what iPhones upload) through ``pillow-heif``: libheif decodes it, turned upright
+    by the file's own transforms (its EXIF Orientation then reads 1), 10-bit reduced to 8, with its
+    EXIF, XMP and ICC profile in ``info`` like any other format."""
+    global _heif_registered
+    if _heif_registered:
+        return
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+    _heif_registered = True
 
 
 def _draft_size(size: tuple[int, int]) -> tuple[int, int]:

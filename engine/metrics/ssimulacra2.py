@@ -144,22 +144,125 @@ def _linear_rows(image: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return image[lo:hi]
 
 
-def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
-    """Score (100 = identical, about 70 = high quality, 50 = medium, 30 = low) of two HxWx3 uint8 images."""
+def _check(reference: np.ndarray, distorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if reference.shape != distorted.shape:
         raise ValueError(f"shapes differ: {reference.shape} vs {distorted.shape}")
     if reference.dtype != np.uint8 or distorted.dtype != np.uint8:
         reference = np.clip(np.round(reference), 0, 255).astype(np.uint8)
         distorted = np.clip(np.round(distorted), 0, 255).astype(np.uint8)
-    h, w = reference.shape[:2]
+    return reference, distorted
+
+
+def scale_count(h: int, w: int) -> int:
     scales = 0
     while scales < _SCALES and h >= 8 and w >= 8:  # the package stops below 8 pixels a side
         scales += 1
         h, w = (h + 1) // 2, (w + 1) // 2
-    result = _s2.Msssim()
+    return scales
+
+
+def _scale_sums(reference: np.ndarray, distorted: np.ndarray, scales: int) -> list[_Sums]:
+    """The pooled sums of every scale for one image pair."""
+    out = []
     ref, dis, rows = reference, distorted, _srgb_rows
     for scale in range(scales):
         sums, ref, dis = _scale(ref, dis, rows, ref.shape[0], last=scale == scales - 1)
-        result.scales.append(sums.scale())
+        out.append(sums)
         rows = _linear_rows
+    return out
+
+
+def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
+    """Score (100 = identical, about 70 = high quality, 50 = medium, 30 = low) of two HxWx3 uint8 images."""
+    return pooled_ssimulacra2([(reference, distorted)])
+
+
+def pooled_ssimulacra2(pairs: list[tuple[np.ndarray, np.ndarray]], scales: int | None = None) -> float:
+    """SSIMULACRA2 of several regions taken as one image: each pair's per-scale sums (means and
+    4-norms, additive over pixels) are pooled before the score, so tiles sampled from a photo
+    estimate the photo's own score, and no blur reaches across from one tile into another.
+    One pair is exactly :func:`ssimulacra2`. ``scales``: how many scales to pool (the photo's own
+    count when the pairs are tiles of it: a missing coarse scale would count as no error at all);
+    default: as many as the smallest pair has."""
+    checked = [_check(a, b) for a, b in pairs]
+    if not checked:
+        raise ValueError("no images to score")
+    if scales is None:
+        scales = min(scale_count(*a.shape[:2]) for a, _ in checked)
+    pooled: list[_Sums] | None = None
+    for reference, distorted in checked:
+        sums = _scale_sums(reference, distorted, scales)
+        if pooled is None:
+            pooled = sums
+            continue
+        for total, part in zip(pooled, sums):
+            total.values += part.values
+            total.count += part.count
+    assert pooled is not None
+    result = _s2.Msssim()
+    for sums in pooled:
+        result.scales.append(sums.scale())
+    return float(result.score())
+
+
+class Reference:
+    """One reference image's planes at every scale, kept for many comparisons against it.
+
+    A search scores many candidates against the same source tiles: the reference's XYB planes,
+    their blurred means and variances are computed once here, so each comparison computes only
+    the distorted side (three blurs instead of five). For images that fit in memory whole (tiles);
+    the result equals :func:`pooled_ssimulacra2` within float32 rounding."""
+
+    def __init__(self, reference: np.ndarray, scales: int) -> None:
+        reference, _ = _check(reference, reference)
+        self.shape = reference.shape
+        self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        linear = _LINEAR[reference]
+        for scale in range(scales):
+            xyb = _xyb(linear)
+            mu = _blur(xyb)
+            self.levels.append((xyb, mu, _blur(xyb * xyb) - mu * mu))
+            if scale < scales - 1:
+                linear = _downsample(linear)
+
+    def sums(self, distorted: np.ndarray) -> list[_Sums]:
+        """The per-scale sums of ``distorted`` against this reference."""
+        _, distorted = _check(distorted, distorted)
+        if distorted.shape != self.shape:
+            raise ValueError(f"shapes differ: {self.shape} vs {distorted.shape}")
+        out = []
+        linear = _LINEAR[distorted]
+        for scale, (img1, mu1, var1) in enumerate(self.levels):
+            img2 = _xyb(linear)
+            mu2 = _blur(img2)
+            var2 = _blur(img2 * img2) - mu2 * mu2
+            cov = _blur(img1 * img2) - mu1 * mu2
+            num_m = 1.0 - np.square(mu1 - mu2)
+            ssim_d = np.maximum(1.0 - num_m * (2.0 * cov + _C2) / (var1 + var2 + _C2), 0.0)
+            d1 = (1.0 + np.abs(img2 - mu2)) / (1.0 + np.abs(img1 - mu1)) - 1.0
+            sums = _Sums()
+            sums.add(ssim_d, np.maximum(d1, 0.0), np.maximum(-d1, 0.0))
+            out.append(sums)
+            if scale < len(self.levels) - 1:
+                linear = _downsample(linear)
+        return out
+
+
+def pooled_against(references: list[Reference], distorted: list[np.ndarray]) -> float:
+    """SSIMULACRA2 of several regions taken as one image (as :func:`pooled_ssimulacra2`), each against
+    its kept :class:`Reference`."""
+    pooled: list[_Sums] | None = None
+    for reference, image in zip(references, distorted):
+        sums = reference.sums(image)
+        if pooled is None:
+            pooled = sums
+            continue
+        for total, part in zip(pooled, sums):
+            total.values += part.values
+            total.count += part.count
+    if pooled is None:
+        raise ValueError("no images to score")
+    result = _s2.Msssim()
+    for sums in pooled:
+        result.scales.append(sums.scale())
     return float(result.score())

@@ -57,6 +57,7 @@ def bench(
         return
     from rich.progress import Progress
 
+    _require_bench_extra()
     from focuspress.bench import codecs as codec_registry
     from focuspress.bench import report, runner
 
@@ -139,6 +140,7 @@ def bench_publish(
     """
     from rich.progress import Progress
 
+    _require_bench_extra()
     from focuspress.bench.publish import SECTIONS, load_rows, sweep, write_readme
 
     chosen = [name.strip() for name in (only or "").split(",") if name.strip()]
@@ -353,3 +355,58 @@ def bench_fuzz(
         out.print(finding["detail"].strip().splitlines()[-1] if finding["detail"].strip() else "", highlight=False)
     if report.failures:
         raise typer.Exit(1)
+
+
+@bench_app.command("contract")
+def bench_contract(
+    data: Annotated[Path, typer.Option("--data", help="A folder of camera JPEGs.")] = Path(
+        "../shared/data/camera-native"
+    ),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Results folder.")] = Path(
+        "benchmarks/results/contract"
+    ),
+    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes.")] = 2,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N photos.")] = None,
+) -> None:
+    """Bytes at the fidelity contract (subject >= 90, photo >= 80) on whole photos: focuspress's
+    default against mozjpeg and jpegli searched for the same two targets (full SSIMULACRA2), the
+    lossless floor (mozjpeg re-scan, JPEG XL), the full metric's view of focuspress's scores, the
+    in-loop estimate's error, and the contract's time against one fixed-quality encode.
+
+    Example: focuspress bench contract --data ../shared/data/camera-native
+    """
+    from rich.progress import Progress
+
+    from focuspress.bench.contract import run, save, summary
+    from focuspress.training.camera_native import photos
+
+    _require_bench_extra()
+    if not data.is_dir():
+        refuse(f"--data must be a folder of JPEGs (got {data})")
+    paths = photos(data)[:limit] if limit else photos(data)
+    if not paths:
+        refuse(f"{data}: no JPEGs")
+    with Progress(console=err) as progress:
+        task = progress.add_task("contract: focuspress, mozjpeg and jpegli searches", total=len(paths))
+        rows = run(paths, jobs=jobs, progress=lambda _: progress.advance(task))
+    save(rows, output)
+    lines = summary(rows)
+    (output / "summary.md").write_text("\n".join(lines) + "\n")
+    for line in lines:
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    out.print(f"results in {output}/ (results.json, summary.md)", highlight=False)
+
+
+def _require_bench_extra() -> None:
+    """The benchmark's codecs and plots come with the bench extra: say so before any work starts."""
+    from focuspress.engine.errors import MissingExtra, require
+
+    try:
+        for module, purpose in (
+            ("pyjpegli", "the jpegli anchor"),
+            ("imagecodecs", "the AVIF, JPEG XL and WebP anchors"),
+            ("matplotlib", "the benchmark's plots"),
+        ):
+            require(module, "bench", purpose)
+    except MissingExtra as exc:
+        refuse(str(exc))

@@ -34,6 +34,7 @@ from focuspress.engine.options import CompressOptions
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 if TYPE_CHECKING:
+    from focuspress.engine.api import CompressResult
     from focuspress.engine.io.plan import PlannedFile
     from focuspress.engine.pipeline import Outcome
 
@@ -187,7 +188,7 @@ def _run(
         assert target is not None
         row = _write_one(source, target, outcome, extras, totals)
         if row is not None:
-            table.add_row(*row[:8], f"{(time.perf_counter() - t0) * 1000:.0f}", *row[8:])
+            table.add_row(*row[:10], f"{(time.perf_counter() - t0) * 1000:.0f}", *row[10:])
         t0 = time.perf_counter()
     device = runner.device
     runner.close()
@@ -233,6 +234,7 @@ def _write_one(source: Path, target: Path, outcome: Outcome, extras: Extras, tot
             f"{result.bpp:.3f}",
             f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
             f"{result.quality:.1f}",
+            *_score_cells(result),
             result.outcome + (" (warnings)" if outcome.warnings else ""),
         ]
         if extras.metrics:
@@ -250,9 +252,24 @@ def _write_one(source: Path, target: Path, outcome: Outcome, extras: Extras, tot
     return row
 
 
+def _score_cells(result: CompressResult) -> list[str]:
+    """The contract's photo and subject scores ("-" outside it, or for a photo without a subject)."""
+    if result.scores is None:
+        return ["-", "-"]
+    mark = "=" if result.contract is not None and result.contract.exact else "~"
+    subject = result.scores.subject
+    return [f"{mark}{result.scores.photo:.1f}", f"{mark}{subject:.1f}" if subject is not None else "-"]
+
+
 def _summary_table(metrics: bool, roi: bool) -> Table:
-    table = Table(title="focuspress", title_justify="left")
-    for name in ("file", "size", "in", "out", "bpp", "smaller", "quality", "outcome", "ms"):
+    table = Table(
+        title="focuspress",
+        title_justify="left",
+        caption="photo, subject: SSIMULACRA2 against the source as the contract measured it (~ estimated "
+        "from tiles, = exact); --metrics scores the whole file",
+        caption_justify="left",
+    )
+    for name in ("file", "size", "in", "out", "bpp", "smaller", "quality", "photo", "subject", "outcome", "ms"):
         table.add_column(name, justify="left" if name == "file" else "right")
     if metrics:
         for name in ("PSNR", "MS-SSIM", "SSIMULACRA2") + (("ROI-PSNR",) if roi else ()):

@@ -14,7 +14,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from focuspress.engine.compositor import Encoded, Route
-from focuspress.engine.compositor.block.encoder import BlockSettings, PreparedImage, encode_prepared, prepare
+from focuspress.engine.compositor.block.encoder import (
+    BlockSettings,
+    PreparedImage,
+    encode_prepared,
+    prepare,
+    prepared_tables,
+    quantize_plane,
+)
+from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, Tile, decode_mosaic, mosaic
+from focuspress.engine.compositor.block.sampling import choose_sampling
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
     PreparedTranscode,
@@ -31,13 +40,48 @@ from focuspress.engine.options import CompressOptions
 class PreparedBlock:
     prepared: PreparedImage
     settings: BlockSettings
+    #: the pixels encoded (the probe's reference), in the encoder's orientation
+    rgb: np.ndarray
 
     @property
     def route(self) -> Route:
         return "pixel"
 
-    def encode(self, quality: float) -> Encoded:
-        return Encoded(encode_prepared(self.prepared, quality, self.settings))
+    def encode(self, quality: float, background: float = 1.0) -> Encoded:
+        """At ``quality``; ``background`` > 1 multiplies lambda where importance is low."""
+        return Encoded(encode_prepared(self.prepared, quality, self.settings, background))
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return self.prepared.height // 8, self.prepared.width // 8
+
+    def probe(self, quality: float, background: float, tiles: list[Tile]) -> list[np.ndarray]:
+        """The tiles as the encode at (``quality``, ``background``) would show them (see ``probe.py``)."""
+        prepared = self.prepared
+        tables = prepared_tables(prepared, quality, self.settings)
+        planes = [
+            [
+                quantize_plane(prepared, index, tables, self.settings, background, tile.window(self.grid)[0])
+                for tile in tiles
+            ]
+            for index in range(len(prepared.coefficients))
+        ]
+        return decode_mosaic(
+            mosaic(planes, tables[0], prepared.factors, tiles[0].size + 2 * MARGIN_BLOCKS), tiles, self.grid
+        )
+
+    def reference(self, tiles: list[Tile]) -> list[np.ndarray]:
+        """The same tiles of the pixels encoded."""
+        out = []
+        for tile in tiles:
+            top, left, bottom, right = tile.pixels
+            out.append(np.ascontiguousarray(self.rgb[top:bottom, left:right]))
+        return out
+
+
+def reference_quality(options: CompressOptions) -> float:
+    """The quality a per-photo choice is judged at: the fixed one, else where the contract settles."""
+    return options.quality if options.quality is not None else 92.5
 
 
 def resolve_subsampling(image: LoadedImage, asked: str) -> str:
@@ -64,23 +108,31 @@ def source_floor(image: LoadedImage, subsampling: str) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class BlockCompositor:
+    """The block encoder with its two tunings: ``settings`` for lossless sources (fitted on the
+    training pool), ``transcode`` for JPEG sources (fitted on camera files; see ``transcode.py``)."""
+
     name: str = "block"
     continuous: bool = True
     settings: BlockSettings = field(default_factory=BlockSettings)
+    transcode: BlockSettings = field(default_factory=lambda: transcode_settings(BlockSettings()))
 
     def prepare(
         self, image: LoadedImage, importance: np.ndarray, options: CompressOptions
     ) -> PreparedTranscode | PreparedBlock:
         settings = replace(self.settings, progressive=options.progressive)
+        jpeg_settings = replace(self.transcode, progressive=options.progressive)
         if pixel_route_reason(image, options) is None:
             try:
-                return prepare_transcode(
+                prepared = prepare_transcode(
                     image,
                     importance,
                     options.roi_strength,
-                    transcode_settings(settings),
+                    jpeg_settings,
                     to_420=options.subsampling in ("auto", "420"),
                 )
+                if options.subsampling == "auto":
+                    prepared = choose_sampling(prepared, reference_quality(options))
+                return prepared
             except CoefficientsUnreadable as exc:
                 if options.route == "dct":
                     raise InputError(
@@ -90,7 +142,7 @@ class BlockCompositor:
         # (a damaged JPEG whose coefficients libjpeg refuses still has pixels: they take this route)
         subsampling = resolve_subsampling(image, "auto" if options.subsampling == "keep" else options.subsampling)
         if image.jpeg is not None and subsampling == "420":
-            settings = transcode_settings(settings)  # re-encoding a JPEG source: the tuning fitted on such sources
+            settings = jpeg_settings  # re-encoding a JPEG source: the tuning fitted on such sources
         settings = replace(settings, subsampling=subsampling)
         rgb = image.rgb
         if keeps_stored_orientation(image) and image.orientation != 1:
@@ -99,7 +151,7 @@ class BlockCompositor:
         prepared = prepare(
             rgb, importance, options.roi_strength, settings, table_floor=source_floor(image, subsampling)
         )
-        return PreparedBlock(prepared, settings)
+        return PreparedBlock(prepared, settings, rgb)
 
 
 BLOCK = BlockCompositor()

@@ -21,6 +21,7 @@ from focuspress.engine.compositor.block.masking import (
     roi_factor,
     upsample_blocks,
 )
+from focuspress.engine.compositor.block.probe import Tile, plane_slice
 from focuspress.engine.compositor.block.quantize import quantize_rdo
 from focuspress.engine.compositor.block.tables import DEFAULT_TUNING, TableTuning, tables_for
 from focuspress.engine.compositor.block.writer import write_jpeg
@@ -61,6 +62,14 @@ class PreparedImage:
     subsampled: bool
     table_gain: float = 1.0
     table_floor: np.ndarray | None = None
+    #: per plane, each block's importance (0..1): an encode's ``background`` raises lambda where it is low
+    importance: list[np.ndarray] | None = None
+
+    @property
+    def factors(self) -> list[tuple[int, int]]:
+        """(vertical, horizontal) luma blocks per block of each plane."""
+        chroma = (2, 2) if self.subsampled else (1, 1)
+        return [(1, 1)] + [chroma] * (len(self.coefficients) - 1)
 
 
 def is_greyscale(rgb: np.ndarray) -> bool:
@@ -121,7 +130,12 @@ def prepare(
             coeffs = forward_dct(plane)
             coefficients.append(coeffs)
             weights.append(upsample_blocks(weight, coeffs.shape[:2]))
-    return PreparedImage(coefficients, weights, width, height, subsampled, gain, table_floor)
+    blocks = None
+    if importance is not None:
+        luma_importance = block_importance(importance, luma.shape[0], luma.shape[1], 8, (height, width))
+        luma_importance = luma_importance[: luma_blocks[0], : luma_blocks[1]]
+        blocks = [luma_importance] + [upsample_blocks(luma_importance, c.shape[:2]) for c in coefficients[1:]]
+    return PreparedImage(coefficients, weights, width, height, subsampled, gain, table_floor, blocks)
 
 
 def quantization_tables(
@@ -133,20 +147,41 @@ def quantization_tables(
     return (np.maximum(asked, floor) if floor is not None else asked), asked
 
 
-def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSettings) -> bytes:
-    """Quantize and entropy-code a :class:`PreparedImage` at ``quality`` (1..100, float)."""
-    tables, asked = quantization_tables(
+def prepared_tables(prepared: PreparedImage, quality: float, settings: BlockSettings) -> tuple[np.ndarray, np.ndarray]:
+    return quantization_tables(
         quality, settings, subsampled=prepared.subsampled, gain=prepared.table_gain, floor=prepared.table_floor
     )
-    planes = []
-    for index, (coeffs, weight) in enumerate(zip(prepared.coefficients, prepared.block_weight)):
-        lam = None if settings.rdo_lambda <= 0 else weight * settings.rdo_lambda
-        planes.append(
-            quantize_rdo(coeffs, tables[index], lam, symbol_bits=settings.symbol_bits, asked_table=asked[index])
-        )
+
+
+def quantize_plane(
+    prepared: PreparedImage,
+    index: int,
+    tables: tuple[np.ndarray, np.ndarray],
+    settings: BlockSettings,
+    background: float = 1.0,
+    tile: Tile | None = None,
+) -> np.ndarray:
+    """Levels of plane ``index`` (or of its blocks under ``tile``) at the given (used, asked) tables."""
+    used, asked = tables
+    factor = prepared.factors[index]
+    coeffs, weight = prepared.coefficients[index], prepared.block_weight[index]
+    importance = prepared.importance[index] if prepared.importance is not None else None
+    if tile is not None:
+        coeffs, weight = plane_slice(coeffs, tile, factor), plane_slice(weight, tile, factor)
+        importance = plane_slice(importance, tile, factor) if importance is not None else None
+    lam = None if settings.rdo_lambda <= 0 else weight * settings.rdo_lambda
+    if lam is not None and background != 1.0 and importance is not None:
+        lam = lam * np.power(np.float32(background), 1.0 - importance)
+    return quantize_rdo(coeffs, used[index], lam, symbol_bits=settings.symbol_bits, asked_table=asked[index])
+
+
+def encode_prepared(prepared: PreparedImage, quality: float, settings: BlockSettings, background: float = 1.0) -> bytes:
+    """Quantize and entropy-code a :class:`PreparedImage` at ``quality`` (1..100, float)."""
+    tables = prepared_tables(prepared, quality, settings)
+    planes = [quantize_plane(prepared, i, tables, settings, background) for i in range(len(prepared.coefficients))]
     return write_jpeg(
         planes,
-        tables[: len(planes)],
+        tables[0][: len(planes)],
         prepared.width,
         prepared.height,
         progressive=settings.progressive,

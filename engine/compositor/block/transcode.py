@@ -27,7 +27,8 @@ import numpy as np
 
 from focuspress.engine.compositor import Encoded, Route
 from focuspress.engine.compositor.block.encoder import BlockSettings, luma_weights, quantization_tables
-from focuspress.engine.compositor.block.masking import upsample_blocks
+from focuspress.engine.compositor.block.masking import block_importance, upsample_blocks
+from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, Tile, decode_mosaic, mosaic, plane_slice
 from focuspress.engine.compositor.block.quantize import STRIPE_ROWS, quantize_rdo
 from focuspress.engine.compositor.block.resample import chroma_subsampling, chroma_to_420, factors_to_420
 from focuspress.engine.compositor.block.tables import TableTuning
@@ -36,8 +37,8 @@ from focuspress.engine.io.load import LoadedImage
 from focuspress.engine.jpeg_input import to_stored_orientation
 
 #: Table multipliers and lambda for JPEG sources, fitted by ``python -m focuspress.training.tune_tables --camera``.
-TRANSCODE_TUNING = TableTuning(dc=0.448, chroma=0.8125, chroma_dc=0.2098, high=0.8889, chroma_420=0.2622)
-TRANSCODE_LAMBDA = 0.041
+TRANSCODE_TUNING = TableTuning(dc=0.5824, chroma=1.0563, chroma_dc=0.599, high=1.1556, chroma_420=0.2622)
+TRANSCODE_LAMBDA = 0.0693
 #: Luma steps relative to a lossless source at the same ``-q`` (calibrated with the tables).
 TRANSCODE_DISTANCE_SCALE = 1.1
 
@@ -70,6 +71,19 @@ class CoefficientsUnreadable(Exception):
     """libjpeg could not read a JPEG's coefficients (the file still decodes to pixels)."""
 
 
+def _same_coefficients(levels: np.ndarray, steps: np.ndarray, source: np.ndarray, source_steps: np.ndarray) -> bool:
+    """Whether requantized ``levels`` dequantize to exactly the source's coefficients (the same pixels:
+    a table may differ where every level of its frequency is zero)."""
+    if np.array_equal(steps, source_steps):
+        return bool(np.array_equal(levels, source))
+    step, source_step = steps.astype(np.int32), source_steps.astype(np.int32)
+    for top in range(0, levels.shape[0], STRIPE_ROWS):
+        rows = slice(top, top + STRIPE_ROWS)
+        if not np.array_equal(levels[rows].astype(np.int32) * step, source[rows].astype(np.int32) * source_step):
+            return False
+    return True
+
+
 def _activity(levels: np.ndarray, steps: np.ndarray) -> np.ndarray:
     """Each luma block's pixel standard deviation, from its dequantized AC energy (Parseval)."""
     weights = np.square(steps.astype(np.float32))
@@ -97,6 +111,13 @@ class PreparedTranscode:
     weights: list[np.ndarray]
     gain: float
     settings: BlockSettings
+    #: the source's own chroma levels (the probe's reference when ``chroma`` was resampled)
+    source_chroma: list[np.ndarray]
+    #: (vertical, horizontal) luma blocks per block of each plane, output and source
+    factors: list[tuple[int, int]]
+    source_factors: list[tuple[int, int]]
+    #: per plane, each block's importance (0..1): ``background`` raises lambda where it is low
+    importance: list[np.ndarray] | None = None
 
     @property
     def route(self) -> Route:
@@ -106,34 +127,97 @@ class PreparedTranscode:
     def subsampled(self) -> bool:
         return bool(self.chroma) and self.chroma[0].size < self.luma.size
 
-    def encode(self, quality: float) -> Encoded:
-        components = 1 + len(self.chroma)
+    def tables(self, quality: float) -> tuple[np.ndarray, np.ndarray]:
+        """(used, asked) tables at ``quality``: never finer than the source's where the grid is its own."""
         floor = np.stack([self.source_tables[min(i, len(self.source_tables) - 1)] for i in range(3)])
         if self.resampled:
             floor[1:] = 1.0  # a resampled chroma block has no source step to respect
-        tables, asked = quantization_tables(
+        return quantization_tables(
             quality, self.settings, subsampled=self.subsampled, gain=self.gain / TRANSCODE_DISTANCE_SCALE, floor=floor
         )
-        planes = [self._quantize(self.luma, 0, tables, asked, self.source_tables[0])]
+
+    def encode(self, quality: float, background: float = 1.0) -> Encoded:
+        """Requantize at ``quality``; ``background`` > 1 multiplies lambda where importance is low
+        (by ``background ** (1 - importance)``): the subject keeps its steps, the rest gets cheaper."""
+        components = 1 + len(self.chroma)
+        tables, asked = self.tables(quality)
+        planes = [self._quantize(self.luma, 0, tables, asked, background)]
         for index, plane in enumerate(self.chroma, start=1):
-            source = None if self.resampled else self.source_tables[index]
-            planes.append(self._quantize(plane, index, tables, asked, source))
+            planes.append(self._quantize(plane, index, tables, asked, background))
         exact = not self.resampled and all(
-            np.array_equal(tables[i], self.source_tables[i]) and np.array_equal(planes[i], level)
+            _same_coefficients(planes[i], tables[i], level, self.source_tables[i])
             for i, level in enumerate([self.luma, *self.chroma])
         )
         return Encoded(self._write(planes, tables[:components]), exact=exact)
 
-    def _quantize(self, plane, index, tables, asked, source_table) -> np.ndarray:
-        lam = None if self.settings.rdo_lambda <= 0 else self.weights[index] * self.settings.rdo_lambda
+    def _quantize(self, plane, index, tables, asked, background, tile: Tile | None = None) -> np.ndarray:
+        factor = self.factors[index]
+        weights = self.weights[index] if tile is None else plane_slice(self.weights[index], tile, factor)
+        if tile is not None:
+            plane = plane_slice(plane, tile, factor)
+        lam = None if self.settings.rdo_lambda <= 0 else weights * self.settings.rdo_lambda
+        if lam is not None and background != 1.0 and self.importance is not None:
+            importance = self.importance[index] if tile is None else plane_slice(self.importance[index], tile, factor)
+            lam = lam * np.power(np.float32(background), 1.0 - importance)
+        source = None if index > 0 and self.resampled else self.source_tables[index]
         return quantize_rdo(
             plane,
             tables[index],
             lam,
             symbol_bits=self.settings.symbol_bits,
-            source_table=source_table,
+            source_table=source,
             asked_table=asked[index],
         )
+
+    def kept_sampling(self) -> PreparedTranscode:
+        """The same source with its own chroma sampling (its levels, its steps as the floor)."""
+        if not self.resampled:
+            return self
+        weights = [self.weights[0]] + [upsample_blocks(self.weights[0], c.shape[:2]) for c in self.source_chroma]
+        importance = None
+        if self.importance is not None:
+            luma = self.importance[0]
+            importance = [luma] + [upsample_blocks(luma, c.shape[:2]) for c in self.source_chroma]
+        return replace(
+            self,
+            chroma=list(self.source_chroma),
+            resampled=False,
+            weights=weights,
+            factors=list(self.source_factors),
+            importance=importance,
+        )
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Luma blocks that hold the photo (rows, columns): tiles stay inside them."""
+        return self.jpeg.height // 8, self.jpeg.width // 8
+
+    def probe(self, quality: float, background: float, tiles: list[Tile]) -> list[np.ndarray]:
+        """The tiles as the encode at (``quality``, ``background``) would show them (see ``probe.py``)."""
+        return decode_mosaic(self.tile_jpeg(quality, background, tiles), tiles, self.grid)
+
+    def tile_jpeg(self, quality: float, background: float, tiles: list[Tile], *, optimize: bool = False) -> bytes:
+        """The mosaic JPEG of ``tiles`` at (``quality``, ``background``); ``optimize``: coded as the
+        real file would be (its size then estimates the file's rate there)."""
+        tables, asked = self.tables(quality)
+        planes = [
+            [self._quantize(self.luma, 0, tables, asked, background, tile.window(self.grid)[0]) for tile in tiles]
+        ]
+        for index, plane in enumerate(self.chroma, start=1):
+            planes.append(
+                [self._quantize(plane, index, tables, asked, background, tile.window(self.grid)[0]) for tile in tiles]
+            )
+        return mosaic(planes, tables[: len(planes)], self.factors, tiles[0].size + 2 * MARGIN_BLOCKS, optimize=optimize)
+
+    def reference(self, tiles: list[Tile]) -> list[np.ndarray]:
+        """The same tiles of the source, decoded the same way."""
+        sources = [self.luma, *self.source_chroma]
+        planes = [
+            [plane_slice(plane, tile.window(self.grid)[0], self.source_factors[i]) for tile in tiles]
+            for i, plane in enumerate(sources)
+        ]
+        data = mosaic(planes, self.source_tables, self.source_factors, tiles[0].size + 2 * MARGIN_BLOCKS)
+        return decode_mosaic(data, tiles, self.grid)
 
     def _write(self, planes: list[np.ndarray], tables: np.ndarray) -> bytes:
         if self.resampled:
@@ -190,4 +274,22 @@ def prepare_transcode(
             for index, plane in enumerate(levels[1:], start=1)
         ]
     weights = [weight] + [upsample_blocks(weight, plane.shape[:2]) for plane in chroma]
-    return PreparedTranscode(jpeg, levels[0], chroma, factors is not None, tables, weights, gain, settings)
+    blocks = None
+    if importance is not None:
+        luma_blocks = block_importance(importance, levels[0].shape[0], levels[0].shape[1], 8, (stored_h, stored_w))
+        blocks = [luma_blocks] + [upsample_blocks(luma_blocks, plane.shape[:2]) for plane in chroma]
+    out_sub = (2, 2) if factors is not None else source_sub
+    return PreparedTranscode(
+        jpeg,
+        levels[0],
+        chroma,
+        factors is not None,
+        tables,
+        weights,
+        gain,
+        settings,
+        source_chroma=levels[1:],
+        factors=[(1, 1)] + [out_sub] * len(chroma),
+        source_factors=[(1, 1)] + [source_sub] * len(chroma),
+        importance=blocks,
+    )

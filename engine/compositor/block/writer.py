@@ -52,12 +52,14 @@ def write_jpeg(
     return write_dct(jpeg, progressive=progressive)
 
 
-def write_dct(jpeg: jpeglib.DCTJPEG, *, progressive: str = "auto") -> bytes:
-    """Write a coefficient image (its own sampling, tables and size) without its markers."""
+def write_dct(jpeg: jpeglib.DCTJPEG, *, progressive: str = "auto", optimize: bool = True) -> bytes:
+    """Write a coefficient image (its own sampling, tables and size) without its markers.
+
+    ``optimize=False``: libjpeg's standard Huffman tables (one pass; for a file only decoded, never kept)."""
     if progressive not in PROGRESSIVE_CHOICES:
         raise ValueError(f"progressive must be one of {PROGRESSIVE_CHOICES}")
     jpeg.markers = []
-    baseline = _write_via_tempfile(jpeg)
+    baseline = _write_via_tempfile(jpeg, optimize)
     if progressive == "never":
         return baseline
     if progressive == "auto" and jpeg.width * jpeg.height > PROGRESSIVE_AUTO_PIXELS:
@@ -68,12 +70,12 @@ def write_dct(jpeg: jpeglib.DCTJPEG, *, progressive: str = "auto") -> bytes:
     return baseline
 
 
-def _write_via_tempfile(jpeg: jpeglib.DCTJPEG) -> bytes:
+def _write_via_tempfile(jpeg: jpeglib.DCTJPEG, optimize: bool = True) -> bytes:
     # jpeglib writes to a path only; a private temp file keeps concurrent encodes apart.
     fd, name = tempfile.mkstemp(prefix="focuspress-", suffix=".jpg")
     os.close(fd)
     try:
-        jpeg.write_dct(name, flags=["+OPTIMIZE_CODING"])
+        jpeg.write_dct(name, flags=["+OPTIMIZE_CODING"] if optimize else ["-OPTIMIZE_CODING"])
         with open(name, "rb") as handle:
             return handle.read()
     finally:

@@ -1,0 +1,237 @@
+"""``focuspress bench contract``: bytes at the fidelity contract, against what users would pick instead.
+
+For every whole photo of a folder of JPEGs (``../shared/data/camera-native``):
+
+* **focuspress**, default settings (the contract: subject >= 90, photo >= 80): its bytes and time,
+  and the time of one fixed-quality encode (``-q 85``) of the same photo for the ratio;
+* its scores measured afterwards with the **full** SSIMULACRA2 (not the in-loop estimate) on the
+  whole photo and on the subject's boxes (:mod:`focuspress.engine.fidelity.subject`, from the
+  photo's own map), and the estimate the contract reported, for its error;
+* **mozjpeg** and **jpegli** searched like jpeg-recompress: the lowest integer quality whose file
+  meets the *same two targets* with the full metric (a uniform encoder must keep the subject too);
+* the no-loss floor: mozjpeg's lossless re-scan and JPEG XL's lossless transcode of the source.
+
+Sizes count the coded image only (no metadata segments: the re-encoders write none); the
+source's size is the file as the camera wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from multiprocessing import get_context
+from pathlib import Path
+
+import numpy as np
+
+_engine = None
+
+
+def _init() -> None:
+    global _engine
+    from focuspress.engine.api import Engine
+
+    _engine = Engine()
+    _engine.warm_up()
+
+
+def _scores(reference: np.ndarray, data: bytes, boxes) -> tuple[float, float | None]:
+    from focuspress.engine.api import decode_upright
+    from focuspress.engine.metrics.ssimulacra2 import pooled_ssimulacra2, scale_count, ssimulacra2
+
+    shown = decode_upright(data)
+    photo = ssimulacra2(reference, shown)
+    if not boxes:
+        return photo, None
+    scales = min(scale_count(b.height, b.width) for b in boxes)
+    return photo, pooled_ssimulacra2([(b.crop(reference), b.crop(shown)) for b in boxes], scales=scales)
+
+
+def _search(encode, reference, boxes, photo_target: float, subject_target: float) -> tuple[bytes, int, tuple]:
+    """The lowest integer quality whose output meets both targets (bisection; quality 100 if none)."""
+    lo, hi = 40, 100
+    best: tuple[bytes, int, tuple] | None = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        data = encode(reference, mid)
+        photo, subject = _scores(reference, data, boxes)
+        if photo >= photo_target and (subject is None or subject >= subject_target):
+            best, hi = (data, mid, (photo, subject)), mid - 1
+        else:
+            lo = mid + 1
+    if best is None:
+        data = encode(reference, 100)
+        best = (data, 100, _scores(reference, data, boxes))
+    return best
+
+
+def _moz(rgb: np.ndarray, quality: int) -> bytes:
+    from focuspress.bench.codecs.mozjpeg import MozJpeg
+
+    return MozJpeg().encode(rgb, quality, None)
+
+
+def _jpegli(rgb: np.ndarray, quality: int) -> bytes:
+    from focuspress.bench.codecs.jpegli import Jpegli
+
+    return Jpegli().encode(rgb, quality, None)
+
+
+def measure_photo(path_text: str) -> dict:
+    """One photo's row (see the module's docstring)."""
+    from focuspress.bench.codecs.focuspress import coded_image
+    from focuspress.engine.fidelity.subject import find_subject
+    from focuspress.engine.io.metadata import lossless_optimize
+    from focuspress.engine.options import CompressOptions
+    from focuspress.engine.pipeline import Work
+    from focuspress.training.camera_native import split_of
+
+    assert _engine is not None
+    path = Path(path_text)
+    data = path.read_bytes()
+    t0 = time.perf_counter()
+    fixed = _engine.run([Work(data, path.name, CompressOptions(quality=85))])[0]
+    fixed_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    outcome = _engine.run([Work(data, path.name, CompressOptions())], keep_image=True)[0]
+    contract_s = time.perf_counter() - t0
+    assert outcome.result is not None and outcome.image is not None and fixed.result is not None
+    result, image = outcome.result, outcome.image
+    reference = image.rgb
+    boxes = find_subject(result.importance, image.height, image.width)
+    ours = coded_image(result.data, image)
+    photo, subject = _scores(reference, ours, boxes)
+    targets = (80.0, 90.0)
+    moz, moz_q, moz_scores = _search(_moz, reference, boxes, *targets)
+    jli, jli_q, jli_scores = _search(_jpegli, reference, boxes, *targets)
+    try:
+        import imagecodecs
+
+        jxl = len(imagecodecs.jpegxl_encode_jpeg(data))
+    except Exception:  # an imagecodecs without JPEG XL: the column stays empty
+        jxl = None
+    estimate = result.scores
+    return {
+        "image": path.name,
+        "split": split_of(path),
+        "megapixels": image.width * image.height / 1e6,
+        "source_bytes": len(data),
+        "focuspress_bytes": len(ours),
+        "focuspress_file_bytes": result.bytes,
+        "outcome": result.outcome,
+        "photo": photo,
+        "subject": subject,
+        "estimate_photo": estimate.photo if estimate else None,
+        "estimate_subject": estimate.subject if estimate else None,
+        "estimated": bool(result.contract and not result.contract.exact),
+        "subject_area": sum(b.area for b in boxes) / (image.width * image.height),
+        "contract_seconds": contract_s,
+        "fixed_seconds": fixed_s,
+        "mozjpeg_bytes": len(moz),
+        "mozjpeg_quality": moz_q,
+        "mozjpeg_scores": moz_scores,
+        "jpegli_bytes": len(jli),
+        "jpegli_quality": jli_q,
+        "jpegli_scores": jli_scores,
+        "mozjpeg_lossless_bytes": len(lossless_optimize(data)),
+        "jxl_jpeg_bytes": jxl,
+    }
+
+
+def run(paths: list[Path], *, jobs: int = 2, progress=None) -> list[dict]:
+    rows = []
+    with get_context("spawn").Pool(jobs, initializer=_init) as pool:
+        for row in pool.imap_unordered(measure_photo, [str(p) for p in paths]):
+            rows.append(row)
+            if progress:
+                progress(row)
+    return sorted(rows, key=lambda r: r["image"])
+
+
+def summary(rows: list[dict]) -> list[str]:
+    """Markdown: the headline figures, per split, and a row per photo."""
+
+    def med(values) -> float:
+        return float(np.median([v for v in values if v is not None]))
+
+    def p10(values) -> float:
+        return float(np.percentile([v for v in values if v is not None], 10))
+
+    lines = [
+        "| photos | focuspress saving (median) | p10 photo SSIMULACRA2 | p10 subject SSIMULACRA2 | "
+        "bytes / mozjpeg search (median) | / jpegli search (median) | mozjpeg search saving | "
+        "jpegli search saving | mozjpeg lossless | JPEG XL lossless | time / one fixed encode (median, max) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for label, subset in (
+        ("all", rows),
+        ("train", [r for r in rows if r["split"] == "train"]),
+        ("val", [r for r in rows if r["split"] == "val"]),
+    ):
+        if not subset:
+            continue
+        ratios = [r["contract_seconds"] / r["fixed_seconds"] for r in subset]
+        jxl = [1 - r["jxl_jpeg_bytes"] / r["source_bytes"] for r in subset if r["jxl_jpeg_bytes"]]
+        saving = med([1 - r["focuspress_file_bytes"] / r["source_bytes"] for r in subset])
+        lines.append(
+            f"| {label} ({len(subset)}) | {100 * saving:.1f}% "
+            f"| {p10([r['photo'] for r in subset]):.1f} | {p10([r['subject'] for r in subset]):.1f} "
+            f"| {med([r['focuspress_bytes'] / r['mozjpeg_bytes'] for r in subset]):.2f}x "
+            f"| {med([r['focuspress_bytes'] / r['jpegli_bytes'] for r in subset]):.2f}x "
+            f"| {100 * med([1 - r['mozjpeg_bytes'] / r['source_bytes'] for r in subset]):.1f}% "
+            f"| {100 * med([1 - r['jpegli_bytes'] / r['source_bytes'] for r in subset]):.1f}% "
+            f"| {100 * med([1 - r['mozjpeg_lossless_bytes'] / r['source_bytes'] for r in subset]):.1f}% "
+            f"| {100 * med(jxl):.1f}% | {np.median(ratios):.2f}x, {max(ratios):.2f}x |"
+        )
+    errors_photo = [
+        r["estimate_photo"] - r["photo"] for r in rows if r["estimated"] and r["estimate_photo"] is not None
+    ]
+    errors_subject = [
+        r["estimate_subject"] - r["subject"]
+        for r in rows
+        if r["estimated"] and r["estimate_subject"] is not None and r["subject"] is not None
+    ]
+    lines += [
+        "",
+        "In-loop estimate minus full SSIMULACRA2 (tile estimate, camera-sized photos): "
+        + _spread("photo", errors_photo)
+        + "; "
+        + _spread("subject", errors_subject)
+        + ".",
+        "",
+        "| photo | split | MP | subject area | focuspress saving | photo / subject (full) | estimate | "
+        "mozjpeg search q, saving | jpegli search q, saving | time ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        subject = f"{r['subject']:.1f}" if r["subject"] is not None else "-"
+        est = "-"
+        if r["estimate_photo"] is not None:
+            est_subject = f"{r['estimate_subject']:.1f}" if r["estimate_subject"] is not None else "-"
+            est = f"{r['estimate_photo']:.1f} / {est_subject}"
+        lines.append(
+            f"| {Path(r['image']).stem} | {r['split']} | {r['megapixels']:.1f} | {100 * r['subject_area']:.0f}% "
+            f"| {100 * (1 - r['focuspress_file_bytes'] / r['source_bytes']):.1f}% ({r['outcome']}) "
+            f"| {r['photo']:.1f} / {subject} | {est} "
+            f"| {r['mozjpeg_quality']}, {100 * (1 - r['mozjpeg_bytes'] / r['source_bytes']):.1f}% "
+            f"| {r['jpegli_quality']}, {100 * (1 - r['jpegli_bytes'] / r['source_bytes']):.1f}% "
+            f"| {r['contract_seconds'] / r['fixed_seconds']:.2f}x |"
+        )
+    return lines
+
+
+def _spread(name: str, errors: list[float]) -> str:
+    if not errors:
+        return f"{name}: no estimated photos"
+    values = np.array(errors)
+    return (
+        f"{name} mean {values.mean():+.2f}, sd {values.std():.2f}, "
+        f"p5..p95 {np.percentile(values, 5):+.2f}..{np.percentile(values, 95):+.2f} ({len(values)} photos)"
+    )
+
+
+def save(rows: list[dict], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "results.json"
+    path.write_text(json.dumps(rows, indent=1))
+    return path

@@ -1,0 +1,138 @@
+"""Tiles of an encode, decoded as a viewer decodes them, without encoding the whole photo.
+
+The fidelity contract searches for the smallest encode that keeps its targets, and each trial
+needs a score. Quantizing a block depends only on that block (its coefficients, its lambda and
+the tables), so the levels of a few sampled tiles are exactly the levels those tiles get in the
+full encode. Here the tiles' blocks are laid side by side into one small JPEG (a mosaic),
+written by libjpeg (``jpeglib``) and decoded by libjpeg-turbo (Pillow): the same IDCT,
+upsampling and colour conversion a viewer applies, so a tile scores what the full file would
+score there. Only a tile's outermost chroma samples can differ (their upsampling sees the next
+tile instead of the photo's neighbours); the score is pooled per tile (:func:`pooled_ssimulacra2`),
+so no blur crosses from one tile into another.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import jpeglib
+import numpy as np
+from PIL import Image
+
+from focuspress.engine.compositor.block.writer import write_dct
+
+#: Tiles are placed on multiples of this many blocks (32 px): an MCU of every sampling up to 4:1:1.
+ALIGN_BLOCKS = 4
+#: Blocks of the photo around each tile in the mosaic, cut off after decoding: the decoder's chroma
+#: upsampling at a tile's edge then sees the photo's own neighbours, not the next tile.
+MARGIN_BLOCKS = 4
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A square of ``size`` x ``size`` luma blocks whose top-left block is (``row``, ``col``)."""
+
+    row: int
+    col: int
+    size: int
+
+    @property
+    def pixels(self) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right) in pixels."""
+        return self.row * 8, self.col * 8, (self.row + self.size) * 8, (self.col + self.size) * 8
+
+    def window(self, grid: tuple[int, int]) -> tuple[Tile, int, int]:
+        """What goes into a mosaic: the tile with :data:`MARGIN_BLOCKS` of the photo around it where the
+        photo has them (at its edges the window shifts inward: the decoder's own edge handling is
+        what the photo gets there too), and the tile's (row, column) offset in pixels inside it."""
+        size = self.size + 2 * MARGIN_BLOCKS
+        row = min(max(0, self.row - MARGIN_BLOCKS), max(0, grid[0] - size))
+        col = min(max(0, self.col - MARGIN_BLOCKS), max(0, grid[1] - size))
+        row -= row % ALIGN_BLOCKS  # (tiles keep MARGIN_BLOCKS from the far edges: this never uncovers them)
+        col -= col % ALIGN_BLOCKS
+        return Tile(row, col, size), (self.row - row) * 8, (self.col - col) * 8
+
+
+def plane_slice(plane: np.ndarray, tile: Tile, factor: tuple[int, int]) -> np.ndarray:
+    """The blocks of ``plane`` under ``tile``; ``factor``: (vertical, horizontal) luma blocks per plane block."""
+    fv, fh = factor
+    return plane[tile.row // fv : (tile.row + tile.size) // fv, tile.col // fh : (tile.col + tile.size) // fh]
+
+
+def mosaic(
+    planes: list[list[np.ndarray]],
+    tables: np.ndarray,
+    factors: list[tuple[int, int]],
+    tile_size: int,
+    *,
+    optimize: bool = False,
+) -> bytes:
+    """A baseline JPEG of the tiles side by side: ``planes[c][t]`` is component ``c`` of tile ``t``
+    (int16 levels, a :attr:`Tile.padded` region), ``factors[c]`` its subsampling. No metadata,
+    stored orientation. ``tile_size``: the padded tiles' side in blocks."""
+    rows = [np.concatenate(tiles, axis=1) for tiles in planes]
+    count = len(planes[0])
+    if len(rows) == 1:
+        jpeg = jpeglib.from_dct(rows[0], qt=tables[:1].astype(np.uint16))
+    else:
+        jpeg = jpeglib.from_dct(rows[0], rows[1], rows[2], qt=tables[:3].astype(np.uint16), quant_tbl_no=[0, 1, 2])
+        max_v, max_h = factors[1]
+        jpeg.samp_factor = np.array([[max_v, max_h], [1, 1], [1, 1]])
+    jpeg.height = tile_size * 8
+    jpeg.width = tile_size * 8 * count
+    return write_dct(jpeg, progressive="never", optimize=optimize)
+
+
+def decode_mosaic(data: bytes, tiles: list[Tile], grid: tuple[int, int]) -> list[np.ndarray]:
+    """The ``tiles`` of a mosaic of their windows as RGB arrays, decoded by libjpeg-turbo, margins cut off."""
+    with Image.open(io.BytesIO(data)) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    width = rgb.shape[1] // len(tiles)
+    out = []
+    for index, tile in enumerate(tiles):
+        _, dy, dx = tile.window(grid)
+        side = tile.size * 8
+        out.append(np.ascontiguousarray(rgb[dy : dy + side, index * width + dx : index * width + dx + side]))
+    return out
+
+
+def sample_tiles(
+    grid: tuple[int, int],
+    region: tuple[int, int, int, int],
+    count: int,
+    size: int,
+    seed: int = 0,
+) -> list[Tile]:
+    """About ``count`` tiles of ``size`` blocks inside ``region`` (top, left, bottom, right in blocks)
+    of a ``grid`` of luma blocks: one per cell of a stratified grid over the region, at a random
+    (seeded) aligned place in its cell, each wholly inside the photo's blocks (and inside the
+    region where the region holds a tile). None for a photo smaller than a tile's window."""
+    top, left, bottom, right = region
+    # a tile keeps MARGIN_BLOCKS from the bottom and right edges (its window's margin there)
+    max_row, max_col = grid[0] - size - MARGIN_BLOCKS, grid[1] - size - MARGIN_BLOCKS
+    if max_row < 0 or max_col < 0:
+        return []
+    height, width = max(size, bottom - top), max(size, right - left)
+    cells_y = max(1, round(np.sqrt(count * height / width)))
+    cells_x = max(1, round(count / cells_y))
+    rng = np.random.default_rng(seed)
+    tiles: list[Tile] = []
+    seen: set[tuple[int, int]] = set()
+    for cy in range(cells_y):
+        for cx in range(cells_x):
+            lo_y = top + cy * height / cells_y
+            lo_x = left + cx * width / cells_x
+            span_y = max(0.0, height / cells_y - size)
+            span_x = max(0.0, width / cells_x - size)
+            row = int(lo_y + rng.uniform(0, span_y)) // ALIGN_BLOCKS * ALIGN_BLOCKS
+            col = int(lo_x + rng.uniform(0, span_x)) // ALIGN_BLOCKS * ALIGN_BLOCKS
+            # inside the region where it is big enough, inside the photo always
+            row = max(row, top) if bottom - top >= size else row
+            col = max(col, left) if right - left >= size else col
+            row = min(max(0, row), max_row // ALIGN_BLOCKS * ALIGN_BLOCKS)
+            col = min(max(0, col), max_col // ALIGN_BLOCKS * ALIGN_BLOCKS)
+            if (row, col) not in seen:
+                seen.add((row, col))
+                tiles.append(Tile(row, col, size))
+    return tiles

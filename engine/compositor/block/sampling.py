@@ -1,0 +1,48 @@
+"""Which chroma sampling a camera JPEG keeps, chosen per photo by the rate-distortion result.
+
+Resampling 4:2:2 (or 4:4:4, 4:4:0) chroma to 4:2:0 saves a third or more of the chroma blocks
+and, on most photos, costs the eye nothing at the qualities people keep; on a photo with fine
+saturated detail (fabric, flowers, red text) it caps the quality the output can reach. So
+neither is a rule: both are probed on sampled tiles of the photo (``probe.py``) at the quality
+asked for, each tile mosaic coded as the file would be (its size estimates the rate) and scored
+with SSIMULACRA2 against the source; the source's own sampling is kept when its extra quality is
+worth its extra bytes at the slope a photo's quality has per doubling of its size
+(:data:`POINTS_PER_DOUBLING`, read off focuspress's own curves on the camera training split).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from focuspress.engine.compositor.block.probe import sample_tiles
+from focuspress.engine.compositor.block.transcode import PreparedTranscode
+from focuspress.engine.metrics.ssimulacra2 import pooled_ssimulacra2, scale_count
+
+#: SSIMULACRA2 gained per doubling of the file near the contract's qualities (about 10 at 80..90,
+#: 16 at 60..80 on focuspress's camera curves): the exchange rate between the two samplings.
+POINTS_PER_DOUBLING = 12.0
+TILES = 6
+TILE_BLOCKS = 32
+
+
+def choose_sampling(resampled: PreparedTranscode, quality: float) -> PreparedTranscode:
+    """``resampled`` (4:2:0) or its :meth:`~PreparedTranscode.kept_sampling`, whichever the tiles favour."""
+    kept = resampled.kept_sampling()
+    if kept is resampled:
+        return resampled
+    rows, cols = resampled.grid
+    tiles = sample_tiles(resampled.grid, (0, 0, rows, cols), TILES, TILE_BLOCKS, seed=7)
+    if not tiles:
+        return resampled  # too small to probe: 4:2:0, the usual winner
+    from focuspress.engine.compositor.block.probe import decode_mosaic
+
+    reference = resampled.reference(tiles)
+    scales = scale_count(rows * 8, cols * 8)
+    results = []
+    for variant in (resampled, kept):
+        data = variant.tile_jpeg(quality, 1.0, tiles, optimize=True)
+        shown = decode_mosaic(data, tiles, resampled.grid)
+        results.append((len(data), pooled_ssimulacra2(list(zip(reference, shown)), scales=scales)))
+    (rate_420, score_420), (rate_kept, score_kept) = results
+    worth = POINTS_PER_DOUBLING * float(np.log2(rate_kept / rate_420))
+    return kept if score_kept - score_420 > worth else resampled
