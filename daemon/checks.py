@@ -27,6 +27,13 @@ def _inside(child: Path, parent: Path) -> bool:
     return child == parent or parent in child.parents
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _nearest_existing(path: Path) -> Path:
     path = Path(os.path.abspath(path))
     while not path.exists() and path != path.parent:
@@ -35,7 +42,15 @@ def _nearest_existing(path: Path) -> Path:
 
 
 def folder_problem(path: Path) -> str | None:
-    """Why ``path`` cannot serve as a writable folder (None: it can)."""
+    """Why ``path`` cannot serve as a writable folder (None: it can); never raises."""
+    try:
+        return _folder_problem(path)
+    except OSError as exc:  # e.g. a folder under one the service user cannot search
+        blocked = display_name(exc.filename) if exc.filename else display_name(path)
+        return f"{display_name(path)} cannot be checked ({exc.strerror or exc} on {blocked})"
+
+
+def _folder_problem(path: Path) -> str | None:
     name = display_name(path)
     if path.exists():
         if not path.is_dir():
@@ -57,7 +72,11 @@ def folder_problem(path: Path) -> str | None:
 
 def rename_problem(folder: Path) -> str | None:
     """Whether a temp file in ``folder`` can be renamed over another name there (atomic writes)."""
-    if not folder.is_dir():
+    try:
+        usable = folder.is_dir()
+    except OSError:
+        return None  # folder_problem has said why
+    if not usable:
         return None  # created at the first write, beside its temp files: same filesystem by construction
     try:
         fd, tmp = tempfile.mkstemp(prefix=".focuspress-check-", suffix=".tmp", dir=folder)
@@ -84,7 +103,7 @@ def check_world(config: DaemonConfig) -> list[str]:
     journal_folder = Path(config.journal).parent
     if (problem := folder_problem(journal_folder)) is not None:
         problems.append(f"journal: {problem}")
-    elif Path(config.journal).exists() and not os.access(config.journal, os.R_OK | os.W_OK):
+    elif _exists(Path(config.journal)) and not os.access(config.journal, os.R_OK | os.W_OK):
         problems.append(f"journal: {display_name(config.journal)} is not readable and writable")
     inbox_paths = [(index, inbox.path) for index, inbox in enumerate(config.inboxes)]
     for index, inbox in enumerate(config.inboxes):

@@ -33,16 +33,26 @@ def _child(saliency: str, work: Work, pipe: Connection) -> None:
     pipe.close()
 
 
+def _resolve(target: str):
+    import importlib
+
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 class IsolatedRunner:
     """Runs one photo in a child process; :class:`WorkerLost` when the child died under it."""
 
-    def __init__(self, saliency: str, timeout_seconds: float = 600.0) -> None:
+    def __init__(self, saliency: str, timeout_seconds: float = 600.0, *, target: str | None = None) -> None:
         self.saliency = saliency
         self.timeout_seconds = timeout_seconds
+        #: "module:function" run in the child instead of the pipeline (tests: a photo that kills it)
+        self.target = target
 
     def run(self, work: Work) -> Outcome:
         receive, send = _context.Pipe(duplex=False)
-        child = _context.Process(target=_child, args=(self.saliency, work, send), name="focuspress-isolated")
+        target = _child if self.target is None else _resolve(self.target)
+        child = _context.Process(target=target, args=(self.saliency, work, send), name="focuspress-isolated")
         child.start()
         send.close()
         try:

@@ -131,7 +131,7 @@ class Journal:
     def _check(self) -> None:
         result = self._db.execute("PRAGMA quick_check").fetchall()
         if [row[0] for row in result] != ["ok"]:
-            detail = "; ".join(str(row[0]) for row in result[:3])
+            detail = " ".join("; ".join(str(row[0]) for row in result[:3]).split())[:300]
             raise sqlite3.DatabaseError(f"quick_check: {detail}")
 
     def _migrate(self) -> None:

@@ -19,6 +19,7 @@ import os
 import stat
 import time
 import warnings
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from focuspress.engine.errors import InputError, Reason
 from focuspress.engine.io.jpeg import JpegInfo, inspect_jpeg
 from focuspress.engine.io.metadata import Metadata, read_metadata
 from focuspress.engine.io.names import display_name
+from focuspress.engine.io.native import native_warnings
 
 #: Inputs larger than this many pixels are refused (a 100-megapixel photo still passes).
 DEFAULT_MAX_PIXELS = 120_000_000
@@ -80,17 +82,26 @@ class LoadedImage:
         self.metadata = metadata or Metadata(icc=icc_profile)
         self._preview = preview
         self._background = background
-        #: what decoders complained about while reading this photo (damaged data worked around)
-        self.warnings: tuple[str, ...] = ()
+        self._warnings: list[str] = []
         #: time spent decoding the full-size pixels on demand (after load): the pipeline counts it as decode
         self.deferred_decode_ms = 0.0
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What decoders complained about while reading this photo (damaged data they worked around)."""
+        return tuple(self._warnings)
+
+    def native(self) -> AbstractContextManager[None]:
+        """A context in which native decoders' lines on descriptor 2 become this photo's warnings."""
+        return native_warnings(self._warnings)
 
     @property
     def rgb(self) -> np.ndarray:
         if self._rgb is None:
             assert self.data is not None
             t0 = time.perf_counter()
-            self._rgb = _decode(self.data, display_name(self.source_path or "<bytes>"), self._background)[0]
+            with self.native():
+                self._rgb = _decode(self.data, display_name(self.source_path or "<bytes>"), self._background)[0]
             self.deferred_decode_ms += (time.perf_counter() - t0) * 1000.0
         return self._rgb
 
@@ -148,8 +159,12 @@ def load_image(
         data = read_bytes(path)
     if not data:
         raise InputError(f"{name}: empty file", reason=Reason.EMPTY)
+    found: list[str] = []
     try:
-        return _load(data, name, path, max_pixels, background)
+        with native_warnings(found):
+            image = _load(data, name, path, max_pixels, background)
+        image._warnings.extend(line for line in found if line not in image._warnings)
+        return image
     except InputError:
         raise
     except Image.DecompressionBombError as exc:

@@ -252,7 +252,8 @@ def prepare_transcode(
     """
     assert image.data is not None
     try:
-        jpeg = read_dct(image.data)
+        with image.native():
+            jpeg = read_dct(image.data)
     except (OSError, ValueError, IndexError) as exc:  # libjpeg's refusal, or jpeglib sizing a damaged header
         raise CoefficientsUnreadable("libjpeg refused the file's headers or Huffman tables") from exc
     levels = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])
