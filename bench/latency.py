@@ -215,7 +215,9 @@ def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]
         result = engine.compress(image, CompressOptions())
         score = ssimulacra2(image.rgb, decode_upright(result.data))
         saving = 1.0 - result.bytes / image.source_bytes
-        moz = 1.0 - len(lossless_optimize(image.data)) / image.source_bytes if image.jpeg is not None else float("nan")
+        moz = float("nan")
+        if image.jpeg is not None and image.data is not None:
+            moz = 1.0 - len(lossless_optimize(image.data)) / image.source_bytes
         saved.append(saving)
         scores.append(score)
         lossless.append(moz)

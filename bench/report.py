@@ -170,7 +170,8 @@ def summary_markdown(rows: list[dict], anchor: str, title: str) -> str:
         *source_note,
     ]
     header = "| codec | " + " | ".join(f"{LABELS[m]} all" for m in metrics) + " | "
-    header += " | ".join(f"{LABELS[m]} {WINDOWS[m][0]:.0f}..{WINDOWS[m][1]:.0f}" for m in metrics if WINDOWS[m]) + " |"
+    spans = [(m, w) for m in metrics if (w := WINDOWS[m]) is not None]
+    header += " | ".join(f"{LABELS[m]} {w[0]:.0f}..{w[1]:.0f}" for m, w in spans) + " |"
     lines.append(header)
     lines.append("|" + "---|" * (1 + len(metrics) + sum(1 for m in metrics if WINDOWS[m])))
     for codec in sorted(whole, key=lambda c: whole[c].get("ssimulacra2", 0.0)):

@@ -86,8 +86,8 @@ def configure(log_format: str, stream=None, *, capture_stderr: bool | None = Non
         if args.exc_type is SystemExit:
             return
         name = args.thread.name if args.thread else "?"
-        exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
-        logging.getLogger("focuspress").critical("uncaught exception in thread %s", name, exc_info=exc_info)
+        error = args.exc_value if args.exc_value is not None else args.exc_type()
+        logging.getLogger("focuspress").critical("uncaught exception in thread %s", name, exc_info=error)
 
     sys.excepthook = excepthook
     threading.excepthook = thread_excepthook

@@ -151,7 +151,7 @@ class Engine:
         try:
             rate, prepared, settlement = self._composite(image, importance, options)
             data = with_metadata(rate.data, output_metadata(image, options))
-            quality, outcome, route = rate.quality, "recompressed", prepared.route
+            quality, outcome, route = rate.quality, "recompressed", str(prepared.route)
             if is_jpeg_source(image):
                 assert image.jpeg is not None
                 data, outcome = never_larger(image, data, options)

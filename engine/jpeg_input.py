@@ -18,6 +18,7 @@ When the input is a JPEG it is the reference, and the rules that follow from tha
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -56,7 +57,7 @@ def keeps_stored_orientation(image: LoadedImage) -> bool:
 
 def to_stored_orientation(upright: np.ndarray, orientation: int) -> np.ndarray:
     """Undo Pillow's ``exif_transpose`` for an EXIF ``orientation``: an upright array on the stored grid."""
-    inverse = {
+    inverse: dict[int, Callable[[np.ndarray], np.ndarray]] = {
         1: lambda a: a,
         2: np.fliplr,
         3: lambda a: np.rot90(a, 2),

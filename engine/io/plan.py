@@ -56,7 +56,8 @@ def photos_in(folder: Path) -> tuple[list[Path], list[Path]]:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError:
         return [], []
-    photos, skipped = [], []
+    photos: list[Path] = []
+    skipped: list[Path] = []
     for entry in entries:
         if entry.name.startswith(".") or Path(entry.name).suffix.lower() not in SUPPORTED_SUFFIXES:
             continue

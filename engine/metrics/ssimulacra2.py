@@ -115,10 +115,11 @@ def _maps(img1: np.ndarray, img2: np.ndarray, core: slice, sums: _Sums) -> None:
     sums.add(ssim_d, np.maximum(d1, 0.0), np.maximum(-d1, 0.0))
 
 
-def _scale(ref, dis, linear_rows, height: int, last: bool) -> tuple[_Sums, np.ndarray | None, np.ndarray | None]:
+def _scale(ref, dis, linear_rows, height: int, last: bool) -> tuple[_Sums, np.ndarray, np.ndarray]:
     """One scale in stripes; returns its sums and (unless ``last``) the next scale's linear images."""
     sums = _Sums()
-    next_ref = next_dis = None
+    next_ref: np.ndarray = np.empty((0, 0, 3), np.float32)  # (the last scale makes no next one)
+    next_dis: np.ndarray = next_ref
     for top in range(0, height, _STRIPE):
         bottom = min(height, top + _STRIPE)
         lo, hi = max(0, top - _RADIUS), min(height, bottom + _RADIUS)
@@ -127,7 +128,7 @@ def _scale(ref, dis, linear_rows, height: int, last: bool) -> tuple[_Sums, np.nd
         if not last:
             small1 = _downsample(lin1[top - lo : bottom - lo])
             small2 = _downsample(lin2[top - lo : bottom - lo])
-            if next_ref is None:
+            if next_ref.size == 0:
                 rows = (height + 1) // 2
                 next_ref = np.empty((rows, small1.shape[1], 3), np.float32)
                 next_dis = np.empty_like(next_ref)
@@ -189,19 +190,28 @@ def pooled_ssimulacra2(pairs: list[tuple[np.ndarray, np.ndarray]], scales: int |
         raise ValueError("no images to score")
     if scales is None:
         scales = min(scale_count(*a.shape[:2]) for a, _ in checked)
-    pooled: list[_Sums] | None = None
-    for reference, distorted in checked:
-        sums = _scale_sums(reference, distorted, scales)
-        if pooled is None:
+    return _score(_pool(_scale_sums(reference, distorted, scales) for reference, distorted in checked))
+
+
+def _pool(per_image) -> list[_Sums]:
+    """Per-scale sums of several images added together (their pixels pooled as one image's)."""
+    pooled: list[_Sums] = []
+    for sums in per_image:
+        if not pooled:
             pooled = sums
             continue
         for total, part in zip(pooled, sums):
             total.values += part.values
             total.count += part.count
-    assert pooled is not None
+    if not pooled:
+        raise ValueError("no images to score")
+    return pooled
+
+
+def _score(pooled: list[_Sums]) -> float:
     result = _s2.Msssim()
-    for sums in pooled:
-        result.scales.append(sums.scale())
+    for level in pooled:
+        result.scales.append(level.scale())
     return float(result.score())
 
 
@@ -251,18 +261,4 @@ class Reference:
 def pooled_against(references: list[Reference], distorted: list[np.ndarray]) -> float:
     """SSIMULACRA2 of several regions taken as one image (as :func:`pooled_ssimulacra2`), each against
     its kept :class:`Reference`."""
-    pooled: list[_Sums] | None = None
-    for reference, image in zip(references, distorted):
-        sums = reference.sums(image)
-        if pooled is None:
-            pooled = sums
-            continue
-        for total, part in zip(pooled, sums):
-            total.values += part.values
-            total.count += part.count
-    if pooled is None:
-        raise ValueError("no images to score")
-    result = _s2.Msssim()
-    for sums in pooled:
-        result.scales.append(sums.scale())
-    return float(result.score())
+    return _score(_pool(reference.sums(image) for reference, image in zip(references, distorted)))

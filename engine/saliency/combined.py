@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from focuspress.engine.saliency.faces import FaceSaliency
+from focuspress.engine.saliency.base import SaliencyModel
 
 
 class CombinedSaliency:
@@ -18,7 +18,7 @@ class CombinedSaliency:
 
     name = "combined"
 
-    def __init__(self, objects=None, faces: FaceSaliency | None = None) -> None:
+    def __init__(self, objects: SaliencyModel | None = None, faces: SaliencyModel | None = None) -> None:
         if objects is None:
             from focuspress.engine.saliency.trained import HEAD_WEIGHTS
 
@@ -30,12 +30,12 @@ class CombinedSaliency:
                 from focuspress.engine.saliency import load_saliency
 
                 objects = load_saliency("cam")
-        self.objects = objects
+        self.objects: SaliencyModel = objects
         if faces is None:
             from focuspress.engine.saliency import load_saliency
 
             faces = load_saliency("faces")  # the shared detector: loaded once per process
-        self.faces = faces
+        self.faces: SaliencyModel = faces
         self.device = getattr(self.objects, "device", "cpu")
         # The face cascade (OpenCV) and the object model (TensorFlow) both release the GIL:
         # running the faces beside the model hides most of their cost on a multi-core machine.

@@ -25,7 +25,7 @@ class FaceSaliency:
     def __init__(self, min_face_fraction: float = 0.03) -> None:
         import cv2
 
-        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"
+        path = cv2.data.haarcascades + "haarcascade_frontalface_default.xml"  # type: ignore[attr-defined]
         self._cascade = cv2.CascadeClassifier(path)
         if self._cascade.empty():
             raise RuntimeError(f"cannot load the face cascade at {path}")
@@ -43,7 +43,10 @@ class FaceSaliency:
         min_side = max(16, int(self.min_face_fraction * min(small.shape[:2])))
         with self._lock:
             boxes = self._cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=9, minSize=(min_side, min_side))
-        return [tuple(int(round(v / scale)) for v in box) for box in np.asarray(boxes).reshape(-1, 4)]
+        return [
+            (int(round(x / scale)), int(round(y / scale)), int(round(w / scale)), int(round(h / scale)))
+            for x, y, w, h in np.asarray(boxes).reshape(-1, 4)
+        ]
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]

@@ -148,10 +148,8 @@ class BlockCompositor:
         if keeps_stored_orientation(image) and image.orientation != 1:
             rgb = to_stored_orientation(rgb, image.orientation)
             importance = to_stored_orientation(importance, image.orientation)
-        prepared = prepare(
-            rgb, importance, options.roi_strength, settings, table_floor=source_floor(image, subsampling)
-        )
-        return PreparedBlock(prepared, settings, rgb)
+        encoder = prepare(rgb, importance, options.roi_strength, settings, table_floor=source_floor(image, subsampling))
+        return PreparedBlock(encoder, settings, rgb)
 
 
 BLOCK = BlockCompositor()

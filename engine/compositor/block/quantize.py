@@ -48,9 +48,9 @@ def _quantize(x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray, frequency
     best = np.where(cost1 < cost0, l1, l0)
     best = np.where(np.square(a) <= np.minimum(cost0, cost1), np.float32(0.0), best)
     levels[candidates] = np.copysign(best, value)
-    levels = levels.reshape(x.shape)
-    levels[:, :, 0, 0] = np.rint(x[:, :, 0, 0])  # DC is always rounded: DC errors show as blocking
-    return levels
+    shaped = levels.reshape(x.shape)
+    shaped[:, :, 0, 0] = np.rint(x[:, :, 0, 0])  # DC is always rounded: DC errors show as blocking
+    return shaped
 
 
 def quantize_rdo(
@@ -84,7 +84,7 @@ def quantize_rdo(
     for top in range(0, coefficients.shape[0], STRIPE_ROWS):
         rows = slice(top, top + STRIPE_ROWS)
         x = coefficients[rows].astype(np.float32) * scale
-        if plain:
+        if plain or block_lambda is None:
             out[rows] = np.rint(x)
         else:
             out[rows] = _quantize(x, block_lambda[rows].astype(np.float32), symbol, frequency_lambda)
