@@ -36,7 +36,6 @@ from focuspress.daemon.isolation import IsolatedRunner
 from focuspress.daemon.journal import Entry, Journal, JournalError
 from focuspress.daemon.logs import event
 from focuspress.daemon.metrics import DaemonMetrics
-from focuspress.engine.api import CompressResult
 from focuspress.engine.errors import FocuspressError, OutputError, Reason
 from focuspress.engine.executors import Executor, WorkerLost
 from focuspress.engine.io import atomic_write
@@ -44,6 +43,7 @@ from focuspress.engine.io.load import read_regular
 from focuspress.engine.io.names import display_name, fit_name, unique_path
 from focuspress.engine.io.write import fsync_dir
 from focuspress.engine.pipeline import Outcome, Work
+from focuspress.engine.results import score_fields
 
 log = logging.getLogger("focuspress.daemon")
 
@@ -71,18 +71,6 @@ class _Opened:
     mtime_ns: int
     read_ms: float
     t0: float
-
-
-def score_fields(result: CompressResult) -> dict[str, object]:
-    """The achieved scores as log and /status.json fields (absent outside the contract)."""
-    if result.scores is None:
-        return {}
-    fields: dict[str, object] = {"photo_ssimulacra2": round(result.scores.photo, 1)}
-    if result.scores.subject is not None:
-        fields["subject_ssimulacra2"] = round(result.scores.subject, 1)
-    if result.contract is not None:
-        fields["scores"] = "exact" if result.contract.exact else "estimated"
-    return fields
 
 
 def output_name(inbox: InboxConfig, path: Path) -> Path:

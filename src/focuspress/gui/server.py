@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -26,13 +27,15 @@ from werkzeug.serving import make_server
 
 from focuspress.engine.io.names import unique_path
 from focuspress.engine.options import CompressOptions
+from focuspress.engine.pipeline import Work
+from focuspress.engine.results import score_fields
 from focuspress.gui.folders import output_path, safe_stem, validate_folder
 from focuspress.gui.results import ResultStore, heat_overlay, png_bytes
 from focuspress.gui.settings import GuiSettings
 
 TOKEN_HEADER = "X-Focuspress-Token"
 #: The compression fields the page's form sends: names of the engine's options schema.
-FORM_FIELDS = ("quality", "roi_strength", "target_size")
+FORM_FIELDS = ("quality", "subject_ssimulacra2", "photo_ssimulacra2", "roi_strength", "target_size")
 
 
 class _EngineHolder:
@@ -68,18 +71,42 @@ class _EngineHolder:
         return self._engine
 
 
+@dataclass
+class _Context:
+    """What every route group shares: the settings, the results kept, the engine, the stop hook."""
+
+    settings: GuiSettings
+    store: ResultStore
+    holder: _EngineHolder
+    state: dict
+
+
+def fail(status: int, message: str) -> Response:
+    """A JSON error the page shows as one line."""
+    response = jsonify({"error": message})
+    response.status_code = status
+    return response
+
+
 def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None) -> Flask:
+    """The app: the safety rules, the page, the photo API, results, saving and the daemon view."""
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = int(settings.max_upload_mb * 1024 * 1024)
-    store = ResultStore()
-    holder = engine_holder or _EngineHolder(settings.saliency)
-    state = {"shutdown": None}
-    app.extensions["focuspress"] = {"settings": settings, "store": store, "state": state, "engine": holder}
+    context = _Context(settings, ResultStore(), engine_holder or _EngineHolder(settings.saliency), {"shutdown": None})
+    app.extensions["focuspress"] = {
+        "settings": settings,
+        "store": context.store,
+        "state": context.state,
+        "engine": context.holder,
+    }
+    for register in (_safety, _page, _photos, _results, _daemon_view):
+        register(app, context)
+    return app
 
-    def fail(status: int, message: str) -> Response:
-        response = jsonify({"error": message})
-        response.status_code = status
-        return response
+
+def _safety(app: Flask, context: _Context) -> None:
+    """Loopback only, the per-launch token on every API call, strict headers, one-line errors."""
+    settings = context.settings
 
     @app.before_request
     def _guard():
@@ -112,6 +139,12 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
         if exc.response is not None:
             return exc.response
         return fail(exc.code or 500, exc.description or exc.name)
+
+
+def _page(app: Flask, context: _Context) -> None:
+    """The page, its static files, its settings, and Quit."""
+    settings, holder = context.settings, context.holder
+    state = context.state
 
     static = resources.files("focuspress.gui") / "static"
 
@@ -158,6 +191,18 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
             return fail(422, str(exc))
         return jsonify({"output": str(settings.output)})
 
+    @app.post("/api/quit")
+    def quit_server():
+        stop = state.get("shutdown")
+        if stop is not None:
+            threading.Timer(0.2, stop).start()
+        return jsonify({"stopping": True})
+
+
+def _photos(app: Flask, context: _Context) -> None:
+    """Upload and compress one photo through the engine's pipeline."""
+    settings, store, holder = context.settings, context.store, context.holder
+
     @app.post("/api/compress")
     def compress():
         from focuspress.engine import FocuspressError, load_image
@@ -178,12 +223,14 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
             image = load_image(
                 data, name=safe_stem(name) + _suffix(name), max_pixels=int(settings.max_megapixels * 1e6)
             )
-            engine = holder.get()
-            result = engine.compress(image, options)
+            outcome = holder.get().run([Work(image, name, options)])[0]  # the engine's one pipeline
         except FocuspressError as exc:
             return fail(422, str(exc))
         except RuntimeError as exc:
             return fail(503, f"the engine could not start: {exc}")
+        if outcome.result is None:
+            return fail(422, outcome.error or f"{name}: refused")
+        result = outcome.result
         decoded = result.decoded()
         stats = {
             "name": name,
@@ -198,7 +245,8 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
             "psnr": round(psnr(image.rgb, decoded), 2),
             "ssimulacra2": round(ssimulacra2(image.rgb, decoded), 2),
             "seconds": round(time.perf_counter() - started, 2),
-            "notes": list(image.notes),
+            "notes": list(image.notes) + list(outcome.warnings),
+            **score_fields(result),
         }
         stored = store.add(
             name=name,
@@ -208,6 +256,11 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
             stats=stats,
         )
         return jsonify({"id": stored.id, **stats})
+
+
+def _results(app: Flask, context: _Context) -> None:
+    """The kept results: their parts, downloads, and saving into the chosen folder."""
+    settings, store = context.settings, context.store
 
     def _get(result_id: str):
         stored = store.get(result_id)
@@ -282,6 +335,11 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
             saved.append(str(path))
         return jsonify({"saved": saved, "folder": str(settings.output)})
 
+
+def _daemon_view(app: Flask, context: _Context) -> None:
+    """A running daemon's /status.json and /metrics, fetched for the Daemon tab."""
+    settings = context.settings
+
     @app.get("/api/daemon")
     def daemon_view():
         url = (request.args.get("url") or settings.daemon_url or "").strip().rstrip("/")
@@ -301,15 +359,6 @@ def create_app(settings: GuiSettings, engine_holder: _EngineHolder | None = None
         status["url"] = url
         status["fetched_at"] = time.time()
         return jsonify(status)
-
-    @app.post("/api/quit")
-    def quit_server():
-        stop = state.get("shutdown")
-        if stop is not None:
-            threading.Timer(0.2, stop).start()
-        return jsonify({"stopping": True})
-
-    return app
 
 
 def _suffix(name: str) -> str:

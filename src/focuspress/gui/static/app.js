@@ -99,9 +99,14 @@ function upload(item) {
   return new Promise((resolve) => {
     const form = new FormData();
     form.append("file", item.file, item.name);
-    form.append("quality", $("quality").value);
+    const size = $("target-size").value.trim();
+    if (size) form.append("target_size", size);
+    else if ($("mode").value === "quality") form.append("quality", $("quality").value);
+    else {
+      form.append("subject_ssimulacra2", $("subject").value);
+      form.append("photo_ssimulacra2", $("photo").value);
+    }
     form.append("roi_strength", $("roi").value);
-    form.append("target_size", $("target-size").value.trim());
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/compress");
     xhr.setRequestHeader("X-Focuspress-Token", state.token);
@@ -154,8 +159,11 @@ function select(index) {
   const rows = [
     ["File", s.name], ["Dimensions", `${s.width} × ${s.height}`], ["Original", kb(s.input_bytes)],
     ["focuspress JPEG", kb(s.output_bytes)], ["Ratio", `${s.ratio.toFixed(2)}x smaller`], ["Bits per pixel", s.bpp],
-    ["JPEG quality used", s.quality], ["Outcome", s.outcome], ["PSNR", `${s.psnr} dB`], ["SSIMULACRA2", s.ssimulacra2], ["Time", `${s.seconds} s`],
+    ["JPEG quality used", s.quality], ["Outcome", s.outcome], ["PSNR", `${s.psnr} dB`], ["SSIMULACRA2", s.ssimulacra2],
   ];
+  if (s.subject_ssimulacra2 !== undefined) rows.push(["Subject SSIMULACRA2 (contract)", `${s.subject_ssimulacra2} (${s.scores})`]);
+  if (s.photo_ssimulacra2 !== undefined) rows.push(["Photo SSIMULACRA2 (contract)", `${s.photo_ssimulacra2} (${s.scores})`]);
+  rows.push(["Time", `${s.seconds} s`]);
   if (s.notes && s.notes.length) rows.push(["Notes", s.notes.join("; ")]);
   const table = $("stats");
   table.innerHTML = "";
@@ -358,6 +366,11 @@ function init() {
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); addFiles(e.dataTransfer.files); });
   $("files-input").addEventListener("change", (e) => { addFiles(e.target.files); e.target.value = ""; });
   $("quality").addEventListener("input", () => { $("quality-value").textContent = $("quality").value; });
+  $("mode").addEventListener("change", () => {
+    const fixed = $("mode").value === "quality";
+    document.querySelectorAll("label.fixed").forEach((el) => { el.hidden = !fixed; });
+    document.querySelectorAll("label.contract").forEach((el) => { el.hidden = fixed; });
+  });
   $("roi").addEventListener("input", () => { $("roi-value").textContent = Number($("roi").value).toFixed(2); });
   $("compress").addEventListener("click", compressAll);
   $("folder-use").addEventListener("click", useFolder);
