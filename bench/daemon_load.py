@@ -10,28 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import yaml
 from PIL import Image
 
+from focuspress.bench.harness import Daemon, write_config
 from focuspress.bench.runner import list_images
 from focuspress.engine.saliency import DEFAULT_SALIENCY
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -53,42 +42,23 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAUL
         with Image.open(source) as image:  # header only
             megapixels[source] = image.size[0] * image.size[1] / 1e6
     root = Path(tempfile.mkdtemp(prefix="focuspress-load-"))
-    port = _free_port()
-    config = {
-        "journal": str(root / "journal.sqlite3"),
-        "saliency": saliency,
-        "workers": workers,
-        "queue_size": 2 * workers,
-        "settle_seconds": 0.5,
-        "metrics": {"address": "127.0.0.1", "port": port},
-        "inboxes": [
-            {
-                "name": "load",
-                "path": str(root / "in"),
-                "outbox": str(root / "out"),
-                "originals": "delete",
-                "quarantine": str(root / "quarantine"),
-            }
-        ],
-    }
-    (root / "config.yaml").write_text(yaml.safe_dump(config))
-    log = open(root / "daemon.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "focuspress", "daemon", "--config", str(root / "config.yaml")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    config = write_config(
+        root,
+        originals="delete",
+        saliency=saliency,
+        workers=workers,
+        queue_size=2 * workers,
+        settle_seconds=0.5,
     )
+    raw = yaml.safe_load(config.read_text())
+    raw["inboxes"][0].update(path=str(root / "in"), outbox=str(root / "out"), quarantine=str(root / "quarantine"))
+    del raw["inboxes"][0]["compress"]  # the default: the fidelity contract
+    config.write_text(yaml.safe_dump(raw))
+    daemon = Daemon(config)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("daemon did not become ready: see " + str(root / "daemon.log"))
+        daemon.start()
+        assert daemon.proc is not None
+        proc = daemon.proc
         inbox, outbox = root / "in", root / "out"
         dropped: dict[str, float] = {}
         dropped_mp: dict[str, float] = {}
@@ -132,9 +102,6 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAUL
             f"daemon peak RSS: {peak:.0f} MB",
         ]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.stop(60)
         shutil.rmtree(root, ignore_errors=True)

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageOps
 
 import focuspress
+from focuspress.bench.photos import detailed_photo
 from focuspress.engine.api import OUTCOMES, decode_upright
 from focuspress.engine.compositor.block.encoder import BlockSettings
 from focuspress.engine.compositor.block.transcode import prepare_transcode, transcode_settings
@@ -18,17 +19,7 @@ from focuspress.engine.io.jpeg import estimate_quality
 from focuspress.engine.metrics import psnr
 from tests.camera import EXIFTOOL, add_thumbnail, camera_jpeg, exiftool
 
-
-def _photo(h: int = 192, w: int = 256, seed: int = 4) -> np.ndarray:
-    """Smooth areas, edges, texture and a little sensor noise, like a photo (made here: the tests
-    need no shared data)."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    r = 120 + 70 * np.sin(xx / 23.0) + 30 * np.cos(yy / 7.0) * (xx > w / 3)
-    g = 90 + 0.6 * yy + 40 * np.sin(xx / 9.0) * np.cos(yy / 13.0)
-    b = np.where((xx - w / 2) ** 2 + (yy - h / 2) ** 2 < (h / 4) ** 2, 210.0, 70.0)
-    rgb = np.stack([r, g, b], axis=-1) + 3 * rng.standard_normal((h, w, 3))
-    return np.clip(rgb, 0, 255).astype(np.uint8)
+_photo = detailed_photo
 
 
 def _jpeg(rgb, quality, subsampling=2, progressive=False) -> bytes:

@@ -19,6 +19,8 @@ OUTCOMES = ("ok", "refused", "crash", "bad_output", "memory", "hang", "died")
 
 
 def _photo(h: int, w: int, seed: int) -> np.ndarray:
+    """The fuzzer's seed photo: its own formula on purpose, frozen so every recorded case (and
+    every replayed finding) keeps its bytes; the other tests share ``focuspress.bench.photos``."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     r = 120 + 80 * np.sin(xx / 9.0) + 15 * rng.standard_normal((h, w))

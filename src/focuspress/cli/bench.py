@@ -410,3 +410,44 @@ def _require_bench_extra() -> None:
             require(module, "bench", purpose)
     except MissingExtra as exc:
         refuse(str(exc))
+
+
+@bench_app.command("chaos")
+def bench_chaos(
+    cycles: Annotated[int, typer.Option("--cycles", min=1, help="Start, drop, SIGKILL cycles.")] = 100,
+    per_cycle: Annotated[int, typer.Option("--per-cycle", min=1, help="Photos dropped per cycle.")] = 2,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed gives the same kill moments.")] = 0,
+) -> None:
+    """Start the daemon, drop photos, SIGKILL it at a random moment, again and again; then check that
+    every photo has exactly one output, none is lost or quarantined, and no temp file is left.
+
+    Example: focuspress bench chaos --cycles 1000
+    """
+    from rich.progress import Progress
+
+    from focuspress.bench.chaos import report, run
+
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("chaos", total=cycles)
+        result = run(cycles, per_cycle=per_cycle, seed=seed, progress=lambda _: progress.advance(task))
+    for line in report(result):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+    if result["lost"] or result["duplicated"] or result["wrongly_quarantined"] or result["temp_files"]:
+        raise typer.Exit(1)
+
+
+@bench_app.command("watch")
+def bench_watch(
+    folders: Annotated[int, typer.Option("--folders", min=1, help="Subfolders in the recursive inbox.")] = 20_000,
+    idle: Annotated[float, typer.Option("--idle-seconds", min=1, help="How long idle CPU is measured.")] = 30.0,
+    storm: Annotated[int, typer.Option("--storm", min=0, help="Files created and deleted at once.")] = 30_000,
+) -> None:
+    """A recursive inbox with a big folder tree: start-up, idle CPU, a new photo's latency, and the
+    same after an event storm that overflows the kernel's queue.
+
+    Example: focuspress bench watch --folders 20000
+    """
+    from focuspress.bench.watch import run
+
+    for line in run(folders, idle_seconds=idle, storm=storm):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
