@@ -164,7 +164,7 @@ def tune_camera(folder: Path, jobs: int, rounds: int, step: float) -> None:
     """The camera fit (see the module's docstring); prints every trial and the values to ship."""
     import tempfile
 
-    from focuspress.engine.compositor.block.transcode import TRANSCODE_LAMBDA, TRANSCODE_TUNING
+    from focuspress.engine.compositor.block.transcode import TRANSCODE_LAMBDA, TRANSCODE_MASKING, TRANSCODE_TUNING
     from focuspress.training.camera_native import write_crops
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -172,7 +172,7 @@ def tune_camera(folder: Path, jobs: int, rounds: int, step: float) -> None:
         if not crops:
             sys.exit(f"no training photos of the split in {folder}")
         params = {k: getattr(TRANSCODE_TUNING, k) for k in TUNING_KEYS}
-        params.update(rdo_lambda=TRANSCODE_LAMBDA, masking_strength=BlockSettings().masking_strength)
+        params.update(rdo_lambda=TRANSCODE_LAMBDA, masking_strength=TRANSCODE_MASKING)
         with Pool(jobs) as pool:
             anchors = pool.map(anchor_curves_camera, crops)
 

@@ -36,16 +36,19 @@ from focuspress.engine.compositor.block.writer import read_dct, write_dct
 from focuspress.engine.io.load import LoadedImage
 from focuspress.engine.jpeg_input import to_stored_orientation
 
-#: Table multipliers and lambda for JPEG sources, fitted by ``python -m focuspress.training.tune_tables --camera``.
+#: Table multipliers, lambda and masking for JPEG sources: the output of
+#: ``python -m focuspress.training.tune_tables --camera ../shared/data/camera-native --rounds 2``
+#: (objective -25.11 on the 11 training crops: mean SSIMULACRA2 60..90 BD-rate against libjpeg-turbo).
 TRANSCODE_TUNING = TableTuning(dc=0.5824, chroma=1.0563, chroma_dc=0.599, high=1.1556, chroma_420=0.2622)
 TRANSCODE_LAMBDA = 0.0693
+TRANSCODE_MASKING = 0.3846
 #: Luma steps relative to a lossless source at the same ``-q`` (calibrated with the tables).
 TRANSCODE_DISTANCE_SCALE = 1.1
 
 
 def transcode_settings(base: BlockSettings) -> BlockSettings:
     """``base`` with the tuning fitted for JPEG sources."""
-    return replace(base, tuning=TRANSCODE_TUNING, rdo_lambda=TRANSCODE_LAMBDA)
+    return replace(base, tuning=TRANSCODE_TUNING, rdo_lambda=TRANSCODE_LAMBDA, masking_strength=TRANSCODE_MASKING)
 
 
 #: the largest quantized AC coefficient a baseline JPEG's Huffman code holds (10 bits of magnitude)
