@@ -83,7 +83,14 @@ class PhotoTiming:
     route: str
 
 
-def measure(paths: list[Path], *, repeat: int = 1, saliency: str = DEFAULT_SALIENCY, anchors: bool = True) -> list[str]:
+def measure(
+    paths: list[Path],
+    *,
+    repeat: int = 1,
+    saliency: str = DEFAULT_SALIENCY,
+    anchors: bool = True,
+    quality: float | None = None,
+) -> list[str]:
     """Per-photo and total lines for ``focuspress bench latency``."""
     t_start = time.perf_counter()
     from focuspress.engine import CompressOptions, Engine
@@ -94,9 +101,10 @@ def measure(paths: list[Path], *, repeat: int = 1, saliency: str = DEFAULT_SALIE
     t0 = time.perf_counter()
     engine.warm_up()
     load_s = time.perf_counter() - t0
-    options = CompressOptions()
+    options = CompressOptions(quality=quality)
     timings: list[PhotoTiming] = []
-    lines = [f"{len(paths)} photo(s), saliency {saliency}, model on {engine.device}, {os.cpu_count()} cores"]
+    how = f"-q {quality:g}" if quality is not None else "the fidelity contract (default)"
+    lines = [f"{len(paths)} photo(s), {how}, saliency {saliency}, model on {engine.device}, {os.cpu_count()} cores"]
     lines.append(f"imports {import_s * 1000:.0f} ms, model load and first call {load_s * 1000:.0f} ms")
     with tempfile.TemporaryDirectory() as folder:
         time_stages(engine, paths[0], options, Path(folder))  # warm caches and code paths

@@ -192,6 +192,10 @@ def bench_latency(
     anchors: Annotated[
         bool, typer.Option("--anchors/--no-anchors", help="Also time mozjpeg and libjpeg-turbo.")
     ] = True,
+    quality: Annotated[
+        Optional[float],
+        typer.Option("-q", "--quality", min=1, max=100, help="A fixed quality (default: the contract)."),
+    ] = None,
 ) -> None:
     """Per photo: load, map, compositor and write (warm) in ms and ms/MP, against mozjpeg's and
     libjpeg-turbo's encoders on the same pixels in the same run; peak RSS.
@@ -202,7 +206,7 @@ def bench_latency(
 
     check_choice("--saliency", saliency, saliency_choices())
     paths = _photos(images)
-    for line in measure(paths, repeat=repeat, saliency=saliency, anchors=anchors):
+    for line in measure(paths, repeat=repeat, saliency=saliency, anchors=anchors, quality=quality):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -450,4 +454,33 @@ def bench_watch(
     from focuspress.bench.watch import run
 
     for line in run(folders, idle_seconds=idle, storm=storm):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+@bench_app.command("objects")
+def bench_objects(
+    data: Annotated[Path, typer.Option("--data", help="ECSSD: images/ and masks/.")] = Path("../shared/data/ecssd"),
+    images: Annotated[int, typer.Option("--images", min=1, help="Held-out validation images to use.")] = 80,
+    jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
+) -> None:
+    """The contract seen from a salient-object dataset: SSIMULACRA2 of each ground-truth object's
+    box at default settings (the subject is the map's: where the map misses the object, so does
+    the contract), on ECSSD images used for no training and no tuning.
+
+    Example: focuspress bench objects --data ../shared/data/ecssd
+    """
+    from rich.progress import Progress
+
+    from focuspress.bench.contract import objects_summary, run_objects
+    from focuspress.bench.publish import held_out_ecssd
+
+    folder, masks = data / "images", data / "masks"
+    if not folder.is_dir() or not masks.is_dir():
+        refuse(f"--data must hold images/ and masks/ (got {data})")
+    pairs = [(path, masks / (path.stem + ".png")) for path in held_out_ecssd(folder)[:images]]
+    pairs = [(a, b) for a, b in pairs if b.exists()]
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("objects", total=len(pairs))
+        rows = run_objects(pairs, jobs=jobs, progress=lambda _: progress.advance(task))
+    for line in objects_summary(rows):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
