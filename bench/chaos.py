@@ -82,7 +82,7 @@ def run(cycles: int, *, per_cycle: int = 2, seed: int = 0, progress=None, root: 
     temps = [
         p for folder in (outbox, archive, quarantine) if folder.exists() for p in folder.rglob(".focuspress-*.tmp")
     ]
-    stems = {}
+    stems: dict[str, int] = {}
     for out in outputs:
         base = out.split("-")[0].removesuffix(".jpg") + ".jpg"
         stems[base] = stems.get(base, 0) + 1

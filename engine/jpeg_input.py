@@ -92,7 +92,9 @@ def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> t
         return data, "recompressed"
     metadata = output_metadata(image, options)
     try:
-        lossless: bytes | None = with_metadata(lossless_optimize(source), metadata)
+        with image.native():  # mozjpeg's jpegtran reads the source: its complaints are this photo's
+            rescanned = lossless_optimize(source)
+        lossless: bytes | None = with_metadata(rescanned, metadata)
     except Exception:  # a source mozjpeg cannot re-scan: keeping its bytes is still right
         lossless = None
     if lossless is not None and len(lossless) < len(source):

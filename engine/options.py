@@ -84,7 +84,7 @@ class CompressOptions(BaseModel):
     )
     progressive: Progressive = Field(
         "auto",
-        description="Progressive JPEG: auto (up to 4 MP, the smaller of baseline and progressive; "
+        description="Progressive JPEG: auto (up to 64 MP, the smaller of baseline and progressive; "
         "larger photos baseline: one encode), always, never.",
     )
 

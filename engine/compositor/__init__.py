@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
     import numpy as np
@@ -53,13 +53,36 @@ class Encoded:
         return len(self.data)
 
 
+class TileProbe(Protocol):
+    """Tiles of an encode decoded without the whole file (the fidelity contract's fast estimate)."""
+
+    @property
+    def grid(self) -> tuple[int, int]: ...
+
+    def probe(self, quality: float, background: float, tiles: list[Any]) -> list[np.ndarray]: ...
+
+    def reference(self, tiles: list[Any]) -> list[np.ndarray]: ...
+
+
 class Prepared(Protocol):
-    """An image made ready for one compositor: ``encode(quality)`` may be called many times."""
+    """An image made ready for one compositor: ``encode(quality)`` may be called many times.
+
+    ``background`` > 1 makes the encode cheaper where importance is low (compositors that cannot
+    steer that way ignore it). ``tiles``: the prepared image's tile probe, where the compositor has
+    one (else the contract scores whole encodes). ``alternative``: the same source prepared the
+    other way a per-photo choice could have gone (a camera JPEG's own chroma sampling), or None.
+    """
 
     @property
     def route(self) -> Route: ...
 
-    def encode(self, quality: float) -> Encoded: ...
+    @property
+    def tiles(self) -> TileProbe | None: ...
+
+    @property
+    def alternative(self) -> Prepared | None: ...
+
+    def encode(self, quality: float, background: float = 1.0) -> Encoded: ...
 
 
 class Compositor(Protocol):
@@ -78,4 +101,13 @@ def get_compositor(name: str) -> Compositor:
     return compositor
 
 
-__all__ = ["COMPOSITOR_NAMES", "DEFAULT_COMPOSITOR", "Compositor", "Encoded", "Prepared", "Route", "get_compositor"]
+__all__ = [
+    "COMPOSITOR_NAMES",
+    "DEFAULT_COMPOSITOR",
+    "Compositor",
+    "Encoded",
+    "Prepared",
+    "Route",
+    "TileProbe",
+    "get_compositor",
+]

@@ -103,7 +103,15 @@ class _PreparedPixel:
     def route(self) -> Route:
         return "pixel"
 
-    def encode(self, quality: float) -> Encoded:
+    @property
+    def tiles(self) -> None:
+        return None  # the 2019 method mixes whole decoded images: no tile of it stands alone
+
+    @property
+    def alternative(self) -> None:
+        return None
+
+    def encode(self, quality: float, background: float = 1.0) -> Encoded:
         data = encode_pixel(
             self.rgb, self.importance, quality, roi_strength=self.roi_strength, subsampling=self.subsampling
         )

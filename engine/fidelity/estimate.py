@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
+from focuspress.engine.compositor import Encoded, TileProbe
 from focuspress.engine.compositor.block.probe import Tile, sample_tiles
 from focuspress.engine.fidelity.subject import Box
 from focuspress.engine.metrics.ssimulacra2 import Reference, pooled_against, pooled_ssimulacra2, scale_count
@@ -34,8 +35,8 @@ TILE_BLOCKS = 32
 PHOTO_FRACTION, PHOTO_TILES = 0.04, (6, 12)
 #: Tiles for the subject score: about this fraction of the subject's boxes, within these bounds.
 SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (4, 10)
-#: The raw tile estimate's bias: estimate - full ~= BIAS[0] * (100 - estimate) + BIAS[1] (see the docstring).
-BIAS = (0.12, -0.6)
+#: The raw tile estimate's bias, per score: estimate - full ~= a * (100 - estimate) + b (see the docstring).
+BIAS = {"photo": (0.0098, 0.4572), "subject": (-0.1378, 1.5710)}
 
 
 @dataclass(frozen=True)
@@ -46,19 +47,8 @@ class Scores:
     subject: float | None = None
 
 
-class Probeable(Protocol):
-    """A prepared encode whose tiles can be decoded without the whole file (the block compositor's)."""
-
-    @property
-    def grid(self) -> tuple[int, int]: ...
-
-    def probe(self, quality: float, background: float, tiles: list[Tile]) -> list[np.ndarray]: ...
-
-    def reference(self, tiles: list[Tile]) -> list[np.ndarray]: ...
-
-
 class Encodable(Protocol):
-    def encode(self, quality: float, background: float = 1.0): ...
+    def encode(self, quality: float, background: float = 1.0) -> Encoded: ...
 
 
 class Estimator(Protocol):
@@ -70,9 +60,10 @@ class Estimator(Protocol):
         ...
 
 
-def debias(raw: float) -> float:
-    """The tile estimate less its fitted bias (never below the raw score's floor of 0)."""
-    return max(0.0, raw - (BIAS[0] * (100.0 - raw) + BIAS[1]))
+def debias(raw: float, kind: str) -> float:
+    """The tile estimate of ``kind`` (photo or subject) less its fitted bias (never below 0)."""
+    a, b = BIAS[kind]
+    return max(0.0, raw - (a * (100.0 - raw) + b))
 
 
 class TileEstimator:
@@ -85,8 +76,10 @@ class TileEstimator:
 
     exact = False
 
-    def __init__(self, prepared: Probeable, subject: list[Box], *, seed: int = 0) -> None:
+    def __init__(self, prepared: TileProbe, subject: list[Box], *, seed: int = 0, raw: bool = False) -> None:
         self.prepared = prepared
+        #: report the pooled tile scores as they are (the calibration fits the bias on them)
+        self.raw = raw
         rows, cols = prepared.grid
         self.scales = scale_count(rows * 8, cols * 8)
         self.subject_scales = min([scale_count(b.height, b.width) for b in subject], default=self.scales)
@@ -124,14 +117,16 @@ class TileEstimator:
         shown = dict(zip(wanted, self.prepared.probe(quality, background, tiles)))
         photo_score: float = float("nan")
         if photo:
-            photo_score = debias(
-                pooled_against(self._refs[: self.photo_count], [shown[i] for i in range(self.photo_count)])
-            )
+            pooled = pooled_against(self._refs[: self.photo_count], [shown[i] for i in range(self.photo_count)])
+            photo_score = self._fix(pooled, "photo")
         subject_score = None
         if self.subject_index:
             refs = [self._subject_refs[i] for i in self.subject_index]
-            subject_score = debias(pooled_against(refs, [shown[i] for i in self.subject_index]))
+            subject_score = self._fix(pooled_against(refs, [shown[i] for i in self.subject_index]), "subject")
         return Scores(photo_score, subject_score)
+
+    def _fix(self, raw: float, kind: str) -> float:
+        return raw if self.raw else debias(raw, kind)
 
 
 def _centre_in(tile: Tile, boxes: list[Box]) -> bool:

@@ -3,13 +3,13 @@
 The fidelity contract keeps the subject visually lossless and lets the rest of the photo go
 cheaper, so the subject must be a region a score can be measured on: the bounding boxes of the
 map's confident regions (importance above :data:`THRESHOLD`: a uniform map of 0.5, saliency
-"none", has none), one box each, specks under
-:data:`MIN_AREA` of the photo dropped, grown by :data:`MARGIN` of their sides (a map is soft at
-the edges of an object, and a viewer's eye is on the object's outline too), overlapping boxes
-merged, each at least :data:`MIN_SIDE` pixels a side. The subject score is SSIMULACRA2 over
-those boxes taken as one image (their per-scale sums pooled, as many scales as the smallest box
-has: six on photos of 256 pixels a side or more); a photo whose map has no confident region has
-no subject (only the whole-photo target).
+"none", has none), one box each, specks under :data:`MIN_AREA` of the photo dropped, grown by
+:data:`MARGIN` of their sides (a map is soft at the edges of an object, and a viewer's eye is on
+the object's outline too), each at least :data:`MIN_SIDE` pixels a side; a box inside another
+is dropped, overlapping ones stay apart. The subject score is SSIMULACRA2 over those boxes
+taken as one image (their per-scale sums pooled, as many scales as the smallest box has: six
+on photos of 256 pixels a side or more); a photo whose map has no confident region has no
+subject (only the whole-photo target).
 """
 
 from __future__ import annotations
@@ -76,7 +76,27 @@ def find_subject(importance: np.ndarray, height: int, width: int) -> list[Box]:
                 right=min(width, int(np.ceil((right + grow_x) * sx))),
             )
         )
-    return sorted(_merged([_at_least(box, MIN_SIDE, height, width) for box in boxes]), key=lambda box: -box.area)
+    grown = [_at_least(box, MIN_SIDE, height, width) for box in boxes]
+    return sorted(_without_nested(grown), key=lambda box: -box.area)
+
+
+def _without_nested(boxes: list[Box]) -> list[Box]:
+    """Boxes that lie inside another one add nothing: dropped. Overlapping ones stay apart (their
+    union's bounding box would count background between two subjects as subject)."""
+
+    def inside(a: Box, b: Box) -> bool:
+        return b.top <= a.top and b.left <= a.left and a.bottom <= b.bottom and a.right <= b.right
+
+    out: list[Box] = []
+    for index, box in enumerate(boxes):
+        if any(
+            inside(box, other) and (box != other or later < index)
+            for later, other in enumerate(boxes)
+            if later != index
+        ):
+            continue
+        out.append(box)
+    return out
 
 
 def _at_least(box: Box, side: int, height: int, width: int) -> Box:
@@ -92,27 +112,6 @@ def _at_least(box: Box, side: int, height: int, width: int) -> Box:
     top, bottom = span(box.top, box.bottom, height)
     left, right = span(box.left, box.right, width)
     return Box(top, left, bottom, right)
-
-
-def _merged(boxes: list[Box]) -> list[Box]:
-    """Overlapping boxes joined into their common box, until none overlap."""
-    boxes = list(boxes)
-    changed = True
-    while changed:
-        changed = False
-        for i in range(len(boxes)):
-            for j in range(i + 1, len(boxes)):
-                a, b = boxes[i], boxes[j]
-                if a.top < b.bottom and b.top < a.bottom and a.left < b.right and b.left < a.right:
-                    boxes[i] = Box(
-                        min(a.top, b.top), min(a.left, b.left), max(a.bottom, b.bottom), max(a.right, b.right)
-                    )
-                    del boxes[j]
-                    changed = True
-                    break
-            if changed:
-                break
-    return boxes
 
 
 def subject_mask(boxes: list[Box], height: int, width: int, feather: float = 0.04) -> np.ndarray:

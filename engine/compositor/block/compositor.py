@@ -47,6 +47,14 @@ class PreparedBlock:
     def route(self) -> Route:
         return "pixel"
 
+    @property
+    def tiles(self) -> PreparedBlock:
+        return self
+
+    @property
+    def alternative(self) -> None:
+        return None
+
     def encode(self, quality: float, background: float = 1.0) -> Encoded:
         """At ``quality``; ``background`` > 1 multiplies lambda where importance is low."""
         return Encoded(encode_prepared(self.prepared, quality, self.settings, background))

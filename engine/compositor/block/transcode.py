@@ -20,7 +20,7 @@ decoded source (see that module for the split and the command).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import jpeglib
 import numpy as np
@@ -34,6 +34,7 @@ from focuspress.engine.compositor.block.resample import chroma_subsampling, chro
 from focuspress.engine.compositor.block.tables import TableTuning
 from focuspress.engine.compositor.block.writer import read_dct, write_dct
 from focuspress.engine.io.load import LoadedImage
+from focuspress.engine.io.native import native_warnings
 from focuspress.engine.jpeg_input import to_stored_orientation
 
 #: Table multipliers, lambda and masking for JPEG sources: the output of
@@ -121,6 +122,8 @@ class PreparedTranscode:
     source_factors: list[tuple[int, int]]
     #: per plane, each block's importance (0..1): ``background`` raises lambda where it is low
     importance: list[np.ndarray] | None = None
+    #: the source's warnings list: libjpeg re-reads the source when the coefficients are written
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def route(self) -> Route:
@@ -171,6 +174,15 @@ class PreparedTranscode:
             source_table=source,
             asked_table=asked[index],
         )
+
+    @property
+    def tiles(self) -> PreparedTranscode:
+        return self
+
+    @property
+    def alternative(self) -> PreparedTranscode | None:
+        """The source's own chroma sampling, where this one resampled it to 4:2:0."""
+        return self.kept_sampling() if self.resampled else None
 
     def kept_sampling(self) -> PreparedTranscode:
         """The same source with its own chroma sampling (its levels, its steps as the floor)."""
@@ -236,7 +248,8 @@ class PreparedTranscode:
                 jpeg.Cb, jpeg.Cr = planes[1], planes[2]
             jpeg.qt = tables.astype(np.uint16)
             jpeg.quant_tbl_no = np.arange(len(planes))
-        return write_dct(jpeg, progressive=self.settings.progressive)
+        with native_warnings(self.warnings):
+            return write_dct(jpeg, progressive=self.settings.progressive)
 
 
 def prepare_transcode(
@@ -296,4 +309,5 @@ def prepare_transcode(
         factors=[(1, 1)] + [out_sub] * len(chroma),
         source_factors=[(1, 1)] + [source_sub] * len(chroma),
         importance=blocks,
+        warnings=image._warnings,
     )

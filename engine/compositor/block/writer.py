@@ -3,10 +3,11 @@
 ``jpeglib`` drives libjpeg's ``jpeg_write_coefficients`` with optimized Huffman tables, so the
 bitstream is libjpeg's own. Progressive output goes through ``mozjpeg-lossless-optimization``
 (mozjpeg's jpegtran in process: lossless, with mozjpeg's searched scan script). Its search
-costs about 40 ms per megapixel and saves 2-6% on small photos but under 1% on camera-sized
-ones, so ``auto`` (one encode, not two) runs it only up to :data:`PROGRESSIVE_AUTO_PIXELS`
-and keeps the smaller file; ``always`` and ``never`` do what they say. Metadata segments are
-added afterwards by :func:`focuspress.engine.io.metadata.with_metadata`.
+costs about 40 ms per megapixel and saves 2-6% on small photos and 3-6% on camera photos at
+the contract's qualities (iPhone 6 6.3%, Canon 450D 3.0%, Nikon D70 4.9%), so ``auto`` runs
+it on every photo up to :data:`PROGRESSIVE_AUTO_PIXELS` and keeps the smaller file; ``always``
+and ``never`` do what they say. Metadata segments are added afterwards by
+:func:`focuspress.engine.io.metadata.with_metadata`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 PROGRESSIVE_CHOICES = ("auto", "always", "never")
 #: ``progressive: auto`` tries the progressive re-scan up to this many pixels (see the docstring).
-PROGRESSIVE_AUTO_PIXELS = 4_000_000
+PROGRESSIVE_AUTO_PIXELS = 64_000_000
 
 
 def write_jpeg(
