@@ -12,6 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from focuspress.daemon.logs import LogFormat
 from focuspress.engine.errors import FocuspressError
 from focuspress.engine.executors.ray_cluster import RayOptions
 from focuspress.engine.io.load import SUPPORTED_SUFFIXES
@@ -102,7 +103,7 @@ class DaemonConfig(Strict):
     executor: Literal["local", "ray"] = Field("local", description="run the work here, or on a Ray cluster")
     ray: RayConfig = Field(default_factory=RayConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
-    log_format: Literal["json", "text"] = "json"
+    log_format: LogFormat = "json"
 
     @model_validator(mode="after")
     def _unique_names(self) -> DaemonConfig:

@@ -19,8 +19,11 @@ import os
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Literal, get_args
 
+#: The log formats (the config's ``log_format`` and ``--log-format`` take these).
+LogFormat = Literal["json", "text"]
+LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
 #: ``extra={EVENT: {...}}`` attaches structured fields to a record.
 EVENT = "focuspress_event"
 

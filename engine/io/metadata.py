@@ -27,14 +27,10 @@ import re
 import struct
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from PIL import Image
 
 from focuspress.engine.io.exif import with_orientation, without_location, without_thumbnail
-
-Policy = Literal["keep", "strip", "no-location"]
-METADATA_POLICIES: tuple[str, ...] = ("keep", "strip", "no-location")
 
 EXIF_HEADER = b"Exif\x00\x00"
 XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"

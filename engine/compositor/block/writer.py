@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import get_args
 
 import jpeglib
 import mozjpeg_lossless_optimization as mozjpeg_opt
 import numpy as np
 
-PROGRESSIVE_CHOICES = ("auto", "always", "never")
+from focuspress.engine.options import Progressive
+
+PROGRESSIVE_CHOICES: tuple[str, ...] = get_args(Progressive)  # the options schema's choices
 #: ``progressive: auto`` tries the progressive re-scan up to this many pixels (see the docstring).
 PROGRESSIVE_AUTO_PIXELS = 64_000_000
 

@@ -111,10 +111,18 @@ def compress(
 ) -> None:
     """Compress IMAGES into OUTPUT/<name>.jpg and print a summary.
 
+    By default each photo gets the fidelity contract: the smallest JPEG whose subject (where
+    the importance map is confident) keeps SSIMULACRA2 --subject-ssimulacra2 (90: visually
+    lossless) and whose whole photo keeps --photo-ssimulacra2 (80: high quality) against the
+    source; the photo and subject columns show the scores it measured (~ estimated from tiles
+    on camera-sized photos, = exact). -q N is a fixed quality instead.
+
     A JPEG input is the reference: it is recompressed in its own DCT coefficients where it can
     be, never with steps finer than its own, and never grows: if recompressing saves less than
     --min-saving, the output is the input made smaller losslessly ("lossless") or the input
-    itself ("kept"); the outcome column says which. Metadata: --metadata keep|no-location|strip.
+    itself ("kept"); the outcome column says which. Metadata: --metadata keep|no-location|strip
+    (keep carries everything: EXIF with maker notes and thumbnail, XMP, IPTC, ICC, MPF images
+    such as gain maps, a motion photo's video). HEIC in, a JPEG out.
 
     An existing OUTPUT/<name>.jpg is kept: the new file is <name>-1.jpg (as the daemon does),
     unless --overwrite. An input is never overwritten. A bad input prints one error line and
@@ -122,9 +130,11 @@ def compress(
 
     Examples:
 
-      focuspress compress photo.png -o out
+      focuspress compress photo.jpg -o out
 
       focuspress compress camera-dump/ -o out --recursive
+
+      focuspress compress IMG_0001.HEIC -o out --subject-ssimulacra2 92
 
       focuspress compress *.png -o out --target-size 150KB
 

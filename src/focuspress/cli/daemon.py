@@ -12,8 +12,6 @@ import typer
 
 from focuspress.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, check_choice, out, refuse
 
-LOG_FORMATS = ("json", "text")
-
 
 def daemon(
     config: Annotated[
@@ -57,6 +55,8 @@ def daemon(
     from focuspress.daemon.config import ConfigError, load_config
 
     if log_format is not None:
+        from focuspress.daemon.logs import LOG_FORMATS
+
         check_choice("--log-format", log_format, LOG_FORMATS)
     try:
         parsed = load_config(config)
