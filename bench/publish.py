@@ -185,6 +185,47 @@ def camera_split_tables(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def contract_parts(results: Path) -> list[str]:
+    """The fidelity contract's sections, from ``bench contract`` and ``bench objects`` results where
+    they were run (they are their own commands: whole camera photos, minutes each)."""
+    parts = []
+    contract = results / "contract" / "summary.md"
+    if contract.exists():
+        parts.append(
+            "\n".join(
+                [
+                    "## Bytes at the fidelity contract (whole camera photos)",
+                    "",
+                    "`focuspress bench contract --data ../shared/data/camera-native`: focuspress at its default",
+                    "(subject >= 90, photo >= 80, SSIMULACRA2 against the source) against mozjpeg and jpegli",
+                    "searched for the lowest quality that meets the same two targets with the full metric; the",
+                    "no-loss floor (mozjpeg's lossless re-scan, JPEG XL's lossless transcode); scores afterwards",
+                    "with the full metric; the in-loop estimate's error; the time against one `-q 85` encode",
+                    "(one worker alone, best of two). Sizes are the coded image (no metadata: the re-encoders",
+                    "write none). train: the 11 photos the camera tuning and the estimate's bias were fitted on.",
+                    "",
+                    contract.read_text().rstrip(),
+                    "",
+                ]
+            )
+        )
+    objects = results / "objects" / "summary.md"
+    if objects.exists():
+        parts.append(
+            "\n".join(
+                [
+                    "## The contract seen from ground-truth objects (ECSSD)",
+                    "",
+                    "`focuspress bench objects --data ../shared/data/ecssd` (held-out images, default settings):",
+                    "",
+                    objects.read_text().rstrip(),
+                    "",
+                ]
+            )
+        )
+    return parts
+
+
 def write_readme(results: dict[str, list[dict]], out_root: Path, savings_lines: list[str] | None = None) -> Path:
     plots = out_root / "plots"
     plots.mkdir(parents=True, exist_ok=True)
@@ -217,9 +258,10 @@ def write_readme(results: dict[str, list[dict]], out_root: Path, savings_lines: 
                 ]
             )
         )
+    parts += contract_parts(out_root / "results")
     plot_lines = [
         f"![{name} SSIMULACRA2](plots/{name}_rd_ssimulacra2.png)"
-        for name in ("kodak", "kodak-q92", "unsplash-q92")
+        for name in ("camera-native", "kodak", "kodak-q92", "unsplash-q92")
         if (plots / f"{name}_rd_ssimulacra2.png").exists()
     ]
     if (plots / "ecssd_rd_roi_psnr.png").exists():

@@ -101,3 +101,32 @@ def test_jpeg_source_bench_scores_against_the_decoded_source(tmp_path):
     summary = (out / "summary.md").read_text()
     assert "Sources are JPEGs" in summary and "Lossless transcodes of the source" in summary
     assert "| focuspress-block-roi0-pixel-route |" in summary
+
+
+@pytest.mark.slow
+def test_contract_bench_searches_meet_the_same_targets(tmp_path):
+    """bench contract: focuspress at its contract, mozjpeg and jpegli searched for the same targets
+    (full metric), the lossless floor, and the time pass; every search's answer meets the targets."""
+    from PIL import Image
+
+    data = tmp_path / "camera"
+    data.mkdir()
+    Image.fromarray(synthetic_photo(480, 640, seed=3)).save(data / "cam.jpg", quality=96, subsampling=1)  # 4:2:2
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "focuspress", "bench", "contract", "--data", str(data), "--jobs", "1",
+               "-o", str(out)]  # fmt: skip
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads((out / "results.json").read_text())
+    source = (data / "cam.jpg").stat().st_size
+    assert row["source_bytes"] == source and 0 < row["focuspress_bytes"] < source
+    assert row["photo"] >= 80.0 - 0.5  # exact scoring at this size: the full metric agrees
+    for codec in ("mozjpeg", "jpegli"):  # the lowest quality that meets both, or 100 where none does
+        photo, subject = row[f"{codec}_scores"]
+        met = photo >= 80.0 and (subject is None or subject >= 90.0)
+        assert met or row[f"{codec}_quality"] == 100
+        assert 40 <= row[f"{codec}_quality"] <= 100
+    assert 0 < row["mozjpeg_lossless_bytes"] < source
+    assert row["contract_seconds"] > 0 and row["fixed_seconds"] > 0
+    summary = (out / "summary.md").read_text()
+    assert "bytes / mozjpeg search" in summary and "| cam |" in summary

@@ -50,6 +50,29 @@ def _crop(name: str, size: tuple[int, int]) -> bytes:
     return lossless_crop(path.read_bytes(), size)
 
 
+def _blob_map(height: int, width: int, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    importance = np.full((height, width), 0.1, np.float32)
+    for top, left, bottom, right in boxes:
+        importance[top:bottom, left:right] = 0.9
+    return importance
+
+
+def test_subject_boxes_fit_the_photo_size():
+    """A small object is boxed tightly on a small photo (a quarter of its short side, at least 64
+    pixels) and to 256 pixels on a camera-sized one; specks are dropped, a box inside another goes."""
+    (small,) = find_subject(_blob_map(300, 400, [(130, 190, 190, 260)]), 300, 400)  # a 60x70 object
+    assert small.height == 75 and 75 <= small.width <= 85
+    assert small.top <= 130 and small.bottom >= 190 and small.left <= 190 and small.right >= 260
+    (big,) = find_subject(_blob_map(3000, 4000, [(1300, 1500, 1400, 2200)]), 3000, 4000)  # 100x700
+    assert big.height == 256 and 700 < big.width < 800
+    assert find_subject(_blob_map(3000, 4000, [(10, 10, 40, 40)]), 3000, 4000) == []  # under 0.5%: a speck
+    ring = _blob_map(3000, 4000, [(1000, 1000, 1800, 1800)])
+    ring[1100:1700, 1100:1700] = 0.1
+    ring[1275:1525, 1275:1525] = 0.9  # a second region, inside the first one's box
+    (outer,) = find_subject(ring, 3000, 4000)
+    assert outer.top <= 1000 and outer.bottom >= 1800
+
+
 @pytest.mark.slow
 @pytest.mark.data
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -462,6 +463,9 @@ def bench_objects(
     data: Annotated[Path, typer.Option("--data", help="ECSSD: images/ and masks/.")] = Path("../shared/data/ecssd"),
     images: Annotated[int, typer.Option("--images", min=1, help="Held-out validation images to use.")] = 80,
     jobs: Annotated[int, typer.Option("--jobs", min=1)] = 2,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Results folder.")] = Path(
+        "benchmarks/results/objects"
+    ),
 ) -> None:
     """The contract seen from a salient-object dataset: SSIMULACRA2 of each ground-truth object's
     box at default settings (the subject is the map's: where the map misses the object, so does
@@ -482,5 +486,10 @@ def bench_objects(
     with Progress(console=err, transient=True) as progress:
         task = progress.add_task("objects", total=len(pairs))
         rows = run_objects(pairs, jobs=jobs, progress=lambda _: progress.advance(task))
-    for line in objects_summary(rows):
+    lines = objects_summary(rows)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (output / "summary.md").write_text("\n".join(lines) + "\n")
+    for line in lines:
         out.print(line, highlight=False, markup=False, soft_wrap=True)
+    out.print(f"results in {output}/ (results.json, summary.md)", highlight=False)
