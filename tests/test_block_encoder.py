@@ -164,3 +164,43 @@ def test_420_at_any_size_matches_libjpeg_turbos_own_420(size):
     Image.fromarray(rgb).save(buffer, "JPEG", quality=95, subsampling=2)
     turbo = np.asarray(Image.open(buffer).convert("RGB"))
     assert psnr(rgb, np.asarray(ours.convert("RGB"))) > psnr(rgb, turbo) - 1.0
+
+
+def _baseline_of(rgb: np.ndarray) -> bytes:
+    from focuspress.engine.compositor.block.writer import read_dct, write_dct
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=92)
+    return write_dct(read_dct(buffer.getvalue()), progressive="never")
+
+
+@pytest.mark.parametrize("implementation", ["turbojpeg", "mozjpeg"])
+def test_the_progressive_rescan_is_lossless_and_smaller(implementation):
+    """Both re-scans keep every coefficient, write a progressive file (SOF2), and save bytes."""
+    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.compositor.block.writer import read_dct
+
+    if implementation == "turbojpeg" and rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    baseline = _baseline_of(synthetic_photo(384, 512, seed=4))
+    rescanned = getattr(rescan, f"{implementation}_progressive")(baseline)
+    assert b"\xff\xc2" in rescanned[:4096] and b"\xff\xc2" not in baseline[:4096]
+    assert len(rescanned) < len(baseline)
+    before, after = read_dct(baseline), read_dct(rescanned)
+    for component in ("Y", "Cb", "Cr"):
+        assert np.array_equal(getattr(before, component), getattr(after, component))
+
+
+def test_the_rescan_falls_back_to_mozjpeg(monkeypatch):
+    """Where TurboJPEG is absent or refuses a file, mozjpeg's re-scan does the same job."""
+    from focuspress.engine.compositor.block import rescan
+
+    baseline = _baseline_of(synthetic_photo(128, 160, seed=5))
+
+    def refuse(_data: bytes) -> bytes:
+        raise RuntimeError("refused")
+
+    monkeypatch.setattr(rescan, "turbojpeg_progressive", refuse)
+    assert rescan.progressive(baseline) == rescan.mozjpeg_progressive(baseline)
+    monkeypatch.setattr(rescan, "_turbojpeg", lambda: None)
+    assert rescan.backend() == "mozjpeg" and rescan.progressive(baseline) == rescan.mozjpeg_progressive(baseline)

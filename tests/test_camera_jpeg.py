@@ -205,3 +205,29 @@ def test_never_larger_on_real_photos_at_every_source_quality(kodak_dir):
                 if len(result.data) > len(source):
                     larger.append((index, quality, subsampling, len(source), len(result.data)))
     assert not larger
+
+
+@pytest.mark.parametrize(
+    "quality, subsampling, resave",
+    [(92, 2, True), (75, 2, True), (95, 2, False), (92, 1, False), (90, 0, False)],
+)
+def test_software_resaves_get_their_own_tuning(quality, subsampling, resave):
+    """libjpeg's tables at q <= 92, 4:2:0 (a software re-save) take the re-save tuning; a camera's
+    kind of file (q 93+, or 4:2:2 / 4:4:4) the camera tuning."""
+    import io
+
+    from PIL import Image as PILImage
+
+    from focuspress.engine.compositor.block.compositor import BlockCompositor
+    from focuspress.engine.compositor.block.transcode import RESAVE_LAMBDA, TRANSCODE_LAMBDA, is_software_resave
+    from focuspress.engine.io import load_image
+    from focuspress.engine.options import CompressOptions
+    from tests.conftest import synthetic_photo
+
+    buffer = io.BytesIO()
+    PILImage.fromarray(synthetic_photo(64, 96, seed=2)).save(buffer, "JPEG", quality=quality, subsampling=subsampling)
+    image = load_image(buffer.getvalue())
+    assert is_software_resave(image.jpeg) is resave
+    options = CompressOptions(quality=80, subsampling="keep")
+    prepared = BlockCompositor().prepare(image, np.full((64, 96), 0.5, np.float32), options)
+    assert prepared.settings.rdo_lambda == (RESAVE_LAMBDA if resave else TRANSCODE_LAMBDA)

@@ -8,7 +8,8 @@ optimize=True, 4:2:0); the step halves when no change helps. Prints every trial 
 end, the values to put into ``engine/compositor/block/encoder.py`` / ``tables.py``. Runs on
 2 processes; about 30 s per trial on 10 BSDS500 photos.
 
-JPEG sources (the DCT route's :data:`TRANSCODE_TUNING` and :data:`TRANSCODE_LAMBDA`)::
+Software re-saves of JPEGs (the DCT route's :data:`RESAVE_TUNING` and :data:`RESAVE_LAMBDA`, for
+sources with libjpeg's own tables at q <= 92, 4:2:0)::
 
     python -m focuspress.training.tune_tables --source-jpeg 92 --images 24
 

@@ -27,7 +27,9 @@ from focuspress.engine.compositor.block.sampling import choose_sampling
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
     PreparedTranscode,
+    is_software_resave,
     prepare_transcode,
+    resave_settings,
     transcode_settings,
 )
 from focuspress.engine.errors import InputError, Reason
@@ -116,19 +118,22 @@ def source_floor(image: LoadedImage, subsampling: str) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class BlockCompositor:
-    """The block encoder with its two tunings: ``settings`` for lossless sources (fitted on the
-    training pool), ``transcode`` for JPEG sources (fitted on camera files; see ``transcode.py``)."""
+    """The block encoder with its three tunings: ``settings`` for lossless sources (fitted on the
+    training pool), ``transcode`` for JPEG sources (fitted on camera files), ``resave`` for
+    software re-saves (libjpeg's q <= 92 4:2:0; see ``transcode.py``)."""
 
     name: str = "block"
     continuous: bool = True
     settings: BlockSettings = field(default_factory=BlockSettings)
     transcode: BlockSettings = field(default_factory=lambda: transcode_settings(BlockSettings()))
+    resave: BlockSettings = field(default_factory=lambda: resave_settings(BlockSettings()))
 
     def prepare(
         self, image: LoadedImage, importance: np.ndarray, options: CompressOptions
     ) -> PreparedTranscode | PreparedBlock:
         settings = replace(self.settings, progressive=options.progressive)
-        jpeg_settings = replace(self.transcode, progressive=options.progressive)
+        tuned = self.resave if is_software_resave(image.jpeg) else self.transcode
+        jpeg_settings = replace(tuned, progressive=options.progressive)
         if pixel_route_reason(image, options) is None:
             try:
                 prepared = prepare_transcode(

@@ -33,6 +33,7 @@ from focuspress.engine.compositor.block.quantize import STRIPE_ROWS, quantize_rd
 from focuspress.engine.compositor.block.resample import chroma_subsampling, chroma_to_420, factors_to_420
 from focuspress.engine.compositor.block.tables import TableTuning
 from focuspress.engine.compositor.block.writer import read_dct, write_dct
+from focuspress.engine.io.jpeg import JpegInfo, annex_k_tables
 from focuspress.engine.io.load import LoadedImage
 from focuspress.engine.io.native import native_warnings
 from focuspress.engine.jpeg_input import to_stored_orientation
@@ -47,9 +48,34 @@ TRANSCODE_MASKING = 0.3846
 TRANSCODE_DISTANCE_SCALE = 1.1
 
 
+#: The tuning for software re-saves (:func:`is_software_resave`): round 2's fit, ``python -m
+#: focuspress.training.tune_tables --source-jpeg 92 --images 24`` (BSDS500 photos re-saved by
+#: libjpeg-turbo at q92 4:2:0; -23.53% on its tuning photos). The camera fit above coarsens such
+#: sources' already coarse steps too far (Kodak re-saved at q92: -12.8% instead of -17.9%).
+RESAVE_TUNING = TableTuning(dc=0.448, chroma=0.8125, chroma_dc=0.2098, high=0.8889, chroma_420=0.2622)
+RESAVE_LAMBDA = 0.041
+#: the highest libjpeg quality a re-save of the kind above is taken for
+RESAVE_MAX_QUALITY = 92.0
+
+
 def transcode_settings(base: BlockSettings) -> BlockSettings:
-    """``base`` with the tuning fitted for JPEG sources."""
+    """``base`` with the tuning fitted on camera files (JPEG sources other than software re-saves)."""
     return replace(base, tuning=TRANSCODE_TUNING, rdo_lambda=TRANSCODE_LAMBDA, masking_strength=TRANSCODE_MASKING)
+
+
+def resave_settings(base: BlockSettings) -> BlockSettings:
+    """``base`` with the tuning fitted on software re-saves (the lossless-source masking)."""
+    return replace(base, tuning=RESAVE_TUNING, rdo_lambda=RESAVE_LAMBDA)
+
+
+def is_software_resave(info: JpegInfo | None) -> bool:
+    """Whether a JPEG source is the kind the re-save tuning was fitted on: libjpeg's own Annex K
+    tables exactly, at quality 92 or below, 4:2:0 (what Pillow, libjpeg and photo sites write when
+    they re-encode). Cameras write their own tables, or Annex K at 93-99, or 4:2:2: none of the 22
+    camera-native files is one; the two fits meet at this boundary."""
+    if info is None or info.components != 3 or info.subsampling != "420" or info.quality > RESAVE_MAX_QUALITY:
+        return False
+    return bool(np.array_equal(info.tables, annex_k_tables(info.quality)))
 
 
 #: the largest quantized AC coefficient a baseline JPEG's Huffman code holds (10 bits of magnitude)

@@ -205,10 +205,11 @@ def _run(
     if table.row_count:
         out.print(table)
         saving = 100.0 * (1 - totals.bytes_out / totals.bytes_in) if totals.bytes_in else 0.0
+        change = f"{saving:.0f}% smaller" if saving >= 0 else f"{-saving:.0f}% larger"  # a HEIC's JPEG is larger
         counts = ", ".join(f"{n} {name}" for name, n in sorted(totals.outcomes.items()))
         out.print(
             f"{table.row_count} written to {output}/ ({counts}) · {kb(totals.bytes_in)} → {kb(totals.bytes_out)} "
-            f"({saving:.0f}% smaller) · {time.perf_counter() - started:.1f} s · model on {device} ({executor})",
+            f"({change}) · {time.perf_counter() - started:.1f} s · model on {device} ({executor})",
             highlight=False,
         )
     return totals

@@ -1,0 +1,121 @@
+"""The progressive re-scan of a finished baseline JPEG: the same coefficients, a smaller file.
+
+A progressive JPEG codes the same levels in several scans (DC first, then bands of AC
+frequencies), which Huffman-codes them 3-8% smaller on camera photos. Two implementations of
+that one lossless transform (``jpegtran -progressive``):
+
+* **libjpeg-turbo's TurboJPEG** (``tjTransform`` with ``TJXOPT_PROGRESSIVE``), loaded with ctypes
+  from the system's ``libturbojpeg`` (Debian: ``libturbojpeg0``, which ``libjpeg-turbo-progs``
+  pulls in): libjpeg's standard progression script, coded in one pass with optimized tables;
+  about 20 ms per megapixel.
+* **mozjpeg's** (``mozjpeg-lossless-optimization``, always installed): it also searches the scan
+  script (``optimize_scans``), which saves about 1% more and costs about three times as long.
+
+TurboJPEG is used where the library loads, because the re-scan is the largest single cost of a
+camera photo's encode and a fixed-quality encode must keep at least mozjpeg's own speed
+(``focuspress bench latency``); mozjpeg's otherwise (the same kind of file, 1% smaller, slower).
+Why ctypes and not a binding package: PyTurboJPEG, the maintained one, exposes crops and scaling
+but not the progressive transform; the four C functions used here are TurboJPEG's stable API
+since libjpeg-turbo 1.2 (3.x keeps them).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from functools import cache
+
+import mozjpeg_lossless_optimization as mozjpeg_opt
+
+#: tjTransform options (turbojpeg.h): progressive output, no markers copied (the writer adds them)
+_TJXOPT_PROGRESSIVE = 32
+_TJXOPT_COPYNONE = 64
+
+
+class _Region(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("w", ctypes.c_int), ("h", ctypes.c_int)]
+
+
+class _Transform(ctypes.Structure):
+    _fields_ = [
+        ("r", _Region),
+        ("op", ctypes.c_int),
+        ("options", ctypes.c_int),
+        ("data", ctypes.c_void_p),
+        ("customFilter", ctypes.c_void_p),
+    ]
+
+
+@cache
+def _turbojpeg() -> ctypes.CDLL | None:
+    """The system's TurboJPEG library with its signatures declared, or None where it is absent."""
+    name = ctypes.util.find_library("turbojpeg") or "libturbojpeg.so.0"
+    try:
+        lib = ctypes.CDLL(name)
+        lib.tjInitTransform.restype = ctypes.c_void_p
+        lib.tjInitTransform.argtypes = []
+        lib.tjTransform.restype = ctypes.c_int
+        lib.tjTransform.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_ulong,
+            ctypes.c_int,
+            ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte)),
+            ctypes.POINTER(ctypes.c_ulong),
+            ctypes.POINTER(_Transform),
+            ctypes.c_int,
+        ]
+        lib.tjFree.restype = None
+        lib.tjFree.argtypes = [ctypes.POINTER(ctypes.c_ubyte)]
+        lib.tjDestroy.restype = ctypes.c_int
+        lib.tjDestroy.argtypes = [ctypes.c_void_p]
+        lib.tjGetErrorStr2.restype = ctypes.c_char_p
+        lib.tjGetErrorStr2.argtypes = [ctypes.c_void_p]
+    except (OSError, AttributeError):
+        return None
+    return lib
+
+
+def backend() -> str:
+    """Which implementation :func:`progressive` uses here: ``turbojpeg`` or ``mozjpeg``."""
+    return "turbojpeg" if _turbojpeg() is not None else "mozjpeg"
+
+
+def progressive(baseline: bytes) -> bytes:
+    """``baseline`` (a JPEG without markers) re-scanned progressive, losslessly (see the module's docstring)."""
+    if _turbojpeg() is not None:
+        try:
+            return turbojpeg_progressive(baseline)
+        except RuntimeError:
+            pass  # a file TurboJPEG will not transform: mozjpeg's transform is the same kind
+    return mozjpeg_progressive(baseline)
+
+
+def mozjpeg_progressive(baseline: bytes) -> bytes:
+    """mozjpeg's progressive re-scan with its scan search."""
+    return mozjpeg_opt.optimize(baseline, copy=mozjpeg_opt.COPY_MARKERS.NONE)
+
+
+def turbojpeg_progressive(baseline: bytes) -> bytes:
+    """libjpeg-turbo's progressive re-scan (``RuntimeError`` with TurboJPEG's message when it fails)."""
+    lib = _turbojpeg()
+    if lib is None:
+        raise RuntimeError("libturbojpeg is not installed")
+    handle = lib.tjInitTransform()
+    if not handle:
+        raise RuntimeError("tjInitTransform failed")
+    output = ctypes.POINTER(ctypes.c_ubyte)()
+    size = ctypes.c_ulong(0)
+    transform = _Transform(options=_TJXOPT_PROGRESSIVE | _TJXOPT_COPYNONE)
+    try:
+        status = lib.tjTransform(
+            handle, baseline, len(baseline), 1, ctypes.byref(output), ctypes.byref(size), ctypes.byref(transform), 0
+        )
+        if status != 0:
+            message = lib.tjGetErrorStr2(handle) or b"unknown error"
+            raise RuntimeError(message.decode("utf-8", "replace"))
+        return ctypes.string_at(output, size.value)
+    finally:
+        if output:
+            lib.tjFree(output)
+        lib.tjDestroy(handle)
