@@ -4,8 +4,8 @@
   a big JPEG's 1/8-scale preview plus any full-size decode the encoder asks for; map; encode,
   the DCT read, quantization and entropy coding; write: atomic and fsynced), warm, in ms and
   ms per megapixel; beside it
-  mozjpeg's and libjpeg-turbo's encoders on the same (decoded) pixels at quality 75, the same
-  run on the same machine.
+  mozjpeg's and libjpeg-turbo's encoders on the same (decoded) pixels at the same quality (``-q``,
+  or the quality the contract settled on for that photo), the same run on the same machine.
 * startup: whole ``focuspress compress`` processes, wall time: one photo, and a missing input.
 * memory: peak RSS of whole ``focuspress compress`` processes on a photo of a given size
   (a camera photo resized, saved as a q95 JPEG), with and without ``--metrics``.
@@ -50,8 +50,8 @@ def time_stages(engine, image: Path, options, folder: Path):
     return np.array([timings.get(stage, 0.0) for stage in STAGES]), outcome.image, outcome.result
 
 
-def _encode_ms(rgb: np.ndarray, encoder: str, repeat: int) -> float:
-    """Median ms of an anchor encoder (quality 75, its defaults) on ``rgb``."""
+def _encode_ms(rgb: np.ndarray, encoder: str, repeat: int, quality: int) -> float:
+    """Median ms of an anchor encoder (at ``quality``, its defaults otherwise) on ``rgb``."""
     import io
 
     import jpeglib
@@ -64,10 +64,10 @@ def _encode_ms(rgb: np.ndarray, encoder: str, repeat: int) -> float:
             fd, name = tempfile.mkstemp(suffix=".jpg")
             os.close(fd)
             with jpeglib.version("mozjpeg403"):
-                jpeglib.from_spatial(rgb).write_spatial(name, qt=75)
+                jpeglib.from_spatial(rgb).write_spatial(name, qt=quality)
             os.unlink(name)
         else:
-            Image.fromarray(rgb).save(io.BytesIO(), "JPEG", quality=75, optimize=True, subsampling=2)
+            Image.fromarray(rgb).save(io.BytesIO(), "JPEG", quality=quality, optimize=True, subsampling=2)
         times.append((time.perf_counter() - t0) * 1000.0)
     return float(np.median(times))
 
@@ -114,16 +114,17 @@ def measure(
             image, result = rounds[-1][1], rounds[-1][2]
             megapixels = image.width * image.height / 1e6
             moz = turbo = float("nan")
+            at = int(round(min(100.0, max(1.0, quality if quality is not None else result.quality))))
             if anchors:
                 rgb = load_image(path).rgb  # the same pixels, decoded (not timed)
-                moz, turbo = _encode_ms(rgb, "mozjpeg", repeat), _encode_ms(rgb, "turbo", repeat)
+                moz, turbo = _encode_ms(rgb, "mozjpeg", repeat, at), _encode_ms(rgb, "turbo", repeat, at)
                 del rgb
             timings.append(PhotoTiming(path.name, megapixels, ms, moz, turbo, result.outcome, result.route))
             stage_text = ", ".join(f"{n} {v:.0f}" for n, v in zip(STAGES, ms))
             total = ms.sum()
             lines.append(
                 f"{path.name}: {megapixels:.1f} MP, {stage_text} = {total:.0f} ms = {total / megapixels:.0f} ms/MP "
-                f"({result.route}, {result.outcome}); mozjpeg {moz / megapixels:.0f} ms/MP, "
+                f"({result.route}, {result.outcome}); at q{at}: mozjpeg {moz / megapixels:.0f} ms/MP, "
                 f"libjpeg-turbo {turbo / megapixels:.0f} ms/MP"
             )
     total_mp = sum(t.megapixels for t in timings)
@@ -138,7 +139,8 @@ def measure(
     if anchors:
         verdict = "faster than" if ours <= moz else "slower than"
         lines.append(
-            f"focuspress end to end {ours:.0f} ms/MP vs mozjpeg encode {moz:.0f} ms/MP ({moz / ours:.2f}x: {verdict} "
+            f"focuspress end to end {ours:.0f} ms/MP vs mozjpeg encode at the same quality {moz:.0f} ms/MP "
+            f"({moz / ours:.2f}x: {verdict} "
             f"mozjpeg) and libjpeg-turbo encode {turbo:.0f} ms/MP"
         )
     lines.append(f"peak RSS of this process: {peak:.0f} MB")

@@ -201,6 +201,39 @@ def test_the_rescan_falls_back_to_mozjpeg(monkeypatch):
         raise RuntimeError("refused")
 
     monkeypatch.setattr(rescan, "turbojpeg_progressive", refuse)
-    assert rescan.progressive(baseline) == rescan.mozjpeg_progressive(baseline)
+    assert len(baseline) * 8 > rescan.MOZJPEG_BELOW_BPP * 128 * 160  # a file TurboJPEG would take
+    assert rescan.progressive(baseline, pixels=128 * 160) == rescan.mozjpeg_progressive(baseline)
     monkeypatch.setattr(rescan, "_turbojpeg", lambda: None)
-    assert rescan.backend() == "mozjpeg" and rescan.progressive(baseline) == rescan.mozjpeg_progressive(baseline)
+    assert rescan.backend() == "mozjpeg"
+    assert rescan.progressive(baseline, pixels=128 * 160) == rescan.mozjpeg_progressive(baseline)
+
+
+def test_small_files_get_mozjpegs_scan_search_big_ones_turbojpeg(monkeypatch):
+    """Under MOZJPEG_BELOW_BPP the re-scan is mozjpeg's (its scan search saves most there), above
+    it TurboJPEG's (where it is installed)."""
+    from focuspress.engine.compositor.block import rescan
+
+    if rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    baseline = _baseline_of(synthetic_photo(128, 160, seed=5))
+    bits = len(baseline) * 8
+    at = bits / rescan.MOZJPEG_BELOW_BPP  # the pixel count at which this file sits on the threshold
+    assert rescan.progressive(baseline, pixels=int(at * 0.9)) == rescan.turbojpeg_progressive(baseline)
+    assert rescan.progressive(baseline, pixels=int(at * 1.1) + 1) == rescan.mozjpeg_progressive(baseline)
+    assert rescan.turbojpeg_progressive(baseline) != rescan.mozjpeg_progressive(baseline)
+
+
+def test_the_engine_reads_and_writes_through_libjpeg_turbo(photo, tmp_path):
+    """The writer loads libjpeg-turbo's build into jpeglib (faster Huffman coding); a coefficient
+    read and write through it keeps every level."""
+    from focuspress.engine.compositor.block.writer import LIBJPEG, LOADED_LIBJPEG, read_dct, write_dct
+
+    if LIBJPEG not in jpeglib.version.versions():
+        pytest.skip(f"this jpeglib has no {LIBJPEG} build")
+    assert LOADED_LIBJPEG == LIBJPEG and jpeglib.version.get() == LIBJPEG
+    source = encode(photo, "JPEG", quality=90, subsampling=2)
+    before = read_dct(source)
+    after = read_dct(write_dct(read_dct(source), progressive="never"))
+    for plane in ("Y", "Cb", "Cr"):
+        assert np.array_equal(getattr(before, plane), getattr(after, plane))
+    assert np.array_equal(before.qt, after.qt)

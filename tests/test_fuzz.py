@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from focuspress.bench.fuzz.cases import make_case, run_case, seed_images
 from focuspress.bench.fuzz.mutate import fix_png_crcs, mutate
+from tests.conftest import encode, synthetic_photo
 
 
 class _Drawn:
@@ -78,7 +79,7 @@ def test_fuzz_command_counts_and_exits_zero():
 @pytest.mark.parametrize(
     ("seed", "index", "what"),
     [
-        (7, 39, "Pillow decodes it, libjpeg refuses its coefficients: the pixel route takes it"),
+        (7, 39, "libjpeg 6b refused its coefficients (the pixel route took it); libjpeg-turbo reads them"),
         (7, 182, "damaged entropy data decodes to levels beyond baseline's 1023: clipped, not a crash"),
         (7, 66, "a kept source keeps its Orientation tag: judged upright, as a viewer shows it"),
     ],
@@ -89,13 +90,25 @@ def test_findings_of_earlier_fuzz_runs_stay_fixed(seed, index, what):
     assert outcome in ("ok", "refused"), f"{name} ({what}): {outcome}\n{detail}"
 
 
-def test_unreadable_coefficients_with_route_dct_are_one_line():
+def test_unreadable_coefficients_with_route_dct_are_one_line(monkeypatch):
+    """A JPEG whose pixels decode but whose coefficients libjpeg refuses: ``--route dct`` says so in
+    one line, ``auto`` takes the pixel route. (Fuzz case 7/39 was one under jpeglib's libjpeg 6b;
+    libjpeg-turbo's build, which the engine loads, reads it, and no fuzz case in 900 makes it
+    refuse: the refusal is libjpeg's own error, raised where the read happens.)"""
     from focuspress.engine import CompressOptions, Engine, FocuspressError, load_image
+    from focuspress.engine.compositor.block import transcode
 
-    _, data, quality = make_case(7, 39)
+    def refuse(data: bytes):
+        raise OSError("Bogus Huffman table definition")  # what libjpeg says through jpeglib
+
+    monkeypatch.setattr(transcode, "read_dct", refuse)
+    data = encode(synthetic_photo(64, 96), "JPEG", quality=95)
+    engine = Engine(saliency="none")
     with pytest.raises(FocuspressError, match=r"^its DCT coefficients cannot be read .*--route auto") as caught:
-        Engine(saliency="none").compress(load_image(data, name="x"), CompressOptions(quality=quality, route="dct"))
+        engine.compress(load_image(data, name="x"), CompressOptions(quality=80, route="dct"))
     assert "\n" not in str(caught.value) and "/tmp" not in str(caught.value)
+    result = engine.compress(load_image(data, name="x"), CompressOptions(quality=80, route="auto", min_saving=0))
+    assert result.data[:2] == b"\xff\xd8" and result.route == "pixel"
 
 
 def test_clipping_to_baseline_keeps_every_level_an_intact_source_can_hold():

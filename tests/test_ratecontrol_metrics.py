@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 
@@ -75,12 +77,13 @@ def test_psnr_and_roi_psnr():
 
 
 def test_ssimulacra2_matches_package(tmp_path):
+    """At 256 pixels a side and more (all six scales) the score is the package's."""
     from PIL import Image
     from ssimulacra2 import compute_ssimulacra2
 
     from focuspress.engine.metrics import ssimulacra2
 
-    ref = synthetic_photo(64, 96, seed=7)
+    ref = synthetic_photo(256, 288, seed=7)
     for q in (30, 85):
         dist_path = tmp_path / f"d{q}.jpg"
         Image.fromarray(ref).save(dist_path, quality=q)
@@ -89,6 +92,33 @@ def test_ssimulacra2_matches_package(tmp_path):
         dist = np.asarray(Image.open(dist_path).convert("RGB"))
         assert ssimulacra2(ref, dist) == pytest.approx(compute_ssimulacra2(str(ref_path), str(dist_path)), abs=0.01)
     assert ssimulacra2(ref, ref) == pytest.approx(100.0, abs=0.01)
+
+
+def test_a_small_region_keeps_each_weight_on_its_own_feature():
+    """Under 256 pixels a side the reference shifts its weights across channels (one running
+    index over fewer scales): a uniformly compressed photo's 128-pixel crop then scores some 20
+    points below the photo. Here a missing coarse scale adds nothing and the crop scores like
+    the photo around it."""
+    from PIL import Image
+    from ssimulacra2 import ssimulacra2 as package
+
+    from focuspress.engine.metrics import ssimulacra2
+
+    ref = synthetic_photo(384, 384, seed=11)
+    buffer = io.BytesIO()
+    Image.fromarray(ref).save(buffer, "JPEG", quality=70)
+    dist = np.asarray(Image.open(buffer).convert("RGB"))
+    whole = ssimulacra2(ref, dist)
+    for side in (128, 64):  # five and four scales
+        crop = (slice(100, 100 + side), slice(120, 120 + side))
+        assert abs(ssimulacra2(ref[crop], dist[crop]) - whole) < 6, side
+    # the reference's own walk over five scales, for contrast: the bug this avoids
+    from focuspress.engine.metrics.ssimulacra2 import _check, _pool, _scale_sums
+
+    levels = _pool([_scale_sums(*_check(ref[:128, :128], dist[:128, :128]), 5)])
+    shifted = package.Msssim()
+    shifted.scales.extend(level.scale() for level in levels)
+    assert whole - shifted.score() > 10
 
 
 @pytest.mark.slow
