@@ -211,32 +211,20 @@ def _pool(per_image) -> list[_Sums]:
     return pooled
 
 
-#: the package's 108 pooling weights as [channel, scale, norm, map]: six scales of two norms of
-#: three maps per channel
-_WEIGHTS = np.asarray(_s2.weights, dtype=np.float64).reshape(3, _SCALES, 2, 3)
-
-
 def _score(pooled: list[_Sums]) -> float:
-    """The final score from per-scale sums, each weight on the feature it was fitted to.
+    """The package's final score (its weights and curve) from per-scale sums, padded to six scales.
 
-    With all six scales this is the package's (and libjxl's) ``Msssim::Score`` exactly. Below six
-    (a region under 256 pixels a side) the reference walks its weight table with one running
-    index over however many scales it has, so the second channel's features take the first
-    channel's weights for the sixth scale and so on: on a 5-scale region of the sample photo at
-    JPEG q70 it gives 51 where the same region's 6-scale surroundings score 75. Here a missing
-    coarse scale contributes nothing and every other weight stays on its own feature (the same
-    region scores 74.6), so a small subject box is judged like a big one."""
-    features = np.zeros((3, _SCALES, 2, 3), dtype=np.float64)
-    for scale, level in enumerate(pooled[:_SCALES]):
-        record = level.scale()
-        ssim = np.asarray(record.avg_ssim).reshape(3, 2)
-        edge = np.asarray(record.avg_edgediff).reshape(3, 2, 2)  # per channel: (ringing, blur) x norm
-        features[:, scale, :, 0] = np.abs(ssim)
-        features[:, scale, :, 1] = np.abs(edge[:, 0, :])
-        features[:, scale, :, 2] = np.abs(edge[:, 1, :])
-    total = float((_WEIGHTS * features).sum()) * 0.9562382616834844
-    total = 2.326765642916932 * total - 0.020884521182843837 * total**2 + 6.248496625763138e-05 * total**3
-    return 100.0 - 10.0 * total**0.6276336467831387 if total > 0 else 100.0
+    The package, like libjxl's ``Msssim::Score``, walks its 108 weights with one running index
+    over however many scales it was given, so below six (a region under 256 pixels a side) the
+    second channel's features take the first channel's weights for the sixth scale and so on:
+    on a 5-scale region of the sample photo at JPEG q70 it gives 51 where the same region's
+    6-scale surroundings score 75. Padding with empty scales keeps every weight on its own
+    feature, a missing coarse scale contributing nothing (the same region scores 74.6); with
+    six scales nothing changes."""
+    result = _s2.Msssim()
+    result.scales.extend(level.scale() for level in pooled)
+    result.scales.extend(_s2.MsssimScale() for _ in range(_SCALES - len(pooled)))
+    return float(result.score())
 
 
 class Reference:
