@@ -136,7 +136,8 @@ def test_compress_compare_save_and_quit(tmp_path, browser, shots):
         page.mouse.down()
         page.mouse.move(sb["x"] + sb["width"] / 2 - 150, sb["y"] + sb["height"] / 2 - 40, steps=5)
         page.mouse.up()
-        assert page.eval_on_selector("#stage", "e => e.scrollLeft") > 100
+        room = scroll_width - client_width  # Kodak's 768 px photo pans far; the 512 px sample only a little
+        assert page.eval_on_selector("#stage", "e => e.scrollLeft") >= min(100, 0.9 * room)
         page.screenshot(path=str(shots / "one-to-one.png"))
         page.set_viewport_size({"width": 1400, "height": 960})
         page.click("#zoom-fit")
