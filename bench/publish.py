@@ -251,7 +251,7 @@ def write_readme(results: dict[str, list[dict]], out_root: Path, savings_lines: 
                 [
                     "## Real camera JPEGs at default settings",
                     "",
-                    "`focuspress bench savings --data ../shared/data/camera` (saliency combined, quality 75):",
+                    "`focuspress bench savings --data ../shared/data/camera` (defaults: the fidelity contract):",
                     "",
                     *[f"* {line}" for line in savings_lines],
                     "",

@@ -231,3 +231,29 @@ def test_software_resaves_get_their_own_tuning(quality, subsampling, resave):
     options = CompressOptions(quality=80, subsampling="keep")
     prepared = BlockCompositor().prepare(image, np.full((64, 96), 0.5, np.float32), options)
     assert prepared.settings.rdo_lambda == (RESAVE_LAMBDA if resave else TRANSCODE_LAMBDA)
+
+
+def test_the_maps_default_pull_is_gentler_on_a_jpeg_than_on_pixels():
+    """With a fixed quality and no roi_strength asked, a JPEG source gets JPEG_ROI_STRENGTH (its
+    whole photo first) and pixels DEFAULT_ROI_STRENGTH; a strength asked is used as it is."""
+    from focuspress.engine.io import LoadedImage
+    from focuspress.engine.options import DEFAULT_ROI_STRENGTH, JPEG_ROI_STRENGTH
+
+    rgb = _photo()
+    importance = np.zeros(rgb.shape[:2], np.float32)
+    importance[: rgb.shape[0] // 2] = 1.0  # a subject: the top half
+    from focuspress.engine.api import shared_engine
+
+    engine = shared_engine("none")
+
+    def encode(source, **asked) -> bytes:
+        image = load_image(source) if isinstance(source, bytes) else LoadedImage(rgb=source)
+        options = focuspress.CompressOptions(quality=85, min_saving=0.0, **asked)
+        return engine.encode(image, importance, options).data
+
+    source = _jpeg(rgb, 95)
+    assert encode(source) == encode(source, roi_strength=JPEG_ROI_STRENGTH)
+    assert encode(source) != encode(source, roi_strength=DEFAULT_ROI_STRENGTH)
+    assert encode(source, roi_strength=0.85) != encode(source, roi_strength=JPEG_ROI_STRENGTH)
+    assert encode(rgb) == encode(rgb, roi_strength=DEFAULT_ROI_STRENGTH)
+    assert encode(rgb) != encode(rgb, roi_strength=JPEG_ROI_STRENGTH)

@@ -31,7 +31,7 @@ class Focuspress(Codec):
         self,
         name: str,
         compositor: str,
-        roi_strength: float,
+        roi_strength: float | None,
         saliency: str,
         route: str = "auto",
         metadata: bool = False,
@@ -43,7 +43,8 @@ class Focuspress(Codec):
         self.route = route
         #: the file as the CLI writes it (the source's EXIF, maker notes and thumbnail kept) instead of the coded image
         self.metadata = metadata
-        self.description = f"focuspress {compositor}, roi {roi_strength}, saliency {saliency}, route {route}" + (
+        roi = "auto" if roi_strength is None else roi_strength
+        self.description = f"focuspress {compositor}, roi {roi}, saliency {saliency}, route {route}" + (
             ", metadata kept" if metadata else ""
         )
         self._engine = None
@@ -79,10 +80,10 @@ class Focuspress(Codec):
         return data if self.metadata else coded_image(data, image)
 
 
-register(Focuspress("focuspress-block", "block", 0.5, DEFAULT_SALIENCY))
+register(Focuspress("focuspress-block", "block", None, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-block-roi0", "block", 0.0, "none"))
-register(Focuspress("focuspress-block-with-metadata", "block", 0.5, DEFAULT_SALIENCY, metadata=True))
+register(Focuspress("focuspress-block-with-metadata", "block", None, DEFAULT_SALIENCY, metadata=True))
 register(Focuspress("focuspress-block-roi085", "block", 0.85, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-block-roi1", "block", 1.0, DEFAULT_SALIENCY))
-register(Focuspress("focuspress-pixel", "pixel", 0.5, DEFAULT_SALIENCY))
+register(Focuspress("focuspress-pixel", "pixel", None, DEFAULT_SALIENCY))
 register(Focuspress("focuspress-block-roi0-pixel-route", "block", 0.0, "none", route="pixel"))

@@ -91,7 +91,7 @@ class PixelCompositor:
             rgb = to_stored_orientation(rgb, image.orientation)
             importance = to_stored_orientation(importance, image.orientation)
         subsampling = resolve_subsampling(image, "auto" if options.subsampling == "keep" else options.subsampling)
-        return _PreparedPixel(rgb, importance, options.roi_strength, subsampling)
+        return _PreparedPixel(rgb, importance, options.roi_for(image.jpeg is not None), subsampling)
 
 
 class _PreparedPixel:

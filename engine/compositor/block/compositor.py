@@ -139,7 +139,7 @@ class BlockCompositor:
                 prepared = prepare_transcode(
                     image,
                     importance,
-                    options.roi_strength,
+                    options.roi_for(jpeg_source=True),
                     jpeg_settings,
                     to_420=options.subsampling in ("auto", "420"),
                 )
@@ -161,7 +161,13 @@ class BlockCompositor:
         if keeps_stored_orientation(image) and image.orientation != 1:
             rgb = to_stored_orientation(rgb, image.orientation)
             importance = to_stored_orientation(importance, image.orientation)
-        encoder = prepare(rgb, importance, options.roi_strength, settings, table_floor=source_floor(image, subsampling))
+        encoder = prepare(
+            rgb,
+            importance,
+            options.roi_for(image.jpeg is not None),
+            settings,
+            table_floor=source_floor(image, subsampling),
+        )
         return PreparedBlock(encoder, settings, rgb)
 
 

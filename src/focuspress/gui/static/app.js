@@ -106,7 +106,7 @@ function upload(item) {
       form.append("subject_ssimulacra2", $("subject").value);
       form.append("photo_ssimulacra2", $("photo").value);
     }
-    form.append("roi_strength", $("roi").value);
+    if ($("roi").dataset.touched) form.append("roi_strength", $("roi").value);  // else the engine's default
     const xhr = new XMLHttpRequest();
     xhr.open("POST", "/api/compress");
     xhr.setRequestHeader("X-Focuspress-Token", state.token);
@@ -371,7 +371,10 @@ function init() {
     document.querySelectorAll("label.fixed").forEach((el) => { el.hidden = !fixed; });
     document.querySelectorAll("label.contract").forEach((el) => { el.hidden = fixed; });
   });
-  $("roi").addEventListener("input", () => { $("roi-value").textContent = Number($("roi").value).toFixed(2); });
+  $("roi").addEventListener("input", () => {
+    $("roi").dataset.touched = "1";
+    $("roi-value").textContent = Number($("roi").value).toFixed(2);
+  });
   $("compress").addEventListener("click", compressAll);
   $("folder-use").addEventListener("click", useFolder);
   $("folder").addEventListener("keydown", (e) => { if (e.key === "Enter") useFolder(); });
