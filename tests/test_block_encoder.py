@@ -209,8 +209,9 @@ def test_the_rescan_falls_back_to_mozjpeg(monkeypatch):
 
 
 def test_small_files_get_mozjpegs_scan_search_big_ones_turbojpeg(monkeypatch):
-    """Under MOZJPEG_BELOW_BPP the re-scan is mozjpeg's (its scan search saves most there), above
-    it TurboJPEG's (where it is installed)."""
+    """Under MOZJPEG_BELOW_BPP, or for a photo under MOZJPEG_BELOW_PIXELS, the re-scan is mozjpeg's
+    (its scan search saves most there, and costs little), otherwise TurboJPEG's (where it is
+    installed)."""
     from focuspress.engine.compositor.block import rescan
 
     if rescan.backend() != "turbojpeg":
@@ -218,9 +219,15 @@ def test_small_files_get_mozjpegs_scan_search_big_ones_turbojpeg(monkeypatch):
     baseline = _baseline_of(synthetic_photo(128, 160, seed=5))
     bits = len(baseline) * 8
     at = bits / rescan.MOZJPEG_BELOW_BPP  # the pixel count at which this file sits on the threshold
-    assert rescan.progressive(baseline, pixels=int(at * 0.9)) == rescan.turbojpeg_progressive(baseline)
-    assert rescan.progressive(baseline, pixels=int(at * 1.1) + 1) == rescan.mozjpeg_progressive(baseline)
-    assert rescan.turbojpeg_progressive(baseline) != rescan.mozjpeg_progressive(baseline)
+    turbo, moz = rescan.turbojpeg_progressive(baseline), rescan.mozjpeg_progressive(baseline)
+    assert turbo != moz
+    # the photo's size rule: a file this dense is mozjpeg's while the photo is small...
+    assert int(at * 0.9) < rescan.MOZJPEG_BELOW_PIXELS
+    assert rescan.progressive(baseline, pixels=int(at * 0.9)) == moz
+    # ...and the density rule once the photo counts as big
+    monkeypatch.setattr(rescan, "MOZJPEG_BELOW_PIXELS", 1)
+    assert rescan.progressive(baseline, pixels=int(at * 0.9)) == turbo
+    assert rescan.progressive(baseline, pixels=int(at * 1.1) + 1) == moz
 
 
 def test_the_engine_reads_and_writes_through_libjpeg_turbo(photo, tmp_path):

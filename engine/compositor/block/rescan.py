@@ -11,14 +11,18 @@ that one lossless transform (``jpegtran -progressive``):
 * **mozjpeg's** (``mozjpeg-lossless-optimization``, always installed): it also searches the scan
   script (``optimize_scans``), which saves about 1% more and costs about three times as long.
 
-Which one, per file, by its baseline's bits per pixel (:data:`MOZJPEG_BELOW_BPP`). Measured on
+Which one, per file, by its baseline's bits per pixel (:data:`MOZJPEG_BELOW_BPP`) and its size
+(:data:`MOZJPEG_BELOW_PIXELS`). Measured on
 the 22 camera-native photos at q30-95 (110 files): under 0.5 bpp TurboJPEG's file is 4.6%
 larger than mozjpeg's (median; 28% on a flat Leica frame at 0.08 bpp), from 0.5 to 1 bpp 1.8%,
 above 1 bpp 0.8-1.0%; mozjpeg's extra time is 11, 18 and 28-58 ms per megapixel. So small files
 (where the scan search pays and costs little) get mozjpeg's, big ones TurboJPEG's: the re-scan
 is the largest single cost of a camera photo's encode, and a fixed-quality encode must keep
 at least mozjpeg's own speed (``focuspress bench latency``). Without TurboJPEG every file gets
-mozjpeg's.
+mozjpeg's. A photo under a megapixel (a web image, Kodak's 0.4 MP, ECSSD's; not a camera's, nor
+the benchmarks' 1.2 MP camera crops) gets mozjpeg's at any size: the scan search costs it under
+60 ms in all, and TurboJPEG's file would be 0.4-1.4% larger (Kodak at q50-94; on Kodak's BD-rate
+against libjpeg-turbo that was 0.6 points).
 Why ctypes and not a binding package: PyTurboJPEG, the maintained one, exposes crops and scaling
 but not the progressive transform; the four C functions used here are TurboJPEG's stable API
 since libjpeg-turbo 1.2 (3.x keeps them).
@@ -86,14 +90,17 @@ def backend() -> str:
     return "turbojpeg" if _turbojpeg() is not None else "mozjpeg"
 
 
-#: a baseline under this many bits per pixel is re-scanned by mozjpeg (see the module's docstring)
+#: a baseline under this many bits per pixel, or of a photo under this many pixels, is re-scanned
+#: by mozjpeg (see the module's docstring)
 MOZJPEG_BELOW_BPP = 1.0
+MOZJPEG_BELOW_PIXELS = 1_000_000
 
 
 def progressive(baseline: bytes, *, pixels: int) -> bytes:
     """``baseline`` (a JPEG without markers, ``pixels`` in the image) re-scanned progressive,
     losslessly, by the implementation its size calls for (see the module's docstring)."""
-    if len(baseline) * 8 >= MOZJPEG_BELOW_BPP * pixels and _turbojpeg() is not None:
+    big = pixels >= MOZJPEG_BELOW_PIXELS and len(baseline) * 8 >= MOZJPEG_BELOW_BPP * pixels
+    if big and _turbojpeg() is not None:
         try:
             return turbojpeg_progressive(baseline)
         except RuntimeError:
