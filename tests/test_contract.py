@@ -212,3 +212,59 @@ def test_the_lossless_crop_matches_jpegtran(tmp_path):
     out = tmp_path / "crop.jpg"
     subprocess.run(["jpegtran", "-crop", f"1280x960+{left}+{top}", "-outfile", str(out), str(path)], check=True)
     assert np.array_equal(ours, decode_upright(out.read_bytes()))
+
+
+class _ScriptedEstimator:
+    """Scores as smooth functions of the knobs: the subject by quality, both falling with the background."""
+
+    exact = False
+
+    def __init__(self, subject_per_doubling: float) -> None:
+        self.subject_per_doubling = subject_per_doubling
+        self.calls: list[tuple[float, float]] = []
+
+    def scores(self, quality: float, background: float, *, photo: bool = True):
+        from focuspress.engine.fidelity.estimate import Scores
+
+        self.calls.append((quality, background))
+        doublings = float(np.log2(background))
+        subject = 90.0 + 0.9 * (quality - 92.0) - self.subject_per_doubling * doublings
+        return Scores(88.0 - 1.5 * doublings if photo else float("nan"), subject)
+
+
+@pytest.mark.parametrize("subject_per_doubling", [0.0, 0.4])
+def test_the_search_settles_on_whichever_target_binds(subject_per_doubling):
+    """Where the subject does not move with the background the photo's target sets it; where it
+    does, the background stops where the subject would fall short, both targets kept, in fewer
+    trials than two full searches."""
+    from focuspress.engine.fidelity.contract import MARGIN, MAX_TRIALS, SUBJECT_CLOSE, settle
+
+    estimator = _ScriptedEstimator(subject_per_doubling)
+    settlement = settle(estimator, 90.0, 80.0)
+    margin = MARGIN[False]
+    assert settlement.scores.photo >= 80.0 + margin["photo"]
+    assert settlement.scores.subject >= 90.0 + margin["subject"]
+    assert settlement.trials == len(estimator.calls) <= 2 * MAX_TRIALS
+    if subject_per_doubling == 0.0:  # the photo binds: it settles within the search's closeness of 80
+        assert settlement.scores.photo <= 80.0 + margin["photo"] + 1.0
+    else:  # the subject binds: within SUBJECT_CLOSE (or the bracket) of its target
+        assert settlement.scores.subject <= 90.0 + margin["subject"] + max(SUBJECT_CLOSE, 0.5)
+        assert settlement.scores.photo > 81.0  # the photo had room to give; the subject kept it
+
+
+def test_one_reference_serves_the_photo_and_the_subject():
+    """A tile that counts for both scores is compared once: pooling its first scales gives what a
+    reference built with fewer scales gives."""
+    from focuspress.engine.metrics.ssimulacra2 import Reference, pooled_against, score_sums
+
+    rng = np.random.default_rng(4)
+    source = detailed_photo(256, 256, seed=2)
+    shown = np.clip(source.astype(np.int16) + rng.integers(-9, 10, source.shape), 0, 255).astype(np.uint8)
+    six = Reference(source, 6).sums(shown)
+    for scales in (6, 4, 2):
+        assert score_sums([six], scales) == pytest.approx(
+            pooled_against([Reference(source, scales)], [shown]), abs=1e-6
+        )
+    assert pooled_against([Reference(source, 6)], [shown]) == pytest.approx(
+        pooled_ssimulacra2([(source, shown)]), abs=0.01
+    )

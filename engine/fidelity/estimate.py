@@ -25,7 +25,7 @@ from PIL import Image
 from focuspress.engine.compositor import Encoded, TileProbe
 from focuspress.engine.compositor.block.probe import Tile, sample_tiles
 from focuspress.engine.fidelity.subject import Box
-from focuspress.engine.metrics.ssimulacra2 import Reference, pooled_against, pooled_ssimulacra2, scale_count
+from focuspress.engine.metrics.ssimulacra2 import Reference, pooled_ssimulacra2, scale_count, score_sums
 
 #: Photos up to this many pixels are scored whole, exactly, on every trial.
 FULL_PIXELS = 1_500_000
@@ -107,22 +107,23 @@ class TileEstimator:
         self.photo_count = len(photo)
         self.subject_index = [i for i, tile in enumerate(self.tiles) if i >= len(photo) or tile in inside]
         pixels = prepared.reference(self.tiles) if self.tiles else []
+        # one reference per tile, at the photo's scales: a tile that counts for both scores is
+        # compared once per trial, the subject pooling the first of its scales
         self._refs = [Reference(tile, self.scales) for tile in pixels]
-        self._subject_refs = {i: Reference(pixels[i], self.subject_scales) for i in self.subject_index}
 
     def scores(self, quality: float, background: float, *, photo: bool = True) -> Scores:
         """Both scores; ``photo=False``: the subject's only (cheaper: only its tiles are probed)."""
         wanted = range(len(self.tiles)) if photo else self.subject_index
         tiles = [self.tiles[i] for i in wanted]
-        shown = dict(zip(wanted, self.prepared.probe(quality, background, tiles)))
+        shown = self.prepared.probe(quality, background, tiles)
+        sums = {i: self._refs[i].sums(tile) for i, tile in zip(wanted, shown)}
         photo_score: float = float("nan")
         if photo:
-            pooled = pooled_against(self._refs[: self.photo_count], [shown[i] for i in range(self.photo_count)])
-            photo_score = self._fix(pooled, "photo")
+            photo_score = self._fix(score_sums([sums[i] for i in range(self.photo_count)], self.scales), "photo")
         subject_score = None
         if self.subject_index:
-            refs = [self._subject_refs[i] for i in self.subject_index]
-            subject_score = self._fix(pooled_against(refs, [shown[i] for i in self.subject_index]), "subject")
+            pooled = score_sums([sums[i] for i in self.subject_index], self.subject_scales)
+            subject_score = self._fix(pooled, "subject")
         return Scores(photo_score, subject_score)
 
     def _fix(self, raw: float, kind: str) -> float:

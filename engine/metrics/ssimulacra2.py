@@ -231,37 +231,58 @@ class Reference:
     """One reference image's planes at every scale, kept for many comparisons against it.
 
     A search scores many candidates against the same source tiles: the reference's XYB planes,
-    their blurred means and variances are computed once here, so each comparison computes only
-    the distorted side (three blurs instead of five). For images that fit in memory whole (tiles);
-    the result equals :func:`pooled_ssimulacra2` within float32 rounding."""
+    their blurred means and variances (and the parts of the SSIM and edge maps that are the
+    reference's alone) are computed once here, so each comparison computes only the distorted
+    side (three blurs instead of five). For images that fit in memory whole (tiles); the result
+    equals :func:`pooled_ssimulacra2` within float32 rounding."""
 
     def __init__(self, reference: np.ndarray, scales: int) -> None:
         reference, _ = _check(reference, reference)
         self.shape = reference.shape
-        self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        #: per scale: XYB, its blurred mean, its variance plus C2, and 1 / (1 + |XYB - mean|)
+        self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         linear = _LINEAR[reference]
         for scale in range(scales):
             xyb = _xyb(linear)
             mu = _blur(xyb)
-            self.levels.append((xyb, mu, _blur(xyb * xyb) - mu * mu))
+            variance = _blur(xyb * xyb) - mu * mu + _C2
+            self.levels.append((xyb, mu, variance, 1.0 / (1.0 + np.abs(xyb - mu))))
             if scale < scales - 1:
                 linear = _downsample(linear)
 
     def sums(self, distorted: np.ndarray) -> list[_Sums]:
-        """The per-scale sums of ``distorted`` against this reference."""
+        """The per-scale sums of ``distorted`` against this reference (every scale it keeps; a
+        region scored on fewer scales pools only the first ones: each scale's sums are the same)."""
         _, distorted = _check(distorted, distorted)
         if distorted.shape != self.shape:
             raise ValueError(f"shapes differ: {self.shape} vs {distorted.shape}")
         out = []
         linear = _LINEAR[distorted]
-        for scale, (img1, mu1, var1) in enumerate(self.levels):
+        for scale, (img1, mu1, var1, inverse1) in enumerate(self.levels):
             img2 = _xyb(linear)
             mu2 = _blur(img2)
-            var2 = _blur(img2 * img2) - mu2 * mu2
-            cov = _blur(img1 * img2) - mu1 * mu2
-            num_m = 1.0 - np.square(mu1 - mu2)
-            ssim_d = np.maximum(1.0 - num_m * (2.0 * cov + _C2) / (var1 + var2 + _C2), 0.0)
-            d1 = (1.0 + np.abs(img2 - mu2)) / (1.0 + np.abs(img1 - mu1)) - 1.0
+            # the package's SSIM map, 1 - (1 - (mu1 - mu2)^2) (2 cov + C2) / (var1 + var2 + C2),
+            # with in-place steps (a tile's score is a dozen of these per scale)
+            denominator = _blur(img2 * img2)
+            denominator -= mu2 * mu2
+            denominator += var1
+            numerator = _blur(img1 * img2)
+            numerator -= mu1 * mu2
+            numerator *= 2.0
+            numerator += _C2
+            mean_term = mu1 - mu2
+            np.square(mean_term, out=mean_term)
+            np.subtract(1.0, mean_term, out=mean_term)
+            numerator *= mean_term
+            numerator /= denominator
+            np.subtract(1.0, numerator, out=numerator)
+            ssim_d = np.maximum(numerator, 0.0, out=numerator)
+            # the edge maps: (1 + |img2 - mu2|) / (1 + |img1 - mu1|) - 1, split by sign
+            d1 = img2 - mu2
+            np.abs(d1, out=d1)
+            d1 += 1.0
+            d1 *= inverse1
+            d1 -= 1.0
             sums = _Sums()
             sums.add(ssim_d, np.maximum(d1, 0.0), np.maximum(-d1, 0.0))
             out.append(sums)
@@ -270,7 +291,23 @@ class Reference:
         return out
 
 
+def score_sums(per_region: list[list[_Sums]], scales: int) -> float:
+    """SSIMULACRA2 of regions taken as one image from their per-scale sums (:meth:`Reference.sums`),
+    pooling the first ``scales`` of each; the sums are left as they are (a search reuses them)."""
+    if not per_region:
+        raise ValueError("no images to score")
+    pooled = []
+    for level in range(scales):
+        total = _Sums()
+        for sums in per_region:
+            total.values += sums[level].values
+            total.count += sums[level].count
+        pooled.append(total)
+    return _score(pooled)
+
+
 def pooled_against(references: list[Reference], distorted: list[np.ndarray]) -> float:
     """SSIMULACRA2 of several regions taken as one image (as :func:`pooled_ssimulacra2`), each against
     its kept :class:`Reference`."""
-    return _score(_pool(reference.sums(image) for reference, image in zip(references, distorted)))
+    scales = min(len(reference.levels) for reference in references) if references else 0
+    return score_sums([reference.sums(image) for reference, image in zip(references, distorted)], scales)
