@@ -112,14 +112,14 @@ def measure_photo(path_text: str) -> dict:
     targets = (80.0, 90.0)
     moz, moz_q, moz_scores = _search(_moz, reference, boxes, *targets)
     jli, jli_q, jli_scores = _search(_jpegli, reference, boxes, *targets)
+    source_image = source_coded_image(data)
     try:
         import imagecodecs
 
-        jxl = len(imagecodecs.jpegxl_encode_jpeg(source_coded_image(data)))
+        jxl = len(imagecodecs.jpegxl_encode_jpeg(source_image))
     except Exception:  # an imagecodecs without JPEG XL: the column stays empty
         jxl = None
     estimate = result.scores
-    source_image = source_coded_image(data)
     return {
         "image": path.name,
         "split": split_of(path),

@@ -196,14 +196,16 @@ def pooled_ssimulacra2(pairs: list[tuple[np.ndarray, np.ndarray]], scales: int |
     return _score(_pool(_scale_sums(reference, distorted, scales) for reference, distorted in checked))
 
 
-def _pool(per_image) -> list[_Sums]:
-    """Per-scale sums of several images added together (their pixels pooled as one image's)."""
+def _pool(per_image, scales: int | None = None) -> list[_Sums]:
+    """Per-scale sums of several images added together (their pixels pooled as one image's), the
+    first ``scales`` of each (all by default); the images' own sums are left as they are (a search
+    reuses them)."""
     pooled: list[_Sums] = []
     for sums in per_image:
+        levels = sums if scales is None else sums[:scales]
         if not pooled:
-            pooled = sums
-            continue
-        for total, part in zip(pooled, sums):
+            pooled = [_Sums() for _ in levels]
+        for total, part in zip(pooled, levels):
             total.values += part.values
             total.count += part.count
     if not pooled:
@@ -293,17 +295,8 @@ class Reference:
 
 def score_sums(per_region: list[list[_Sums]], scales: int) -> float:
     """SSIMULACRA2 of regions taken as one image from their per-scale sums (:meth:`Reference.sums`),
-    pooling the first ``scales`` of each; the sums are left as they are (a search reuses them)."""
-    if not per_region:
-        raise ValueError("no images to score")
-    pooled = []
-    for level in range(scales):
-        total = _Sums()
-        for sums in per_region:
-            total.values += sums[level].values
-            total.count += sums[level].count
-        pooled.append(total)
-    return _score(pooled)
+    pooling the first ``scales`` of each."""
+    return _score(_pool(per_region, scales))
 
 
 def pooled_against(references: list[Reference], distorted: list[np.ndarray]) -> float:
