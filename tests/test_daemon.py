@@ -272,8 +272,13 @@ def test_outcome_labels_for_jpeg_inputs(tmp_path):
         for name, quality in (("high.jpg", 95), ("low.jpg", 30)):
             PILImage.fromarray(rgb).save(inbox / name, quality=quality)
         sizes = {p.name: p.stat().st_size for p in inbox.iterdir()}
-        wait_for(lambda: len(list(outbox.glob("*.jpg"))) == 3, 60, message=daemon.log())
-        records = {r["file"]: r for r in map(json.loads, daemon.log().splitlines()) if r.get("file")}
+
+        def logged() -> dict:
+            return {r["file"]: r for r in map(json.loads, daemon.log().splitlines()) if r.get("file")}
+
+        # the log line follows the durable output: wait for both (under load the line comes later)
+        wait_for(lambda: len(list(outbox.glob("*.jpg"))) == 3 and len(logged()) == 3, 60, message=daemon.log())
+        records = logged()
         assert records["a.png"]["outcome"] == "recompressed"
         assert records["high.jpg"]["outcome"] == "recompressed" and records["high.jpg"]["route"] == "dct"
         assert records["low.jpg"]["outcome"] in ("lossless", "kept")
