@@ -19,7 +19,7 @@ import pytest
 import focuspress
 from focuspress.bench.photos import detailed_photo, encoded
 from focuspress.engine.api import decode_upright
-from focuspress.engine.fidelity.subject import find_subject
+from focuspress.engine.fidelity.subject import find_subject, subject_mask
 from focuspress.engine.io import load_image
 from focuspress.engine.metrics.ssimulacra2 import pooled_ssimulacra2, scale_count, ssimulacra2
 from tests.conftest import SHARED
@@ -58,11 +58,10 @@ def _blob_map(height: int, width: int, boxes: list[tuple[int, int, int, int]]) -
 
 
 def test_subject_boxes_fit_the_photo_size():
-    """A small object is boxed tightly on a small photo (a quarter of its short side, at least 64
-    pixels) and to 256 pixels on a camera-sized one; specks are dropped, a box inside another goes."""
+    """A small object is boxed with 24 pixels to spare on a small photo (where 6% of its sides is
+    less) and to 256 pixels on a camera-sized one; specks are dropped, a box inside another goes."""
     (small,) = find_subject(_blob_map(300, 400, [(130, 190, 190, 260)]), 300, 400)  # a 60x70 object
-    assert small.height == 75 and 75 <= small.width <= 85
-    assert small.top <= 130 and small.bottom >= 190 and small.left <= 190 and small.right >= 260
+    assert (small.top, small.left, small.bottom, small.right) == (106, 166, 214, 284)
     (big,) = find_subject(_blob_map(3000, 4000, [(1300, 1500, 1400, 2200)]), 3000, 4000)  # 100x700
     assert big.height == 256 and 700 < big.width < 800
     assert find_subject(_blob_map(3000, 4000, [(10, 10, 40, 40)]), 3000, 4000) == []  # under 0.5%: a speck
@@ -71,6 +70,30 @@ def test_subject_boxes_fit_the_photo_size():
     ring[1275:1525, 1275:1525] = 0.9  # a second region, inside the first one's box
     (outer,) = find_subject(ring, 3000, 4000)
     assert outer.top <= 1000 and outer.bottom >= 1800
+
+
+def test_overlapping_regions_are_one_subject_and_distant_ones_two():
+    """A map that splits one object into overlapping regions (a head above a body) gives one box
+    holding both, corners included; two objects apart stay two boxes."""
+    head_and_body = _blob_map(300, 400, [(40, 150, 120, 230), (110, 100, 260, 300)])
+    (one,) = find_subject(head_and_body, 300, 400)
+    assert one.top <= 40 and one.left <= 100 and one.bottom >= 260 and one.right >= 300
+    two = find_subject(_blob_map(300, 400, [(40, 20, 120, 100), (180, 280, 260, 380)]), 300, 400)
+    assert len(two) == 2 and all(box.bottom <= 160 or box.top >= 140 for box in two)
+
+
+def test_subject_mask_ramps_over_blocks_on_small_photos():
+    """Outside the boxes the mask falls to 0 over 48 pixels at least (three 16-pixel coding units),
+    over 4% of the short side on camera-sized photos."""
+    (box,) = find_subject(_blob_map(300, 400, [(130, 190, 190, 260)]), 300, 400)
+    mask = subject_mask([box], 300, 400)
+    row = (box.top + box.bottom) // 2
+    assert mask[row, box.right - 1] == 1.0
+    assert mask[row, box.right - 1 + 24] == pytest.approx(0.5, abs=0.01)
+    assert mask[row, box.right - 1 + 48] == 0.0
+    (big,) = find_subject(_blob_map(3000, 4000, [(1000, 1000, 1800, 1800)]), 3000, 4000)
+    wide = subject_mask([big], 3000, 4000)
+    assert wide[1400, big.right - 1 + 60] == pytest.approx(0.5, abs=0.01)  # 4% of 3000: 120 pixels
 
 
 @pytest.mark.slow
