@@ -76,6 +76,20 @@ class Box:
     def area(self) -> int:
         return max(0, self.height) * max(0, self.width)
 
+    def overlaps(self, other: Box) -> bool:
+        return (
+            self.top < other.bottom and other.top < self.bottom and self.left < other.right and other.left < self.right
+        )
+
+    def union(self, other: Box) -> Box:
+        """The bounding box of both."""
+        return Box(
+            min(self.top, other.top),
+            min(self.left, other.left),
+            max(self.bottom, other.bottom),
+            max(self.right, other.right),
+        )
+
     def crop(self, array: np.ndarray) -> np.ndarray:
         return array[self.top : self.bottom, self.left : self.right]
 
@@ -120,20 +134,12 @@ def _merged(boxes: list[Box]) -> list[Box]:
     kept apart, the corners between them got background treatment although the object's box
     holds them, and on ECSSD's held-out photos those objects scored 80-85 with the subject at 90."""
     out = list(boxes)
-    merged = True
-    while merged:
-        merged = False
-        for i, a in enumerate(out):
-            for j in range(i + 1, len(out)):
-                b = out[j]
-                if a.top < b.bottom and b.top < a.bottom and a.left < b.right and b.left < a.right:
-                    out[i] = Box(min(a.top, b.top), min(a.left, b.left), max(a.bottom, b.bottom), max(a.right, b.right))
-                    del out[j]
-                    merged = True
-                    break
-            if merged:
-                break
-    return out
+    while True:
+        pair = next(((i, j) for i in range(len(out)) for j in range(i + 1, len(out)) if out[i].overlaps(out[j])), None)
+        if pair is None:
+            return out
+        i, j = pair
+        out[i] = out[i].union(out.pop(j))
 
 
 def _at_least(box: Box, side: int, height: int, width: int) -> Box:
