@@ -2,8 +2,11 @@
 
 States, in order: ``pending`` (seen, settled, waiting for a worker; ``not_before`` may hold it
 back, e.g. an upload that paused) -> ``processing`` (a worker took it) -> ``written`` (output
-durable in the outbox) -> ``done`` (original kept, archived or deleted). Side exit:
-``quarantined`` (bad file moved aside with a reason code and a message).
+durable in the outbox) -> ``done`` (original kept, archived or deleted). Side exits:
+``quarantined`` (bad file moved aside with a reason code and a message) and ``set_aside`` (a bug
+of ours met the photo: the original stays in its inbox untouched, and the row keeps the
+``version`` of focuspress that failed on it; :meth:`Journal.recover` makes it ``pending`` again
+under any other version, so an upgrade that fixes the bug finishes the photo).
 
 Identity: one file, one row. While a row is open (pending, processing, written) its path
 is that row's: a file that grows or changes meanwhile updates the row's size and mtime instead
@@ -41,7 +44,7 @@ from pathlib import Path
 from focuspress.engine.errors import FocuspressError
 from focuspress.engine.io.names import display_name, from_bytes, safe_text, to_bytes
 
-STATES = ("pending", "processing", "written", "done", "quarantined")
+STATES = ("pending", "processing", "written", "done", "quarantined", "set_aside")
 OPEN_STATES = ("pending", "processing", "written")
 
 _TABLE = """
@@ -60,15 +63,17 @@ CREATE TABLE IF NOT EXISTS files (
     reason TEXT,
     error TEXT,
     seen_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    version TEXT
 )"""
 _INDEXES = """
 CREATE INDEX IF NOT EXISTS files_state ON files (state, id);
 CREATE INDEX IF NOT EXISTS files_path ON files (path, id);
 CREATE UNIQUE INDEX IF NOT EXISTS files_output ON files (output) WHERE output IS NOT NULL;
 """
-#: 1: names as BLOB; 2: one row per file identity (no (path, size, mtime) key), attempts vs interruptions.
-SCHEMA_VERSION = 2
+#: 1: names as BLOB; 2: one row per file identity (no (path, size, mtime) key), attempts vs interruptions;
+#: 3: ``version`` (of focuspress, on rows set aside).
+SCHEMA_VERSION = 3
 
 
 class JournalError(FocuspressError):
@@ -151,6 +156,8 @@ class Journal:
                 )
                 self._db.execute("DROP TABLE files")
                 self._db.execute("ALTER TABLE files_v2 RENAME TO files")
+            elif "version" not in columns:  # version 2
+                self._db.execute("ALTER TABLE files ADD COLUMN version TEXT")
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
@@ -336,13 +343,21 @@ class Journal:
             raise
         return True
 
-    def set_state(self, entry_id: int, state: str, *, reason: str | None = None, error: str | None = None) -> None:
+    def set_state(
+        self,
+        entry_id: int,
+        state: str,
+        *,
+        reason: str | None = None,
+        error: str | None = None,
+        version: str | None = None,
+    ) -> None:
         assert state in STATES, state
         with self._write("state") as db:
             db.execute(
                 "UPDATE files SET state=?, reason=COALESCE(?, reason), error=COALESCE(?, error), not_before=NULL, "
-                "updated_at=? WHERE id=?",
-                (state, reason, None if error is None else safe_text(error), time.time(), entry_id),
+                "version=COALESCE(?, version), updated_at=? WHERE id=?",
+                (state, reason, None if error is None else safe_text(error), version, time.time(), entry_id),
             )
 
     def retry_later(self, entry_id: int, reason: str, delay: float, *, attempt: bool = False) -> None:
@@ -367,6 +382,17 @@ class Journal:
                 "UPDATE files SET state='pending', interrupted=interrupted+1, not_before=NULL, updated_at=? "
                 "WHERE state='processing'",
                 (time.time(),),
+            )
+        return cursor.rowcount
+
+    def retry_set_aside(self, version: str) -> int:
+        """Rows set aside by a focuspress other than ``version`` (an upgrade may have fixed the bug they
+        met) are pending again, their attempts cleared. Returns how many."""
+        with self._write("recover") as db:
+            cursor = db.execute(
+                "UPDATE files SET state='pending', attempts=0, not_before=NULL, updated_at=? "
+                "WHERE state='set_aside' AND (version IS NULL OR version<>?)",
+                (time.time(), version),
             )
         return cursor.rowcount
 

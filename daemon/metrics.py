@@ -19,7 +19,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, make_wsgi_app
 
 from focuspress import __version__
-from focuspress.engine.errors import OUTPUT_ERROR_REASONS, QUARANTINE_REASONS
+from focuspress.engine.errors import OUTPUT_ERROR_REASONS, QUARANTINE_REASONS, SET_ASIDE_REASONS
 from focuspress.engine.fidelity.estimate import Scores
 from focuspress.engine.pipeline import STAGES
 
@@ -27,6 +27,7 @@ from focuspress.engine.pipeline import STAGES
 #: an alert over them works before the first event, not only after it. Reasons are the engine's
 #: codes (focuspress.engine.errors.Reason): a closed set, never free text.
 REASON_LABELS = tuple(str(reason) for reason in QUARANTINE_REASONS)
+SET_ASIDE_LABELS = tuple(str(reason) for reason in SET_ASIDE_REASONS)
 OUTPUT_ERROR_LABELS = tuple(str(reason) for reason in OUTPUT_ERROR_REASONS)
 FILE_KINDS = ("fifo", "socket", "symlink", "device", "directory")
 #: What the journal was asked to do when a write failed (the ``operation`` label).
@@ -58,6 +59,13 @@ class DaemonMetrics:
         self.files_failed = Counter("focuspress_files_failed", "Files that failed (any reason)", ["inbox"], registry=r)
         self.files_quarantined = Counter(
             "focuspress_files_quarantined", "Files moved to quarantine", ["inbox", "reason"], registry=r
+        )
+        self.files_set_aside = Counter(
+            "focuspress_files_set_aside",
+            "Files a bug of focuspress's met (reason internal): left in the inbox untouched, retried by another "
+            "version",
+            ["inbox", "reason"],
+            registry=r,
         )
         self.bytes_in = Counter("focuspress_bytes_in", "Input bytes of processed files", ["inbox"], registry=r)
         self.bytes_out = Counter("focuspress_bytes_out", "Output bytes written", ["inbox"], registry=r)
@@ -183,6 +191,8 @@ class DaemonMetrics:
                 self.files_processed.labels(inbox, outcome)
             for reason in REASON_LABELS:
                 self.files_quarantined.labels(inbox, reason)
+            for reason in SET_ASIDE_LABELS:
+                self.files_set_aside.labels(inbox, reason)
             for reason in OUTPUT_ERROR_LABELS:
                 self.output_errors.labels(inbox, reason)
             for kind in FILE_KINDS:

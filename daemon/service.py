@@ -112,6 +112,15 @@ class Service:
                 "(not blamed for the stop)",
                 recovered,
             )
+        from focuspress import __version__
+
+        retried = self.journal.retry_set_aside(__version__)
+        if retried:
+            log.info(
+                "%d file(s) set aside by another focuspress version (a bug met them) are tried again by %s",
+                retried,
+                __version__,
+            )
         self._clean_temps()
         self._check_fresh_journal()
         self.processor, threads, batch_size, device = self._make_processor()
@@ -309,8 +318,8 @@ class Service:
             return f"journal unavailable: {exc}"
         waiting = counts.get("pending", 0) + counts.get("processing", 0)
         return (
-            f"{waiting} queued, {counts.get('done', 0)} done, {counts.get('quarantined', 0)} quarantined; "
-            f"{len(self.config.inboxes)} inbox(es)"
+            f"{waiting} queued, {counts.get('done', 0)} done, {counts.get('quarantined', 0)} quarantined, "
+            f"{counts.get('set_aside', 0)} set aside; {len(self.config.inboxes)} inbox(es)"
         )
 
     def _install_signal_handlers(self) -> None:

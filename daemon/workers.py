@@ -8,6 +8,9 @@ to the inbox's quarantine folder with ``<name>.error.txt`` beside it.
 Failures are sorted by whose fault they are:
 
 * the photo's: quarantine, with the refusal's reason code;
+* ours (a bug met on the photo, reason ``internal``): the photo is set aside, not quarantined: the
+  original stays in its inbox untouched, the journal row says ``set_aside`` with the version that
+  failed, and a daemon of another version tries it again;
 * an upload's that is still arriving: a file that will not decode but changed within
   ``upload_grace_seconds`` waits (``pending`` with a ``not_before``) and is tried again once it
   changes or the grace has passed; only then is it judged;
@@ -36,7 +39,7 @@ from focuspress.daemon.isolation import IsolatedRunner
 from focuspress.daemon.journal import Entry, Journal, JournalError
 from focuspress.daemon.logs import event
 from focuspress.daemon.metrics import DaemonMetrics
-from focuspress.engine.errors import FocuspressError, OutputError, Reason
+from focuspress.engine.errors import SET_ASIDE_REASONS, FocuspressError, OutputError, Reason
 from focuspress.engine.executors import Executor, WorkerLost
 from focuspress.engine.io import atomic_write
 from focuspress.engine.io.load import read_regular
@@ -220,6 +223,8 @@ class Processor:
             reason = outcome.refusal.reason
             if reason in INCOMPLETE_LOOKING and self._still_arriving(item):
                 self.wait_for_upload(item, outcome.refusal.message)
+            elif reason in SET_ASIDE_REASONS:
+                self.set_aside(job, outcome.refusal.message, reason, warnings=outcome.warnings)
             else:
                 self.quarantine(job, outcome.refusal.message, reason, warnings=outcome.warnings)
             return
@@ -352,14 +357,14 @@ class Processor:
 
     def failed(self, jobs: list[Job], exc: BaseException) -> None:
         """A bug of ours stopped a batch: every entry it left in ``processing`` goes back, with a backoff,
-        and after ``max_attempts`` such failures it is quarantined (reason ``internal``)."""
+        and after ``max_attempts`` such failures it is set aside (reason ``internal``)."""
         for job in jobs:
             current = self.journal.entry(job.entry.id)
             if current is None or current.state != "processing":
                 continue
             message = f"{display_name(job.entry.path)}: internal error: {type(exc).__name__}: {exc}"
             if current.attempts + 1 >= self.config.max_attempts:
-                self.quarantine(replace(job, entry=current), message, Reason.INTERNAL)
+                self.set_aside(replace(job, entry=current), message, Reason.INTERNAL)
                 continue
             delay = min(BACKOFF_SECONDS[1], BACKOFF_SECONDS[0] * 2**current.attempts)
             self.journal.retry_later(job.entry.id, message, delay, attempt=True)
@@ -400,6 +405,20 @@ class Processor:
             extra["warnings"] = list(warnings)
         self._log(inbox.name, entry.path.name, "quarantined", entry.size, 0, 0.0, **extra)
 
+    def set_aside(self, job: Job, message: str, reason: Reason, *, warnings: tuple[str, ...] = ()) -> None:
+        """A bug of ours met this photo: leave the original where it is, journal it ``set_aside`` with
+        this version (another version tries it again), count it and log it as a warning."""
+        from focuspress import __version__
+
+        inbox, entry = job.inbox, job.entry
+        self.metrics.files_failed.labels(inbox.name).inc()
+        self.journal.set_state(entry.id, "set_aside", reason=str(reason), error=message, version=__version__)
+        self.metrics.files_set_aside.labels(inbox.name, str(reason)).inc()
+        extra: dict[str, object] = {"reason": str(reason), "error": message, "version": __version__}
+        if warnings:
+            extra["warnings"] = list(warnings)
+        self._log(inbox.name, entry.path.name, "set_aside", entry.size, 0, 0.0, **extra)
+
     def _log(self, inbox: str, name: str, outcome: str, size_in: int, size_out: int, ms: float, **extra) -> None:
         record = {
             "inbox": inbox,
@@ -411,7 +430,7 @@ class Processor:
             **extra,
         }
         self.metrics.record_event(record)
-        level = logging.WARNING if outcome == "quarantined" else logging.INFO
+        level = logging.WARNING if outcome in ("quarantined", "set_aside") else logging.INFO
         event(log, level, f"{record['file']}: {outcome}", **record)
 
 

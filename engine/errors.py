@@ -64,10 +64,12 @@ QUARANTINE_REASONS: tuple[Reason, ...] = (
     Reason.TIMEOUT,
     Reason.WORKER_LOST,
     Reason.MODEL_ERROR,
-    Reason.INTERNAL,
     Reason.OUTPUT,
     Reason.OPTIONS,
 )
+#: The reasons a photo is set aside for (``focuspress_files_set_aside_total``): not the photo's fault
+#: but ours. The original stays in its inbox untouched, and a daemon of another version tries it again.
+SET_ASIDE_REASONS: tuple[Reason, ...] = (Reason.INTERNAL,)
 #: The reasons an output can fail and be retried later (``focuspress_output_errors_total``).
 OUTPUT_ERROR_REASONS: tuple[Reason, ...] = (Reason.NO_SPACE, Reason.QUOTA, Reason.READ_ONLY, Reason.IO_ERROR)
 

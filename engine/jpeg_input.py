@@ -56,18 +56,26 @@ def keeps_stored_orientation(image: LoadedImage) -> bool:
 
 
 def to_stored_orientation(upright: np.ndarray, orientation: int) -> np.ndarray:
-    """Undo Pillow's ``exif_transpose`` for an EXIF ``orientation``: an upright array on the stored grid."""
+    """Undo Pillow's ``exif_transpose`` for an EXIF ``orientation``: an upright array on the stored grid.
+
+    Works on maps (H, W) and on pixels (H, W, C) alike: the transposes (5 and 7) swap the first two
+    axes only, never the channels."""
     inverse: dict[int, Callable[[np.ndarray], np.ndarray]] = {
         1: lambda a: a,
         2: np.fliplr,
         3: lambda a: np.rot90(a, 2),
         4: np.flipud,
-        5: np.transpose,
+        5: _transpose,
         6: lambda a: np.rot90(a, 1),
-        7: lambda a: np.rot90(a, 2).T,
+        7: lambda a: _transpose(np.rot90(a, 2)),
         8: lambda a: np.rot90(a, -1),
     }
     return np.ascontiguousarray(inverse.get(orientation, inverse[1])(upright))
+
+
+def _transpose(array: np.ndarray) -> np.ndarray:
+    """Rows become columns (EXIF's transpose), whatever follows the first two axes."""
+    return np.swapaxes(array, 0, 1)
 
 
 def output_metadata(image: LoadedImage, options: CompressOptions) -> Metadata:

@@ -269,7 +269,7 @@ def test_the_daemon_refuses_a_journal_that_is_not_one_in_one_line(tmp_path, cont
     assert len(problems) == 1 and "move it aside" in problems[0]
 
 
-def test_a_workers_unexpected_failure_is_retried_with_backoff_then_quarantined(tmp_path):
+def test_a_workers_unexpected_failure_is_retried_with_backoff_then_set_aside(tmp_path):
     from focuspress.daemon.workers import WorkerPool
 
     config, journal, metrics, processor = _processor(tmp_path, max_attempts=2)
@@ -287,8 +287,8 @@ def test_a_workers_unexpected_failure_is_retried_with_backoff_then_quarantined(t
         not_before = journal._db.execute("SELECT not_before FROM files WHERE id=?", (entry.id,)).fetchone()[0]
     assert not_before > time.time() + 2  # with a backoff
     pool.put(Job(first, config.inboxes[0]))
-    wait_for(lambda: journal.entry(entry.id).state == "quarantined", 10)
-    assert metrics.files_quarantined.labels("cam", str(Reason.INTERNAL))._value.get() == 1
+    wait_for(lambda: journal.entry(entry.id).state == "set_aside", 10)  # ours, not the photo's: set aside
+    assert metrics.files_set_aside.labels("cam", str(Reason.INTERNAL))._value.get() == 1
     pool.stop(5)
 
 

@@ -372,3 +372,63 @@ def test_a_lost_worker_puts_the_file_back_and_a_repeat_offender_is_quarantined(t
     assert journal.entry(entry.id).state == "quarantined"
     assert "worker_crashed: " in (tmp_path / "q" / "poison.png.error.txt").read_text()
     assert metrics.files_quarantined.labels("cam", "worker_crashed")._value.get() == 1
+
+
+def test_a_bug_met_on_a_photo_sets_it_aside_untouched_and_another_version_retries_it(tmp_path, monkeypatch):
+    """An internal error is ours, not the photo's: the original stays in its inbox (not quarantined as
+    broken input), the journal says set_aside with the version, the metric and log line say internal;
+    a daemon of another version tries it again."""
+    import focuspress
+    import focuspress.engine.api as api
+
+    config, journal, metrics, processor, _ = _processor(tmp_path)
+    path = tmp_path / "in" / "odd.png"
+    path.write_bytes(encode(synthetic_photo()))
+    entry = _journal_file(journal, path)
+
+    def broken(*args, **kwargs):
+        raise ValueError("shapes differ")
+
+    monkeypatch.setattr(api.Engine, "encode", broken)
+    processor.process_batch([Job(entry, config.inboxes[0])])
+    after = journal.entry(entry.id)
+    assert after.state == "set_aside"
+    assert path.exists() and not (tmp_path / "q").exists()  # left where it was
+    assert metrics.files_set_aside.labels("cam", "internal")._value.get() == 1
+    assert metrics.files_quarantined.labels("cam", "undecodable")._value.get() == 0
+    recent = metrics.recent[-1]
+    assert recent["outcome"] == "set_aside" and recent["reason"] == "internal"
+    assert "odd.png: internal error: ValueError: shapes differ" in recent["error"]
+    assert journal.retry_set_aside(focuspress.__version__) == 0  # the same version: not again
+    assert journal.retry_set_aside("9.9.9") == 1  # an upgrade: pending again
+    monkeypatch.undo()
+    processor.process_batch([Job(journal.entry(entry.id), config.inboxes[0])])
+    assert journal.entry(entry.id).state == "done"
+    assert (tmp_path / "out" / "odd.jpg").exists()
+
+
+def test_an_internal_error_exits_1_in_the_cli_naming_the_photo(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import focuspress.engine.api as api
+    from focuspress.cli import app
+
+    source = tmp_path / "odd.png"
+    source.write_bytes(encode(synthetic_photo(90, 131)))  # told apart by its width below
+    good = tmp_path / "good.png"
+    good.write_bytes(encode(synthetic_photo(seed=1)))
+
+    real = api.Engine.encode
+
+    def broken(self, image, importance, options):
+        if image.width == 131:
+            raise ValueError("shapes differ")
+        return real(self, image, importance, options)
+
+    monkeypatch.setattr(api.Engine, "encode", broken)
+    result = CliRunner().invoke(
+        app, ["compress", str(source), str(good), "-o", str(tmp_path / "out"), "--saliency", "none", "-q", "80"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "odd.png: internal error: ValueError: shapes differ" in result.output
+    assert (tmp_path / "out" / "good.jpg").exists()  # the others are still done

@@ -7,7 +7,14 @@ hold offsets of their own that no general writer knows how to move. Re-serializi
 the edits here never move a byte that stays:
 
 * :func:`without_location` takes the GPS directory's pointer out of IFD0 (the entries after it
-  shift up by one slot inside IFD0) and overwrites the GPS directory and its values with zeros;
+  shift up by one slot inside IFD0) and overwrites the GPS directory and its values with zeros,
+  except the bytes another structure also uses. Writers lay the block out in every order (GPS
+  before or after the Exif directory, IFD1 after GPS), share value bytes between tags, write an
+  empty GPS directory without its next-IFD pointer so that the next directory starts where that
+  pointer would be (a game console's screenshots: zeroing six bytes there emptied the Exif
+  directory and lost 20 tags), and keep maker-note values outside the maker note: so the bytes
+  every other directory, value, thumbnail and (Canon-style) maker-note entry reaches are
+  collected first (:func:`_kept_bytes`) and left alone;
 * :func:`with_orientation` writes a new Orientation value into its (inline) slot;
 * :func:`without_thumbnail` unlinks IFD1 (IFD0's next pointer becomes 0) and zeroes it and the
   thumbnail's bytes.
@@ -94,7 +101,8 @@ def has_location(block: bytes) -> bool:
 
 
 def without_location(block: bytes) -> bytes | None:
-    """``block`` with its GPS directory unlinked and zeroed, same length, nothing else moved."""
+    """``block`` with its GPS directory unlinked and zeroed, same length, nothing else moved (see the
+    module's docstring for the bytes that stay because another structure uses them too)."""
     try:
         tiff = _Tiff(block)
         ifd0 = tiff.ifd0()
@@ -103,11 +111,16 @@ def without_location(block: bytes) -> bytes | None:
         if hit is None:
             return bytes(block)
         position, _, _, _, gps = hit
+        kept = _kept_bytes(tiff)
+        spans = [(gps, 2 + 12 * tiff.u16(gps) + 4)]
         for _, _, kind, count, value in tiff.entries(gps):
             span = tiff.value_span(kind, count, value)
             if span is not None:
-                tiff.zero(*span)
-        tiff.zero(gps, 2 + 12 * tiff.u16(gps) + 4)
+                spans.append(span)
+        for start, length in spans:
+            for at in range(max(0, start), min(len(tiff.data), start + length)):
+                if not kept[at]:
+                    tiff.data[at] = 0
         # IFD0 loses the entry: the later entries and the next pointer move up one slot
         end = tiff.next_pointer(ifd0) + 4
         tail = bytes(tiff.data[position + 12 : end])
@@ -117,6 +130,84 @@ def without_location(block: bytes) -> bytes | None:
         return bytes(tiff.data)
     except (ValueError, struct.error):
         return None
+
+
+EXIF_IFD = 0x8769
+INTEROP_IFD = 0xA005
+SUB_IFDS = 0x014A
+MAKER_NOTE = 0x927C
+#: entry types whose value is an offset to a directory (LONG, IFD)
+_POINTER_TYPES = (4, 13)
+
+
+def _kept_bytes(tiff: _Tiff) -> bytearray:
+    """One flag per byte of the block: 1 where a structure other than the GPS directory lives (the
+    header, every directory reached from IFD0 but GPS, the IFD chain, their values, the thumbnail,
+    a maker note and, where it parses as a directory, its entries' values)."""
+    kept = bytearray(len(tiff.data))
+
+    def mark(start: int, length: int) -> None:
+        lo, hi = max(0, start), min(len(kept), start + length)
+        if hi > lo:
+            kept[lo:hi] = b"\x01" * (hi - lo)
+
+    mark(0, 8)
+    seen: set[int] = set()
+
+    def walk(ifd: int, *, chain: bool, strict: bool) -> None:
+        if ifd == 0 or ifd in seen:
+            return
+        try:
+            entries = tiff.entries(ifd)
+        except (ValueError, struct.error):
+            if strict:
+                raise
+            return  # a pointer into nothing: there is nothing of it to keep
+        seen.add(ifd)
+        mark(ifd, 2 + 12 * len(entries) + 4)
+        fields = {tag: value for _, tag, _, _, value in entries}
+        for _, tag, kind, count, value in entries:
+            if tag == GPS_IFD:
+                continue
+            length = _TYPE_SIZES.get(kind, 1) * count
+            if length > 4:
+                mark(value, length)
+            if tag in (EXIF_IFD, INTEROP_IFD) and kind in _POINTER_TYPES:
+                walk(value, chain=False, strict=False)
+            elif tag == SUB_IFDS and kind in _POINTER_TYPES:
+                offsets = [value] if length <= 4 else [tiff.u32(value + 4 * i) for i in range(count)]
+                for offset in offsets:
+                    walk(offset, chain=False, strict=False)
+            elif tag == MAKER_NOTE and length > 4:
+                _mark_maker_note(tiff, value, mark)
+        if THUMBNAIL_OFFSET in fields and THUMBNAIL_LENGTH in fields:
+            mark(fields[THUMBNAIL_OFFSET], fields[THUMBNAIL_LENGTH])
+        if chain:
+            walk(tiff.u32(tiff.next_pointer(ifd)), chain=True, strict=False)
+
+    walk(tiff.ifd0(), chain=True, strict=True)
+    return kept
+
+
+def _mark_maker_note(tiff: _Tiff, at: int, mark) -> None:
+    """The values of a maker note that is a plain directory with offsets from the TIFF header (Canon,
+    and others): they may lie outside the maker note's own bytes. Kept only where every entry
+    parses (a maker note of another layout is kept as its own bytes, already marked)."""
+    try:
+        entries = tiff.entries(at)
+    except (ValueError, struct.error):
+        return
+    if not 0 < len(entries) < 512 or any(kind not in _TYPE_SIZES for _, _, kind, _, _ in entries):
+        return
+    spans = []
+    for _, _, kind, count, value in entries:
+        length = _TYPE_SIZES[kind] * count
+        if length > 4:
+            if value + length > len(tiff.data):
+                return
+            spans.append((value, length))
+    for span in spans:
+        mark(*span)
 
 
 def with_orientation(block: bytes, orientation: int) -> bytes | None:

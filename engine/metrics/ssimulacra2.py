@@ -148,18 +148,37 @@ def _linear_rows(image: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return image[lo:hi]
 
 
+#: The smallest side the metric scores (the package stops below it: its first scale needs 8 pixels).
+MIN_SIDE = 8
+
+
 def _check(reference: np.ndarray, distorted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if reference.shape != distorted.shape:
         raise ValueError(f"shapes differ: {reference.shape} vs {distorted.shape}")
     if reference.dtype != np.uint8 or distorted.dtype != np.uint8:
         reference = np.clip(np.round(reference), 0, 255).astype(np.uint8)
         distorted = np.clip(np.round(distorted), 0, 255).astype(np.uint8)
-    return reference, distorted
+    return _at_least_min_side(reference), _at_least_min_side(distorted)
+
+
+def _at_least_min_side(image: np.ndarray) -> np.ndarray:
+    """An image under :data:`MIN_SIDE` pixels a side (an icon, a thumbnail, a sliver of a box) with its
+    last row and column repeated up to it, as a decoder pads a JPEG's partial block: the package
+    scores nothing below 8 pixels (it raised "no images to score" on a 7x13 photo), and the
+    repeated edge adds no error of its own, so the score is the image's."""
+    h, w = image.shape[:2]
+    if h >= MIN_SIDE and w >= MIN_SIDE:
+        return image
+    pad = ((0, max(0, MIN_SIDE - h)), (0, max(0, MIN_SIDE - w))) + ((0, 0),) * (image.ndim - 2)
+    return np.pad(image, pad, mode="edge")
 
 
 def scale_count(h: int, w: int) -> int:
+    """How many of the six scales an ``h`` x ``w`` image has (each halves it; the package stops below
+    8 pixels a side). At least one: smaller images are padded to 8 pixels (:func:`_check`)."""
     scales = 0
-    while scales < _SCALES and h >= 8 and w >= 8:  # the package stops below 8 pixels a side
+    h, w = max(h, MIN_SIDE), max(w, MIN_SIDE)
+    while scales < _SCALES and h >= MIN_SIDE and w >= MIN_SIDE:
         scales += 1
         h, w = (h + 1) // 2, (w + 1) // 2
     return scales
@@ -240,7 +259,7 @@ class Reference:
 
     def __init__(self, reference: np.ndarray, scales: int) -> None:
         reference, _ = _check(reference, reference)
-        self.shape = reference.shape
+        self.shape = reference.shape  # (padded to the metric's smallest side, as distorted images are)
         #: per scale: XYB, its blurred mean, its variance plus C2, and 1 / (1 + |XYB - mean|)
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         linear = _LINEAR[reference]

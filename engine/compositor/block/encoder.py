@@ -129,12 +129,14 @@ def prepare(
                 plane = downsample_2x2(plane)
             coeffs = forward_dct(plane)
             coefficients.append(coeffs)
-            weights.append(upsample_blocks(weight, coeffs.shape[:2]))
+            weights.append(upsample_blocks(weight, coeffs.shape[:2], (mcu // 8, mcu // 8)))
     blocks = None
     if importance is not None:
         luma_importance = block_importance(importance, luma.shape[0], luma.shape[1], 8, (height, width))
         luma_importance = luma_importance[: luma_blocks[0], : luma_blocks[1]]
-        blocks = [luma_importance] + [upsample_blocks(luma_importance, c.shape[:2]) for c in coefficients[1:]]
+        blocks = [luma_importance] + [
+            upsample_blocks(luma_importance, c.shape[:2], (mcu // 8, mcu // 8)) for c in coefficients[1:]
+        ]
     return PreparedImage(coefficients, weights, width, height, subsampled, gain, table_floor, blocks)
 
 

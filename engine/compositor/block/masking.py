@@ -74,12 +74,20 @@ def roi_factor(importance_blocks: np.ndarray, *, strength: float, spread: float 
     return np.power(spread, exponent).astype(np.float32)
 
 
-def upsample_blocks(factor: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Repeat a per-luma-block field to a chroma grid that is ``shape`` (halved for 4:2:0)."""
-    by, bx = factor.shape
+def upsample_blocks(field: np.ndarray, shape: tuple[int, int], factor: tuple[int, int] | None = None) -> np.ndarray:
+    """A per-luma-block field averaged onto a component's block grid ``shape``.
+
+    ``factor``: (vertical, horizontal) luma blocks per block of that component (2, 2 for 4:2:0;
+    4 horizontally for 4:1:1); by default the ratio of the grids. The component's blocks can
+    reach past the luma blocks (libjpeg pads every component to whole MCUs: 4:1:1 chroma 2 blocks
+    wide over 5 luma blocks) or fall short of them; the field is edge-extended or cut to fit."""
+    by, bx = field.shape
     if (by, bx) == shape:
-        return factor
-    ry = max(1, round(by / shape[0]))
-    rx = max(1, round(bx / shape[1]))
-    trimmed = np.pad(factor, ((0, shape[0] * ry - by), (0, shape[1] * rx - bx)), mode="edge")
-    return trimmed.reshape(shape[0], ry, shape[1], rx).mean(axis=(1, 3))
+        return field
+    ry, rx = factor or (max(1, round(by / shape[0])), max(1, round(bx / shape[1])))
+    want = (shape[0] * ry, shape[1] * rx)
+    fitted = field[: want[0], : want[1]]
+    pad = (want[0] - fitted.shape[0], want[1] - fitted.shape[1])
+    if pad[0] or pad[1]:
+        fitted = np.pad(fitted, ((0, pad[0]), (0, pad[1])), mode="edge")
+    return fitted.reshape(shape[0], ry, shape[1], rx).mean(axis=(1, 3))

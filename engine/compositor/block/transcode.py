@@ -214,11 +214,16 @@ class PreparedTranscode:
         """The same source with its own chroma sampling (its levels, its steps as the floor)."""
         if not self.resampled:
             return self
-        weights = [self.weights[0]] + [upsample_blocks(self.weights[0], c.shape[:2]) for c in self.source_chroma]
+        factors = self.source_factors
+        weights = [self.weights[0]] + [
+            upsample_blocks(self.weights[0], c.shape[:2], factors[i]) for i, c in enumerate(self.source_chroma, 1)
+        ]
         importance = None
         if self.importance is not None:
             luma = self.importance[0]
-            importance = [luma] + [upsample_blocks(luma, c.shape[:2]) for c in self.source_chroma]
+            importance = [luma] + [
+                upsample_blocks(luma, c.shape[:2], factors[i]) for i, c in enumerate(self.source_chroma, 1)
+            ]
         return replace(
             self,
             chroma=list(self.source_chroma),
@@ -316,12 +321,12 @@ def prepare_transcode(
             chroma_to_420(plane, tables[index], factors, (stored_h, stored_w), source_sub)
             for index, plane in enumerate(levels[1:], start=1)
         ]
-    weights = [weight] + [upsample_blocks(weight, plane.shape[:2]) for plane in chroma]
+    out_sub = (2, 2) if factors is not None else source_sub
+    weights = [weight] + [upsample_blocks(weight, plane.shape[:2], out_sub) for plane in chroma]
     blocks = None
     if importance is not None:
         luma_blocks = block_importance(importance, levels[0].shape[0], levels[0].shape[1], 8, (stored_h, stored_w))
-        blocks = [luma_blocks] + [upsample_blocks(luma_blocks, plane.shape[:2]) for plane in chroma]
-    out_sub = (2, 2) if factors is not None else source_sub
+        blocks = [luma_blocks] + [upsample_blocks(luma_blocks, plane.shape[:2], out_sub) for plane in chroma]
     return PreparedTranscode(
         jpeg,
         levels[0],

@@ -362,6 +362,53 @@ def bench_fuzz(
         raise typer.Exit(1)
 
 
+@bench_app.command("matrix")
+def bench_matrix(
+    per_pair: Annotated[
+        int, typer.Option("--per-pair", min=1, help="Cases per (size, sampling) pair, the other axes cycling.")
+    ] = 8,
+    full: Annotated[bool, typer.Option("--full", help="The whole product of every axis (about 240,000).")] = False,
+    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+) -> None:
+    """Valid photos of every size class (1x1 to 601x451), sampling (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1,
+    grey, CMYK, PNG), scan, restart interval, EXIF orientation, route, mode and metadata policy
+    through compress: each output must decode, upright at the source's size and the right way round.
+    Prints counts; exits 1 if any case is wrong (needs cjpeg: apt install libjpeg-turbo-progs).
+
+    Example: focuspress bench matrix --per-pair 8
+    """
+    from collections import Counter
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from focuspress.bench.fuzz.matrix import CJPEG, matrix_cases, run_matrix
+
+    check_choice("--saliency", saliency, saliency_choices())
+    if CJPEG is None:
+        refuse("bench matrix writes its JPEGs with cjpeg: apt install libjpeg-turbo-progs")
+    cases = matrix_cases(full=full, per_pair=per_pair)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("matrix", total=len(cases))
+        verdicts = run_matrix(cases, saliency=saliency, progress=lambda n: bar.advance(task, n))
+    counts = Counter(verdict.outcome for verdict in verdicts)
+    out.print(
+        f"matrix: {len(cases)} cases: {counts['ok']} ok, {counts['refused']} refused, {counts['wrong']} wrong",
+        highlight=False,
+    )
+    for verdict in verdicts:
+        if verdict.outcome != "ok":
+            out.print(f"{verdict.outcome}: {verdict.case.name}: {verdict.message}", highlight=False)
+    if counts["wrong"]:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 @bench_app.command("contract")
 def bench_contract(
     data: Annotated[Path, typer.Option("--data", help="A folder of camera JPEGs.")] = Path(

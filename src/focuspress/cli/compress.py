@@ -55,6 +55,8 @@ class Totals:
     """The summary line: files, bytes, and how many got each outcome."""
 
     failures: int = 0
+    #: of those, bugs of ours (reason internal): the run exits 1, not 2
+    bugs: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
@@ -126,7 +128,8 @@ def compress(
 
     An existing OUTPUT/<name>.jpg is kept: the new file is <name>-1.jpg (as the daemon does),
     unless --overwrite. An input is never overwritten. A bad input prints one error line and
-    the others are still done (exit 2).
+    the others are still done (exit 2); a bug of ours met on a photo is named the same way and
+    exits 1.
 
     Examples:
 
@@ -166,6 +169,8 @@ def compress(
     ray = RayOptions(address=ray_address, actors=ray_actors, num_gpus=ray_gpus) if executor == "ray" else None
     extras = Extras(metrics=metrics, roi_mask=roi_mask, save_map=save_map)
     totals = _run(plan.runnable, parsed, output, saliency, executor, ray, extras)
+    if totals.bugs:
+        raise typer.Exit(EXIT_FAILURE)
     if totals.failures or plan.refused:
         raise typer.Exit(EXIT_BAD_INPUT)
 
@@ -217,7 +222,7 @@ def _run(
 
 def _write_one(source: Path, target: Path, outcome: Outcome, extras: Extras, totals: Totals) -> list[str] | None:
     """Save one outcome (and its map, metrics, notes); the table row, or None after a one-line failure."""
-    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.errors import FocuspressError, Reason
     from focuspress.engine.io import load_image
     from focuspress.engine.io.map_images import save_map_images
     from focuspress.engine.io.names import display_name
@@ -253,7 +258,11 @@ def _write_one(source: Path, target: Path, outcome: Outcome, extras: Extras, tot
             row += _metric_cells(image.rgb, result.decoded(), extras.roi_mask)
     except FocuspressError as exc:
         totals.failures += 1
-        fail(str(exc))
+        if outcome.reason == Reason.INTERNAL:
+            totals.bugs += 1
+            fail(f"{exc} (a bug in focuspress: please report it with this photo)")
+        else:
+            fail(str(exc))
         return None
     totals.outcomes[result.outcome] = totals.outcomes.get(result.outcome, 0) + 1
     totals.bytes_in += result.input_bytes
