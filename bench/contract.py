@@ -6,8 +6,10 @@ For every whole photo of a folder of JPEGs (``../shared/data/camera-native``):
   and the time of one fixed-quality encode (``-q 85``) of the same photo for the ratio (times
   taken afterwards on one worker alone, best of two, a warm engine);
 * its scores measured afterwards with the **full** SSIMULACRA2 (not the in-loop estimate) on the
-  whole photo and on the subject's boxes (:mod:`focuspress.engine.fidelity.subject`, from the
-  photo's own map), and the estimate the contract reported, for its error;
+  whole photo and on the subject (:mod:`focuspress.engine.fidelity.subject`, from the photo's
+  own map: the whole photo's error maps pooled over the subject's pixels), and the estimate the
+  contract reported, for its error; the subject's share of the frame and of the output's bytes
+  (each block's coded bits estimated from its levels: what binds, and where the bytes went);
 * **mozjpeg** and **jpegli** searched like jpeg-recompress: the lowest integer quality whose file
   meets the *same two targets* with the full metric (a uniform encoder must keep the subject too);
 * the no-loss floor: mozjpeg's lossless re-scan and JPEG XL's lossless transcode of the source.
@@ -40,33 +42,55 @@ def _init() -> None:
     _engine.warm_up()
 
 
-def _scores(reference: np.ndarray, data: bytes, boxes) -> tuple[float, float | None]:
+def _scores(reference: np.ndarray, data: bytes, weight: np.ndarray | None) -> tuple[float, float | None]:
+    """Full SSIMULACRA2 of ``data`` against ``reference``: the photo's, and the subject's (``weight``
+    marks its pixels; None: no subject)."""
     from focuspress.engine.api import decode_upright
-    from focuspress.engine.metrics.ssimulacra2 import pooled_ssimulacra2, scale_count, ssimulacra2
+    from focuspress.engine.metrics.ssimulacra2 import ssimulacra2, ssimulacra2_with_region
 
     shown = decode_upright(data)
-    photo = ssimulacra2(reference, shown)
-    if not boxes:
-        return photo, None
-    scales = min(scale_count(b.height, b.width) for b in boxes)
-    return photo, pooled_ssimulacra2([(b.crop(reference), b.crop(shown)) for b in boxes], scales=scales)
+    if weight is None:
+        return ssimulacra2(reference, shown), None
+    return ssimulacra2_with_region(reference, shown, weight)
 
 
-def _search(encode, reference, boxes, photo_target: float, subject_target: float) -> tuple[bytes, int, tuple]:
+def subject_bytes_share(data: bytes, subject) -> float:
+    """The share of a JPEG's coded bits that its subject's blocks take (bits per block estimated from
+    its levels: each nonzero level's magnitude category plus an average Huffman code, as the RDO
+    quantizer counts them), on the stored grid."""
+    from focuspress.engine.compositor.block.writer import read_dct
+
+    jpeg = read_dct(data)
+    luma = jpeg.Y
+    rows, cols = luma.shape[:2]
+    bits = np.zeros((rows, cols), dtype=np.float64)
+    planes = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])
+    for plane in planes:
+        levels = np.abs(plane.astype(np.int32))
+        category = np.where(levels > 0, np.floor(np.log2(np.maximum(levels, 1))) + 1 + 4, 0.0).sum(axis=(2, 3))
+        fy, fx = max(1, round(rows / plane.shape[0])), max(1, round(cols / plane.shape[1]))
+        spread = np.repeat(np.repeat(category / (fy * fx), fy, axis=0), fx, axis=1)[:rows, :cols]
+        bits[: spread.shape[0], : spread.shape[1]] += spread
+    blocks = subject.blocks[:rows, :cols]
+    total = bits.sum()
+    return float(bits[: blocks.shape[0], : blocks.shape[1]][blocks].sum() / total) if total else 0.0
+
+
+def _search(encode, reference, weight, photo_target: float, subject_target: float) -> tuple[bytes, int, tuple]:
     """The lowest integer quality whose output meets both targets (bisection; quality 100 if none)."""
     lo, hi = 40, 100
     best: tuple[bytes, int, tuple] | None = None
     while lo <= hi:
         mid = (lo + hi) // 2
         data = encode(reference, mid)
-        photo, subject = _scores(reference, data, boxes)
+        photo, subject = _scores(reference, data, weight)
         if photo >= photo_target and (subject is None or subject >= subject_target):
             best, hi = (data, mid, (photo, subject)), mid - 1
         else:
             lo = mid + 1
     if best is None:
         data = encode(reference, 100)
-        best = (data, 100, _scores(reference, data, boxes))
+        best = (data, 100, _scores(reference, data, weight))
     return best
 
 
@@ -106,12 +130,13 @@ def measure_photo(path_text: str) -> dict:
     assert outcome.result is not None and outcome.image is not None
     result, image = outcome.result, outcome.image
     reference = image.rgb
-    boxes = find_subject(result.importance, image.height, image.width)
+    subject = find_subject(result.importance, image.height, image.width)
+    weight = None if subject.empty else subject.weight()
     ours = coded_image(result.data, image)
-    photo, subject = _scores(reference, ours, boxes)
+    photo, subject_score = _scores(reference, ours, weight)
     targets = (80.0, 90.0)
-    moz, moz_q, moz_scores = _search(_moz, reference, boxes, *targets)
-    jli, jli_q, jli_scores = _search(_jpegli, reference, boxes, *targets)
+    moz, moz_q, moz_scores = _search(_moz, reference, weight, *targets)
+    jli, jli_q, jli_scores = _search(_jpegli, reference, weight, *targets)
     source_image = source_coded_image(data)
     try:
         import imagecodecs
@@ -132,11 +157,12 @@ def measure_photo(path_text: str) -> dict:
         "contract_quality": result.contract.quality if result.contract else None,
         "contract_background": result.contract.background if result.contract else None,
         "photo": photo,
-        "subject": subject,
+        "subject": subject_score,
         "estimate_photo": estimate.photo if estimate else None,
         "estimate_subject": estimate.subject if estimate else None,
         "estimated": bool(result.contract and not result.contract.exact),
-        "subject_area": sum(b.area for b in boxes) / (image.width * image.height),
+        "subject_area": subject.share,
+        "subject_bytes": _stored_subject_bytes_share(ours, image, result.importance),
         "mozjpeg_bytes": len(moz),
         "mozjpeg_quality": moz_q,
         "mozjpeg_scores": moz_scores,
@@ -146,6 +172,18 @@ def measure_photo(path_text: str) -> dict:
         "mozjpeg_lossless_bytes": len(lossless_optimize(source_image)),
         "jxl_jpeg_bytes": jxl,
     }
+
+
+def _stored_subject_bytes_share(data: bytes, image, importance: np.ndarray) -> float:
+    """:func:`subject_bytes_share` of an output whose pixels are stored turned (a camera JPEG's)."""
+    from focuspress.engine.fidelity.subject import find_subject
+    from focuspress.engine.jpeg_input import keeps_stored_orientation, to_stored_orientation
+
+    if keeps_stored_orientation(image) and image.orientation != 1:
+        stored = to_stored_orientation(importance, image.orientation)
+        height, width = (image.width, image.height) if image.orientation >= 5 else (image.height, image.width)
+        return subject_bytes_share(data, find_subject(stored, height, width))
+    return subject_bytes_share(data, find_subject(importance, image.height, image.width))
 
 
 #: each time is the best of this many runs (a warm engine; the first run of a photo pays for caches)
@@ -244,9 +282,9 @@ def summary(rows: list[dict]) -> list[str]:
         + _spread("subject", errors_subject)
         + ".",
         "",
-        "| photo | split | MP | subject area | focuspress saving (file) | photo / subject (full) | estimate | "
-        "mozjpeg search q, saving | jpegli search q, saving | time ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| photo | split | MP | subject: frame, bytes | quality, background | focuspress saving (file) "
+        "| photo / subject (full) | estimate | mozjpeg search q, saving | jpegli search q, saving | time ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         subject = f"{r['subject']:.1f}" if r["subject"] is not None else "-"
@@ -255,7 +293,9 @@ def summary(rows: list[dict]) -> list[str]:
             est_subject = f"{r['estimate_subject']:.1f}" if r["estimate_subject"] is not None else "-"
             est = f"{r['estimate_photo']:.1f} / {est_subject}"
         lines.append(
-            f"| {Path(r['image']).stem} | {r['split']} | {r['megapixels']:.1f} | {100 * r['subject_area']:.0f}% "
+            f"| {Path(r['image']).stem} | {r['split']} | {r['megapixels']:.1f} "
+            f"| {100 * r['subject_area']:.0f}%, {100 * r.get('subject_bytes', float('nan')):.0f}% "
+            f"| {_knobs(r)} "
             f"| {100 * (1 - r['focuspress_bytes'] / r['source_image_bytes']):.1f}% "
             f"({100 * (1 - r['focuspress_file_bytes'] / r['source_bytes']):.1f}%, {r['outcome']}) "
             f"| {r['photo']:.1f} / {subject} | {est} "
@@ -264,6 +304,11 @@ def summary(rows: list[dict]) -> list[str]:
             f"| {r['contract_seconds'] / r['fixed_seconds']:.2f}x |"
         )
     return lines
+
+
+def _knobs(row: dict) -> str:
+    quality, background = row.get("contract_quality"), row.get("contract_background")
+    return f"{quality:.1f}, {background:.1f}" if quality is not None and background is not None else "-"
 
 
 def _spread(name: str, errors: list[float]) -> str:

@@ -73,6 +73,12 @@ def to_stored_orientation(upright: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(inverse.get(orientation, inverse[1])(upright))
 
 
+def to_upright(stored: np.ndarray, orientation: int) -> np.ndarray:
+    """What a viewer shows of ``stored`` under EXIF ``orientation`` (the inverse of
+    :func:`to_stored_orientation`: every turn is its own inverse but the quarter turns 6 and 8)."""
+    return to_stored_orientation(stored, {6: 8, 8: 6}.get(orientation, orientation))
+
+
 def _transpose(array: np.ndarray) -> np.ndarray:
     """Rows become columns (EXIF's transpose), whatever follows the first two axes."""
     return np.swapaxes(array, 0, 1)

@@ -1,61 +1,80 @@
-"""Fit the contract's tile estimate against the full SSIMULACRA2, and report how close it tracks.
+"""Fit the contract's tile estimate against the full SSIMULACRA2, and report how close it tracks, per size.
 
     python -m focuspress.training.calibrate_estimate --data ../shared/data/camera-native
 
-For every photo of the camera-native training split (whole photos), prepared for the contract
+For every photo of the camera-native training split, whole and as lossless centre crops at the
+sizes IoT and phone cameras write (640x480, 1280x720, 1920x1080), prepared for the contract
 exactly as the engine does (:func:`focuspress.engine.fidelity.contract.prepare_contract`), at
-qualities 86..96 and background multipliers 1..64 around where the contract settles: the raw
-pooled tile scores (:class:`TileEstimator` with ``raw=True``) and the full metric of the real
-encode, on the whole photo and on the subject's boxes. A line ``raw - full = a * (100 - raw) + b``
-is fitted per score (least squares) and printed as the ``BIAS`` to ship in
-``engine/fidelity/estimate.py``; the residuals after it, on the training photos and on the
-validation photos it never saw, are the estimate's stated error.
+qualities and background multipliers around where the contract settles: the raw pooled tile
+scores (:class:`TileEstimator` with ``raw=True``) and the full metric of the real encode, on the
+whole photo and on the subject (the photo's error maps pooled over the subject's pixels). A line
+``raw - full = a * (100 - raw) + b`` is fitted per score (least squares) and printed as the
+``BIAS`` to ship in ``engine/fidelity/estimate.py``; the residuals after it, per size and per
+background multiplier, on the training photos and on the validation photos it never saw, are the
+estimate's stated error. Photos too small for a tile are scored exactly by the contract, and
+have no points here.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 
-QUALITIES = (86.0, 90.0, 93.0, 96.0)
-BACKGROUNDS = (1.0, 8.0, 64.0)
+QUALITIES = (88.0, 91.0, 94.0)
+BACKGROUNDS = (1.0, 6.0, 32.0)
+#: (width, height) of the crops; None: the whole photo
+SIZES: tuple[tuple[int, int] | None, ...] = ((640, 480), (1280, 720), (1920, 1080), None)
 
 
-def _points(path_text: str) -> list[tuple[str, float, float]]:
-    """(kind, raw estimate, full metric) at every setting for one photo."""
+def _size_label(size: tuple[int, int] | None) -> str:
+    return "whole" if size is None else f"{size[0]}x{size[1]}"
+
+
+def _points(job: tuple[str, tuple[int, int] | None]) -> list[tuple[str, str, float, float, float]]:
+    """(kind, size, background, raw estimate, full metric) at every setting for one photo at one size."""
+    import io
+
     from PIL import Image
 
     from focuspress.engine.api import Engine
     from focuspress.engine.fidelity.contract import prepare_contract
-    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.fidelity.estimate import TileEstimator, fits_tiles
     from focuspress.engine.io import load_image
     from focuspress.engine.jpeg_input import to_stored_orientation
-    from focuspress.engine.metrics.ssimulacra2 import pooled_ssimulacra2, scale_count, ssimulacra2
+    from focuspress.engine.metrics.ssimulacra2 import ssimulacra2_with_region
     from focuspress.engine.options import CompressOptions
+    from focuspress.training.camera_native import lossless_crop
 
-    image = load_image(Path(path_text))
+    path_text, size = job
+    data = Path(path_text).read_bytes()
+    if size is not None:
+        with Image.open(io.BytesIO(data)) as whole:
+            if whole.size[0] < size[0] or whole.size[1] < size[1]:
+                return []
+        data = lossless_crop(data, size)
+    image = load_image(data)
     importance = Engine().maps_for([image])[0]
     prepared, subject, stored = prepare_contract(image, importance, CompressOptions())
     probe = prepared.tiles
-    if probe is None:
+    if probe is None or not fits_tiles(probe.grid):
         return []
     estimator = TileEstimator(probe, subject, raw=True)
     reference = to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
+    weight = subject.weight() if not subject.empty else np.zeros(reference.shape[:2], np.float32)
+    label = _size_label(size)
     out = []
     for quality in QUALITIES:
         for background in BACKGROUNDS:
             raw = estimator.scores(quality, background)
             with Image.open(io.BytesIO(prepared.encode(quality, background).data)) as decoded:
                 shown = np.asarray(decoded.convert("RGB"))
-            out.append(("photo", raw.photo, ssimulacra2(reference, shown)))
-            if subject and raw.subject is not None:
-                scales = min(scale_count(b.height, b.width) for b in subject)
-                full = pooled_ssimulacra2([(b.crop(reference), b.crop(shown)) for b in subject], scales=scales)
-                out.append(("subject", raw.subject, full))
+            photo, region = ssimulacra2_with_region(reference, shown, weight)
+            out.append(("photo", label, background, raw.photo, photo))
+            if not subject.empty and raw.subject is not None:
+                out.append(("subject", label, background, raw.subject, region))
     return out
 
 
@@ -79,20 +98,34 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/camera-native"))
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
+
+    def jobs(split: str) -> list[tuple[str, tuple[int, int] | None]]:
+        return [(str(p), size) for p in photos(args.data, split) for size in SIZES]
+
     with get_context("spawn").Pool(args.jobs) as pool:
-        train = [p for rows in pool.map(_points, [str(p) for p in photos(args.data, "train")]) for p in rows]
-        val = [p for rows in pool.map(_points, [str(p) for p in photos(args.data, "val")]) for p in rows]
+        train = [p for rows in pool.map(_points, jobs("train")) for p in rows]
+        val = [p for rows in pool.map(_points, jobs("val")) for p in rows]
     bias = {}
     for kind in ("photo", "subject"):
-        fitted = fit([(r, f) for k, r, f in train if k == kind])
+        fitted = fit([(r, f) for k, _, _, r, f in train if k == kind])
         bias[kind] = fitted
         for label, rows in (("train", train), ("val", val)):
-            errors = residuals([(r, f) for k, r, f in rows if k == kind], fitted)
-            print(
-                f"{kind} {label}: {len(errors)} points, estimate - full after the fit: mean {errors.mean():+.2f}, "
-                f"sd {errors.std():.2f}, p5..p95 {np.percentile(errors, 5):+.2f}..{np.percentile(errors, 95):+.2f}"
-            )
+            for size in [*(_size_label(s) for s in SIZES), "all"]:
+                chosen = [(r, f) for k, z, _, r, f in rows if k == kind and size in (z, "all")]
+                if chosen:
+                    print(f"{kind} {label} {size}: {_describe(residuals(chosen, fitted))}")
+            for background in BACKGROUNDS:
+                chosen = [(r, f) for k, _, b, r, f in rows if k == kind and b == background]
+                if chosen:
+                    print(f"{kind} {label} background {background:g}: {_describe(residuals(chosen, fitted))}")
     print("BIAS = {" + ", ".join(f'"{k}": ({a:.4f}, {b:.4f})' for k, (a, b) in bias.items()) + "}")
+
+
+def _describe(errors: np.ndarray) -> str:
+    return (
+        f"{len(errors)} points, estimate - full after the fit: mean {errors.mean():+.2f}, sd {errors.std():.2f}, "
+        f"p5..p95 {np.percentile(errors, 5):+.2f}..{np.percentile(errors, 95):+.2f}"
+    )
 
 
 if __name__ == "__main__":

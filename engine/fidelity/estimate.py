@@ -1,16 +1,23 @@
 """Scores of a candidate encode inside the contract's search: fast, and checked against the full metric.
 
-A camera photo's full SSIMULACRA2 takes seconds (a decode and six scales over every pixel), and
-the search needs several trials. :class:`TileEstimator` scores a trial on sampled tiles instead:
-256-pixel squares, stratified over the photo (the photo score) and over the subject's boxes
-(the subject score), decoded as a viewer decodes them (``compositor/block/probe.py``) and pooled
-over all six of the photo's scales (:func:`pooled_ssimulacra2`; a tile alone would stop at five,
-and a missing scale counts as no error at all). Tiles miss the photo's largest structures and
-its worst corners, so the raw estimate runs a little high; :data:`BIAS` (fitted on the training
-split of ``../shared/data/camera-native`` by ``python -m focuspress.training.calibrate_estimate``)
-takes that off. What is left (see that module's report, and ``benchmarks/README.md``) is the
-estimate's stated error. Photos small enough to score whole (:data:`FULL_PIXELS`) use
-:class:`FullEstimator`: the real encode, decoded, scored exactly.
+A photo's full SSIMULACRA2 costs more than its encode (a decode and six scales over every pixel,
+about 140 ms per megapixel here), and the search needs several trials. :class:`TileEstimator`
+scores a trial on sampled tiles instead, at every photo size: 256-pixel squares, stratified over
+the photo (the photo score) plus tiles where the subject is (the subject score), decoded as a
+viewer decodes them (``compositor/block/probe.py``) and pooled over all six of the photo's
+scales (a tile alone would stop at five, and a missing scale counts as no error at all). Both
+scores come from one pass over each tile's error maps: the photo's pools every pixel of the
+photo tiles, the subject's pools the subject's pixels of every tile
+(:meth:`~focuspress.engine.metrics.ssimulacra2.Reference.both_sums`). A trial asks only for what
+it needs: the quality step of the search probes the subject's tiles alone, the background step
+the photo's (the subject's blocks do not change with the background: ``subject.py``).
+
+Tiles miss a photo's largest structures and its worst corners, so the raw estimate runs a little
+high; :data:`BIAS` (fitted on the training split of ``../shared/data/camera-native`` by ``python
+-m focuspress.training.calibrate_estimate``) takes that off. What is left (that module's report,
+and ``benchmarks/README.md``) is the estimate's stated error. A photo too small for one tile and
+its margins (under 320 pixels a side) is scored whole and exactly (:class:`FullEstimator`): its
+encode costs little.
 """
 
 from __future__ import annotations
@@ -22,26 +29,26 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from focuspress.engine.compositor import Encoded, TileProbe
-from focuspress.engine.compositor.block.probe import Tile, sample_tiles
-from focuspress.engine.fidelity.subject import Box
-from focuspress.engine.metrics.ssimulacra2 import Reference, pooled_ssimulacra2, scale_count, score_sums
+from focuspress.engine.compositor import Encoded, Prepared, TileProbe
+from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, Tile, sample_tiles
+from focuspress.engine.fidelity.subject import Subject
+from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_sums, ssimulacra2_with_region
 
-#: Photos up to this many pixels are scored whole, exactly, on every trial.
-FULL_PIXELS = 1_500_000
 #: Tile side in 8x8 blocks (256 pixels: 8 pixels at SSIMULACRA2's sixth scale).
 TILE_BLOCKS = 32
 #: Tiles for the photo score: about this fraction of the photo, within these bounds.
-PHOTO_FRACTION, PHOTO_TILES = 0.04, (6, 12)
-#: Tiles for the subject score: about this fraction of the subject's boxes, within these bounds.
-SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (4, 10)
+PHOTO_FRACTION, PHOTO_TILES = 0.04, (4, 10)
+#: Tiles for the subject score: about this fraction of the subject, within these bounds (the photo
+#: tiles that hold some of the subject count too).
+SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (3, 8)
 #: The raw tile estimate's bias, per score: estimate - full ~= a * (100 - estimate) + b (see the docstring).
-BIAS = {"photo": (0.0098, 0.4572), "subject": (-0.1378, 1.5710)}
+BIAS = {"photo": (0.0090, 0.3582), "subject": (-0.0023, 0.3345)}
 
 
 @dataclass(frozen=True)
 class Scores:
-    """SSIMULACRA2 against the source: of the whole photo, and of its subject (None: no subject)."""
+    """SSIMULACRA2 against the source: of the whole photo, and of its subject (None: no subject).
+    NaN for a score a trial did not ask for."""
 
     photo: float
     subject: float | None = None
@@ -54,9 +61,9 @@ class Encodable(Protocol):
 class Estimator(Protocol):
     exact: bool
 
-    def scores(self, quality: float, background: float, *, photo: bool = True) -> Scores:
-        """The scores of the encode at (``quality``, ``background``); ``photo=False`` may skip the
-        photo score (NaN) where that is cheaper."""
+    def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
+        """The scores of the encode at (``quality``, ``background``); a score not asked for may be NaN
+        (where skipping it is cheaper)."""
         ...
 
 
@@ -66,74 +73,115 @@ def debias(raw: float, kind: str) -> float:
     return max(0.0, raw - (a * (100.0 - raw) + b))
 
 
+def fits_tiles(grid: tuple[int, int]) -> bool:
+    """Whether a photo of ``grid`` luma blocks holds one tile with its margins (else: scored whole)."""
+    return min(grid) >= TILE_BLOCKS + MARGIN_BLOCKS
+
+
 class TileEstimator:
     """Scores from sampled tiles (see the module's docstring).
 
-    One stratified set of tiles covers the photo; those whose centre falls in a subject box also
-    count for the subject, and tiles are added inside the boxes until the subject has
-    :data:`SUBJECT_TILES` ``[0]`` of its own (they count for the subject only, so the photo score
-    stays a fair sample of the photo)."""
+    One stratified set of tiles covers the photo (the photo score pools them alone, so it stays a
+    fair sample of the photo); tiles are added where the subject is until the tiles holding some of
+    it number :data:`SUBJECT_TILES` ``[0]`` or more. The subject score pools the subject's pixels
+    of all of them."""
 
     exact = False
 
-    def __init__(self, prepared: TileProbe, subject: list[Box], *, seed: int = 0, raw: bool = False) -> None:
+    def __init__(self, prepared: TileProbe, subject: Subject, *, seed: int = 0, raw: bool = False) -> None:
         self.prepared = prepared
         #: report the pooled tile scores as they are (the calibration fits the bias on them)
         self.raw = raw
         rows, cols = prepared.grid
         self.scales = scale_count(rows * 8, cols * 8)
-        self.subject_scales = min([scale_count(b.height, b.width) for b in subject], default=self.scales)
         area_tiles = rows * cols / TILE_BLOCKS**2
         count = int(np.clip(round(PHOTO_FRACTION * area_tiles), *PHOTO_TILES))
         photo = sample_tiles(prepared.grid, (0, 0, rows, cols), count, TILE_BLOCKS, seed)
-        inside = [tile for tile in photo if _centre_in(tile, subject)]
-        wanted = 0
-        if subject:
-            total = sum(box.area for box in subject) / (TILE_BLOCKS * 8) ** 2
-            wanted = int(np.clip(round(SUBJECT_FRACTION * total), *SUBJECT_TILES))
-        extra: list[Tile] = []
-        for box in subject:
-            if len(inside) + len(extra) >= wanted:
-                break
-            share = max(1, wanted - len(inside) - len(extra))
-            region = (box.top // 8, box.left // 8, -(-box.bottom // 8), -(-box.right // 8))
-            taken = {(t.row, t.col) for t in photo + extra}
-            extra += [
-                t
-                for t in sample_tiles(prepared.grid, _at_least_a_tile(region), share, TILE_BLOCKS, seed + 1)
-                if (t.row, t.col) not in taken
-            ]
+        extra = [] if subject.empty else _subject_tiles(prepared.grid, subject, photo, seed)
         self.tiles = photo + extra
         self.photo_count = len(photo)
-        self.subject_index = [i for i, tile in enumerate(self.tiles) if i >= len(photo) or tile in inside]
+        weights = [_weight(subject, tile) for tile in self.tiles]
+        #: tiles holding some of the subject (their indices), photo tiles first
+        self.subject_index = [i for i, w in enumerate(weights) if w is not None]
         pixels = prepared.reference(self.tiles) if self.tiles else []
-        # one reference per tile, at the photo's scales: a tile that counts for both scores is
-        # compared once per trial, the subject pooling the first of its scales
-        self._refs = [Reference(tile, self.scales) for tile in pixels]
+        self._refs = [Reference(tile, self.scales, weight) for tile, weight in zip(pixels, weights)]
 
-    def scores(self, quality: float, background: float, *, photo: bool = True) -> Scores:
-        """Both scores; ``photo=False``: the subject's only (cheaper: only its tiles are probed)."""
-        wanted = range(len(self.tiles)) if photo else self.subject_index
-        tiles = [self.tiles[i] for i in wanted]
-        shown = self.prepared.probe(quality, background, tiles)
-        sums = {i: self._refs[i].sums(tile) for i, tile in zip(wanted, shown)}
-        photo_score: float = float("nan")
+    def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
+        """The scores asked for, from the tiles they need (see the class's docstring)."""
+        wanted = sorted(
+            set(range(self.photo_count) if photo else ()) | set(self.subject_index if subject else ())
+        )
+        if not wanted:
+            return Scores(float("nan"), None)
+        shown = self.prepared.probe(quality, background, [self.tiles[i] for i in wanted])
+        sums = {
+            i: self._refs[i].both_sums(tile, whole=photo and i < self.photo_count, region=subject)
+            for i, tile in zip(wanted, shown)
+        }
+        photo_score = float("nan")
         if photo:
-            photo_score = self._fix(score_sums([sums[i] for i in range(self.photo_count)], self.scales), "photo")
-        subject_score = None
+            photo_score = self._fix(score_sums([sums[i][0] for i in range(self.photo_count)], self.scales), "photo")
+        subject_score: float | None = None
         if self.subject_index:
-            pooled = score_sums([sums[i] for i in self.subject_index], self.subject_scales)
-            subject_score = self._fix(pooled, "subject")
+            subject_score = float("nan")
+            if subject:
+                regions = [sums[i][1] for i in self.subject_index]
+                subject_score = self._fix(score_sums([r for r in regions if r is not None], self.scales), "subject")
         return Scores(photo_score, subject_score)
+
+    def sampling_choice(self, other: Prepared, quality: float) -> Prepared | None:
+        """``other`` (the source's own chroma sampling) where it is worth its bytes over this estimator's
+        4:2:0 at ``quality`` on the photo tiles (the rule of ``compositor/block/sampling.py``), else None."""
+        from focuspress.engine.compositor.block.sampling import keeps_sampling
+
+        tiles = self.tiles[: self.photo_count]
+        if not tiles:
+            return None
+        kept = keeps_sampling(self.prepared, other, tiles, self._refs[: self.photo_count], quality)  # type: ignore[arg-type]
+        return other if kept else None
+
+    def with_probe(self, prepared: Prepared) -> TileEstimator:
+        """The same tiles and references on another preparation of the same source (the other sampling)."""
+        assert prepared.tiles is not None
+        clone = object.__new__(TileEstimator)
+        clone.__dict__.update(self.__dict__)
+        clone.prepared = prepared.tiles
+        return clone
 
     def _fix(self, raw: float, kind: str) -> float:
         return raw if self.raw else debias(raw, kind)
 
 
-def _centre_in(tile: Tile, boxes: list[Box]) -> bool:
-    top, left, bottom, right = tile.pixels
-    cy, cx = (top + bottom) / 2, (left + right) / 2
-    return any(box.top <= cy < box.bottom and box.left <= cx < box.right for box in boxes)
+def _weight(subject: Subject, tile: Tile) -> np.ndarray | None:
+    """The subject's pixels in ``tile`` as weights, or None where it holds none."""
+    if subject.empty:
+        return None
+    weight = subject.weight(*tile.pixels)
+    return weight if weight.any() else None
+
+
+def _subject_tiles(grid: tuple[int, int], subject: Subject, photo: list[Tile], seed: int) -> list[Tile]:
+    """Tiles added where the subject is, most of the subject first, until enough tiles hold some."""
+    rows, cols = np.nonzero(subject.blocks)
+    area = len(rows) * 64 / (TILE_BLOCKS * 8) ** 2
+    wanted = int(np.clip(round(SUBJECT_FRACTION * area) + 1, *SUBJECT_TILES))
+    holding = sum(1 for tile in photo if _coverage(subject, tile) > 0)
+    if holding >= wanted:
+        return []
+    region = (int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1)
+    taken = {(t.row, t.col) for t in photo}
+    candidates = [
+        t
+        for t in sample_tiles(grid, _at_least_a_tile(region), 2 * wanted, TILE_BLOCKS, seed + 1)
+        if (t.row, t.col) not in taken
+    ]
+    candidates.sort(key=lambda t: -_coverage(subject, t))
+    return [t for t in candidates if _coverage(subject, t) > 0][: wanted - holding]
+
+
+def _coverage(subject: Subject, tile: Tile) -> float:
+    size = tile.size
+    return float(subject.blocks[tile.row : tile.row + size, tile.col : tile.col + size].mean())
 
 
 def _at_least_a_tile(region: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -149,22 +197,20 @@ def _at_least_a_tile(region: tuple[int, int, int, int]) -> tuple[int, int, int, 
 
 
 class FullEstimator:
-    """The real encode of every trial, decoded by libjpeg-turbo and scored exactly: for small photos."""
+    """The real encode of every trial, decoded by libjpeg-turbo and scored exactly: for photos too
+    small to hold a tile (see the module's docstring)."""
 
     exact = True
 
-    def __init__(self, prepared: Encodable, reference: np.ndarray, subject: list[Box]) -> None:
+    def __init__(self, prepared: Encodable, reference: np.ndarray, subject: Subject) -> None:
         self.prepared = prepared
         self.reference = reference
         self.subject = subject
+        self.weight = subject.weight() if not subject.empty else np.zeros(reference.shape[:2], np.float32)
 
-    def scores(self, quality: float, background: float, *, photo: bool = True) -> Scores:
+    def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
         data = self.prepared.encode(quality, background).data
         with Image.open(io.BytesIO(data)) as image:
             shown = np.asarray(image.convert("RGB"))
-        photo_score = pooled_ssimulacra2([(self.reference, shown)])
-        subject = None
-        if self.subject:
-            pairs = [(box.crop(self.reference), box.crop(shown)) for box in self.subject]
-            subject = pooled_ssimulacra2(pairs, scales=min(scale_count(b.height, b.width) for b in self.subject))
-        return Scores(photo_score, subject)
+        photo_score, subject_score = ssimulacra2_with_region(self.reference, shown, self.weight)
+        return Scores(photo_score, None if self.subject.empty else subject_score)

@@ -24,7 +24,7 @@ def primary_end(data: bytes) -> int | None:
     size = len(data)
     if data[:2] != b"\xff\xd8":
         return None
-    while position + 4 <= size:
+    while position + 2 <= size:
         if data[position] != 0xFF:
             return None
         marker = data[position + 1]
@@ -36,6 +36,8 @@ def primary_end(data: bytes) -> int | None:
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             position += 2
             continue
+        if position + 4 > size:
+            return None
         length = struct.unpack(">H", data[position + 2 : position + 4])[0]
         position += 2 + length
         if marker == 0xDA:  # entropy-coded data: to the next marker that is not stuffing or a restart

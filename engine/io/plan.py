@@ -11,7 +11,13 @@ Rules (the same for every face that writes files by name):
 * an existing file is never replaced silently: without ``overwrite`` the next free
   ``stem-N.jpg`` is used; an *input* is never replaced at all (that input is refused);
 * a problem with one input (missing, unreadable, a folder with no photos) refuses that input
-  with a one-line reason; the others are still planned.
+  with a one-line reason; the others are still planned;
+* ``skip_existing`` (resuming an interrupted run): each photo's output name is worked out as the
+  first run worked it out (files already in the output folder do not push it to ``stem-1.jpg``),
+  and a photo whose output is there, complete (a JPEG that parses to its end marker: outputs are
+  written atomically, so a killed run leaves none half-written, but another program may) and no
+  older than the photo is skipped; any other output there is kept and the photo is done again
+  beside it (or over it with ``overwrite``).
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ class PlannedFile:
     target: Path | None = None
     error: str | None = None
     relative: Path = Path()
+    #: the output is already there, complete and newer than the source (``skip_existing``)
+    done: Path | None = None
 
 
 @dataclass
@@ -44,6 +52,10 @@ class Plan:
     @property
     def runnable(self) -> list[PlannedFile]:
         return [item for item in self.files if item.target is not None]
+
+    @property
+    def skipped(self) -> list[PlannedFile]:
+        return [item for item in self.files if item.done is not None]
 
     @property
     def refused(self) -> list[PlannedFile]:
@@ -109,7 +121,26 @@ def _readable_problem(path: Path) -> str | None:
     return None
 
 
-def plan_outputs(inputs: list[Path], output: Path, *, overwrite: bool = False, recursive: bool = False) -> Plan:
+def is_done(output: Path, source: Path) -> bool:
+    """Whether ``output`` is a complete JPEG no older than ``source`` (see the module's docstring)."""
+    from focuspress.engine.io.multipicture import primary_end
+
+    try:
+        if output.is_symlink() or not output.is_file() or output.stat().st_mtime_ns < source.stat().st_mtime_ns:
+            return False
+        return primary_end(output.read_bytes()) is not None
+    except OSError:
+        return False
+
+
+def plan_outputs(
+    inputs: list[Path],
+    output: Path,
+    *,
+    overwrite: bool = False,
+    recursive: bool = False,
+    skip_existing: bool = False,
+) -> Plan:
     """Expand folders and give every photo an output path (or a refusal); nothing is read or written."""
     notes: list[str] = []
     sources: list[PlannedFile] = []
@@ -154,6 +185,15 @@ def plan_outputs(inputs: list[Path], output: Path, *, overwrite: bool = False, r
             )
             planned.append(PlannedFile(item.source, error=message))
             continue
+        if skip_existing:
+            # the name the first run gave this photo: only this run's own claims push it on
+            first = unique_path(
+                preferred, lambda c: os.path.realpath(c) in claimed or os.path.realpath(c) in input_paths
+            )
+            if is_done(first, item.source):
+                claimed.add(os.path.realpath(first))
+                planned.append(PlannedFile(item.source, relative=item.relative, done=first))
+                continue
         target = unique_path(preferred, taken)
         if os.path.realpath(target) in input_paths:  # stem-1.jpg may itself be an input
             target = unique_path(preferred, lambda c: taken(c) or os.path.realpath(c) in input_paths)

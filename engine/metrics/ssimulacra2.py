@@ -52,6 +52,11 @@ def _srgb_lut() -> np.ndarray:
 _LINEAR = _srgb_lut()
 
 
+def _linear(image: np.ndarray) -> np.ndarray:
+    """8-bit sRGB to linear float32 through the table (OpenCV's LUT: 8x numpy's fancy indexing)."""
+    return cv2.LUT(np.ascontiguousarray(image), _LINEAR)
+
+
 def _xyb(linear: np.ndarray) -> np.ndarray:
     """Linear RGB (h, w, 3) to the package's "positive XYB" planes, float32."""
     mixed = cv2.transform(linear, _OPSIN)  # per pixel: opsin matrix times RGB
@@ -79,11 +84,12 @@ def _downsample(linear: np.ndarray) -> np.ndarray:
 
 
 class _Sums:
-    """Per channel: sum of d and d^4 for the SSIM map, the artifact map and the detail-lost map."""
+    """Per channel: sum of d and d^4 for the SSIM map, the artifact map and the detail-lost map
+    (``count``: the pixels, or their total weight, they were summed over)."""
 
     def __init__(self) -> None:
         self.values = np.zeros((3, 6), dtype=np.float64)
-        self.count = 0
+        self.count = 0.0
 
     def add(self, ssim_d: np.ndarray, artifact: np.ndarray, lost: np.ndarray) -> None:
         for column, plane in enumerate((ssim_d, artifact, lost)):
@@ -92,6 +98,20 @@ class _Sums:
             cv2.multiply(fourth, fourth, dst=fourth)
             self.values[:, 2 * column + 1] += cv2.sumElems(fourth)[:3]
         self.count += ssim_d.shape[0] * ssim_d.shape[1]
+
+    def add_weighted(self, ssim_d: np.ndarray, artifact: np.ndarray, lost: np.ndarray, weight: np.ndarray) -> None:
+        """The same sums with each pixel counted ``weight`` (H x W, 0..1; or H x W x 3, the same weight
+        per channel) times: the region it marks."""
+        w3 = weight if weight.ndim == 3 else cv2.merge([weight, weight, weight])
+        total = float(cv2.sumElems(w3)[0])
+        if total <= 0.0:
+            return
+        for column, plane in enumerate((ssim_d, artifact, lost)):
+            square = cv2.multiply(plane, plane)
+            self.values[:, 2 * column] += cv2.sumElems(cv2.multiply(plane, w3))[:3]
+            cv2.multiply(square, square, dst=square)
+            self.values[:, 2 * column + 1] += cv2.sumElems(cv2.multiply(square, w3))[:3]
+        self.count += total
 
     def scale(self) -> _s2.MsssimScale:
         """The package's per-scale record: averages and 4-norms in its order."""
@@ -103,8 +123,16 @@ class _Sums:
         return result
 
 
-def _maps(img1: np.ndarray, img2: np.ndarray, core: slice, sums: _Sums) -> None:
-    """SSIM and edge maps of a stripe (with context rows), pooled over its ``core`` rows."""
+def _maps(
+    img1: np.ndarray,
+    img2: np.ndarray,
+    core: slice,
+    sums: _Sums,
+    region: _Sums | None = None,
+    weight: np.ndarray | None = None,
+) -> None:
+    """SSIM and edge maps of a stripe (with context rows), pooled over its ``core`` rows (into
+    ``region`` too, each pixel weighted by ``weight``'s core rows)."""
     mu1, mu2 = _blur(img1), _blur(img2)
     s11 = _blur(img1 * img1)
     s22 = _blur(img2 * img2)
@@ -115,19 +143,26 @@ def _maps(img1: np.ndarray, img2: np.ndarray, core: slice, sums: _Sums) -> None:
     denom_s = (s11[core] - m1 * m1) + (s22[core] - m2 * m2) + _C2
     ssim_d = np.maximum(1.0 - num_m * num_s / denom_s, 0.0)
     d1 = (1.0 + np.abs(img2[core] - m2)) / (1.0 + np.abs(img1[core] - m1)) - 1.0
-    sums.add(ssim_d, np.maximum(d1, 0.0), np.maximum(-d1, 0.0))
+    artifact, lost = np.maximum(d1, 0.0), np.maximum(-d1, 0.0)
+    sums.add(ssim_d, artifact, lost)
+    if region is not None and weight is not None:
+        region.add_weighted(ssim_d, artifact, lost, weight[core])
 
 
-def _scale(ref, dis, linear_rows, height: int, last: bool) -> tuple[_Sums, np.ndarray, np.ndarray]:
-    """One scale in stripes; returns its sums and (unless ``last``) the next scale's linear images."""
-    sums = _Sums()
+def _scale(
+    ref, dis, linear_rows, height: int, last: bool, weight: np.ndarray | None = None
+) -> tuple[_Sums, _Sums, np.ndarray, np.ndarray]:
+    """One scale in stripes; returns its sums, its sums over the region ``weight`` marks, and (unless
+    ``last``) the next scale's linear images."""
+    sums, region = _Sums(), _Sums()
     next_ref: np.ndarray = np.empty((0, 0, 3), np.float32)  # (the last scale makes no next one)
     next_dis: np.ndarray = next_ref
     for top in range(0, height, _STRIPE):
         bottom = min(height, top + _STRIPE)
         lo, hi = max(0, top - _RADIUS), min(height, bottom + _RADIUS)
         lin1, lin2 = linear_rows(ref, lo, hi), linear_rows(dis, lo, hi)
-        _maps(_xyb(lin1), _xyb(lin2), slice(top - lo, bottom - lo), sums)
+        weight_rows = weight[lo:hi] if weight is not None else None
+        _maps(_xyb(lin1), _xyb(lin2), slice(top - lo, bottom - lo), sums, region, weight_rows)
         if not last:
             small1 = _downsample(lin1[top - lo : bottom - lo])
             small2 = _downsample(lin2[top - lo : bottom - lo])
@@ -137,11 +172,11 @@ def _scale(ref, dis, linear_rows, height: int, last: bool) -> tuple[_Sums, np.nd
                 next_dis = np.empty_like(next_ref)
             next_ref[top // 2 : top // 2 + small1.shape[0]] = small1
             next_dis[top // 2 : top // 2 + small2.shape[0]] = small2
-    return sums, next_ref, next_dis
+    return sums, region, next_ref, next_dis
 
 
 def _srgb_rows(image: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    return _LINEAR[image[lo:hi]]
+    return _linear(image[lo:hi])
 
 
 def _linear_rows(image: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -186,13 +221,49 @@ def scale_count(h: int, w: int) -> int:
 
 def _scale_sums(reference: np.ndarray, distorted: np.ndarray, scales: int) -> list[_Sums]:
     """The pooled sums of every scale for one image pair."""
-    out = []
+    return _both_sums(reference, distorted, scales, None)[0]
+
+
+def _both_sums(
+    reference: np.ndarray, distorted: np.ndarray, scales: int, weight: np.ndarray | None
+) -> tuple[list[_Sums], list[_Sums]]:
+    """The pooled sums of every scale for one image pair: over every pixel, and over the region
+    ``weight`` (H x W, 0..1) marks, from the same error maps."""
+    out, region = [], []
     ref, dis, rows = reference, distorted, _srgb_rows
     for scale in range(scales):
-        sums, ref, dis = _scale(ref, dis, rows, ref.shape[0], last=scale == scales - 1)
+        last = scale == scales - 1
+        sums, in_region, ref, dis = _scale(ref, dis, rows, ref.shape[0], last, weight)
         out.append(sums)
+        region.append(in_region)
+        if weight is not None and not last:
+            weight = _downsample_weight(weight)
         rows = _linear_rows
-    return out
+    return out, region
+
+
+def _downsample_weight(weight: np.ndarray) -> np.ndarray:
+    """A weight map taken to the next scale the way the images are (2x2 averages, odd edges alone)."""
+    h, w = weight.shape
+    if h % 2 or w % 2:
+        weight = cv2.copyMakeBorder(weight, 0, h % 2, 0, w % 2, cv2.BORDER_REPLICATE)
+    return cv2.resize(weight, (weight.shape[1] // 2, weight.shape[0] // 2), interpolation=cv2.INTER_AREA)
+
+
+def ssimulacra2_with_region(reference: np.ndarray, distorted: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    """(SSIMULACRA2 of the whole image, SSIMULACRA2 of the region ``weight`` marks) in one pass.
+
+    The region's score pools the same error maps as the whole's, each pixel counted by its weight
+    (H x W, 0..1; the weights follow the images down the scales): the region is seen in its
+    context (its blurs reach across its edge, as an eye's do), at every scale the photo has, and
+    what lies outside it counts for nothing. NaN for an empty region."""
+    reference, distorted = _check(reference, distorted)
+    weight = _at_least_min_side(np.ascontiguousarray(weight, dtype=np.float32))
+    if weight.shape != reference.shape[:2]:
+        raise ValueError(f"weight is {weight.shape}, the images {reference.shape[:2]}")
+    whole, region = _both_sums(reference, distorted, scale_count(*reference.shape[:2]), weight)
+    region_score = _score(region) if region[0].count > 0 else float("nan")
+    return _score(whole), region_score
 
 
 def ssimulacra2(reference: np.ndarray, distorted: np.ndarray) -> float:
@@ -257,12 +328,23 @@ class Reference:
     side (three blurs instead of five). For images that fit in memory whole (tiles); the result
     equals :func:`pooled_ssimulacra2` within float32 rounding."""
 
-    def __init__(self, reference: np.ndarray, scales: int) -> None:
+    def __init__(self, reference: np.ndarray, scales: int, weight: np.ndarray | None = None) -> None:
         reference, _ = _check(reference, reference)
         self.shape = reference.shape  # (padded to the metric's smallest side, as distorted images are)
         #: per scale: XYB, its blurred mean, its variance plus C2, and 1 / (1 + |XYB - mean|)
         self.levels: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        linear = _LINEAR[reference]
+        #: per scale, the region's weights (see :func:`ssimulacra2_with_region`), where one was given
+        #: and it holds anything: :meth:`region_sums` pools the same maps over it
+        self.weights: list[np.ndarray] | None = None
+        if weight is not None and float(np.max(weight, initial=0.0)) > 0.0:
+            plane = _at_least_min_side(np.ascontiguousarray(weight, dtype=np.float32))
+            if plane.shape != self.shape[:2]:
+                raise ValueError(f"weight is {plane.shape}, the image {self.shape[:2]}")
+            planes = [plane]
+            for _ in range(scales - 1):
+                planes.append(_downsample_weight(planes[-1]))
+            self.weights = [cv2.merge([w, w, w]) for w in planes]  # per channel, as the maps are
+        linear = _linear(reference)
         for scale in range(scales):
             xyb = _xyb(linear)
             mu = _blur(xyb)
@@ -274,11 +356,20 @@ class Reference:
     def sums(self, distorted: np.ndarray) -> list[_Sums]:
         """The per-scale sums of ``distorted`` against this reference (every scale it keeps; a
         region scored on fewer scales pools only the first ones: each scale's sums are the same)."""
+        return self.both_sums(distorted)[0]
+
+    def both_sums(
+        self, distorted: np.ndarray, *, whole: bool = True, region: bool = True
+    ) -> tuple[list[_Sums], list[_Sums] | None]:
+        """The per-scale sums of ``distorted`` over every pixel (``whole``; else empty sums), and over
+        the region the weight given at construction marks (None without one, or unless ``region``),
+        from one pass over the error maps."""
         _, distorted = _check(distorted, distorted)
         if distorted.shape != self.shape:
             raise ValueError(f"shapes differ: {self.shape} vs {distorted.shape}")
         out = []
-        linear = _LINEAR[distorted]
+        in_regions: list[_Sums] | None = [] if self.weights is not None and region else None
+        linear = _linear(distorted)
         for scale, (img1, mu1, var1, inverse1) in enumerate(self.levels):
             img2 = _xyb(linear)
             mu2 = _blur(img2)
@@ -305,11 +396,17 @@ class Reference:
             d1 *= inverse1
             d1 -= 1.0
             sums = _Sums()
-            sums.add(ssim_d, np.maximum(d1, 0.0), np.maximum(-d1, 0.0))
+            artifact, lost = np.maximum(d1, 0.0), np.maximum(-d1, 0.0)
+            if whole:
+                sums.add(ssim_d, artifact, lost)
             out.append(sums)
+            if in_regions is not None and self.weights is not None:
+                in_region = _Sums()
+                in_region.add_weighted(ssim_d, artifact, lost, self.weights[scale])
+                in_regions.append(in_region)
             if scale < len(self.levels) - 1:
                 linear = _downsample(linear)
-        return out
+        return out, in_regions
 
 
 def score_sums(per_region: list[list[_Sums]], scales: int) -> float:

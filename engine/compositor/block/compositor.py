@@ -143,7 +143,9 @@ class BlockCompositor:
                     jpeg_settings,
                     to_420=options.subsampling in ("auto", "420"),
                 )
-                if options.subsampling == "auto":
+                if options.subsampling == "auto" and options.mode != "contract":
+                    # (the contract makes this choice itself, on its estimator's tiles: see
+                    # focuspress.engine.fidelity.contract.meet_contract)
                     prepared = choose_sampling(prepared, reference_quality(options))
                 return prepared
             except CoefficientsUnreadable as exc:

@@ -7,13 +7,13 @@ never stops the others. The photos go through the engine's one pipeline on an ex
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
 from focuspress.cli.common import (
     EXIT_BAD_INPUT,
@@ -21,20 +21,19 @@ from focuspress.cli.common import (
     check_choice,
     err,
     fail,
-    kb,
     note,
     out,
     refuse,
     saliency_help,
 )
 from focuspress.cli.common import saliency_choices as _saliency_choices
+from focuspress.cli.report import TABLE_MODES, LiveProgress, PhotoReport, json_line, print_summary, summary_record
 from focuspress.cli.schema import schema_options
 from focuspress.engine.executors.ray_cluster import RayOptions
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 if TYPE_CHECKING:
-    from focuspress.engine.api import CompressResult
     from focuspress.engine.io.plan import PlannedFile
     from focuspress.engine.pipeline import Outcome
 
@@ -48,6 +47,7 @@ class Extras:
     metrics: bool = False
     roi_mask: Path | None = None
     save_map: bool = False
+    json_lines: bool = False
 
 
 @dataclass
@@ -109,6 +109,28 @@ def compress(
     ray_gpus: Annotated[
         float, typer.Option("--ray-gpus", min=0, help="GPUs per Ray worker (1: model on GPU).")
     ] = _RAY.num_gpus,
+    json_lines: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON object per photo on stdout, then a summary object; nothing else there (for scripts).",
+        ),
+    ] = False,
+    table: Annotated[
+        str,
+        typer.Option(
+            "--table",
+            help="auto: a row per photo for up to 20, else totals and the photos that need a look; "
+            "full: every photo, every column; none: totals only.",
+        ),
+    ] = "auto",
+    skip_existing: Annotated[
+        bool,
+        typer.Option(
+            "--skip-existing",
+            help="Resume: skip photos whose output is already in OUTPUT, complete and newer than the photo.",
+        ),
+    ] = False,
     options: dict[str, Any] | None = None,
 ) -> None:
     """Compress IMAGES into OUTPUT/<name>.jpg and print a summary.
@@ -118,6 +140,13 @@ def compress(
     lossless) and whose whole photo keeps --photo-ssimulacra2 (80: high quality) against the
     source; the photo and subject columns show the scores it measured (~ estimated from tiles
     on camera-sized photos, = exact). -q N is a fixed quality instead.
+
+    On a terminal a progress bar shows photos done, bytes in and out, photos per second and time
+    left (on stderr; none in logs). The summary fits 80 columns: a row per photo for small
+    batches, else the totals and the photos that need a look (--table full: every photo and
+    column). --json prints one JSON object per photo and a summary object instead, and nothing else
+    on stdout. --skip-existing resumes an interrupted run: a photo whose output is there, complete
+    and newer than the photo, is skipped (and counted).
 
     A JPEG input is the reference: it is recompressed in its own DCT coefficients where it can
     be, never with steps finer than its own, and never grows: if recompressing saves less than
@@ -136,6 +165,8 @@ def compress(
       focuspress compress photo.jpg -o out
 
       focuspress compress camera-dump/ -o out --recursive
+
+      focuspress compress camera-dump/ -o out --recursive --skip-existing --json | jq .saving
 
       focuspress compress IMG_0001.HEIC -o out --subject-ssimulacra2 92
 
@@ -157,18 +188,26 @@ def compress(
         refuse(str(exc))
     check_choice("--saliency", saliency, _saliency_choices())
     check_choice("--executor", executor, EXECUTORS)
-    plan = plan_outputs(images, output, overwrite=overwrite, recursive=recursive)
+    check_choice("--table", table, TABLE_MODES)
+    plan = plan_outputs(images, output, overwrite=overwrite, recursive=recursive, skip_existing=skip_existing)
     for message in plan.notes:
         note(message)
     for item in plan.refused:
         fail(item.error or "")
     if roi_mask is not None and len(plan.files) != 1:
         refuse("--roi-mask goes with exactly one input image")
+    reports = [_refused_report(item) for item in plan.refused] + [_skipped_report(item) for item in plan.skipped]
+    if json_lines:
+        for report in reports:
+            _emit(report.as_json())
     if not plan.runnable:
+        if plan.skipped and not plan.refused:
+            _finish(reports, output, json_lines, table, 0.0, "-", [])
+            return
         raise typer.Exit(EXIT_BAD_INPUT)
     ray = RayOptions(address=ray_address, actors=ray_actors, num_gpus=ray_gpus) if executor == "ray" else None
-    extras = Extras(metrics=metrics, roi_mask=roi_mask, save_map=save_map)
-    totals = _run(plan.runnable, parsed, output, saliency, executor, ray, extras)
+    extras = Extras(metrics=metrics, roi_mask=roi_mask, save_map=save_map, json_lines=json_lines)
+    totals = _run(plan.runnable, parsed, output, saliency, executor, ray, extras, reports, table)
     if totals.bugs:
         raise typer.Exit(EXIT_FAILURE)
     if totals.failures or plan.refused:
@@ -183,12 +222,14 @@ def _run(
     executor: str,
     ray: RayOptions | None,
     extras: Extras,
+    reports: list[PhotoReport],
+    table: str,
 ) -> Totals:
-    """Compress every planned file through an executor; each failure is one line, counted."""
+    """Compress every planned file through an executor, with progress; each failure is one line, counted;
+    then the summary (or the JSON summary object)."""
     from focuspress.engine.executors import WorkerLost, make_executor
 
     targets = {item.source: item.target for item in runnable}
-    table = _summary_table(extras.metrics, extras.roi_mask is not None)
     totals = Totals()
     started = time.perf_counter()
     try:
@@ -198,43 +239,84 @@ def _run(
     except WorkerLost as exc:
         refuse(str(exc), EXIT_FAILURE)
     t0 = time.perf_counter()
-    for source, outcome in runner.map(list(targets), options):
-        target = targets[source]
-        assert target is not None
-        row = _write_one(source, target, outcome, extras, totals)
-        if row is not None:
-            table.add_row(*row[:10], f"{(time.perf_counter() - t0) * 1000:.0f}", *row[10:])
-        t0 = time.perf_counter()
+    with LiveProgress(err, len(targets)) as progress:
+        for source, outcome in runner.map(list(targets), options):
+            target = targets[source]
+            assert target is not None
+            report = _write_one(source, target, outcome, extras, totals, options)
+            report.ms["total"] = (time.perf_counter() - t0) * 1000.0
+            t0 = time.perf_counter()
+            reports.append(report)
+            progress.advance(report)
+            if extras.json_lines:
+                _emit(report.as_json())
     device = runner.device
     runner.close()
-    if table.row_count:
-        out.print(table)
-        saving = 100.0 * (1 - totals.bytes_out / totals.bytes_in) if totals.bytes_in else 0.0
-        change = f"{saving:.0f}% smaller" if saving >= 0 else f"{-saving:.0f}% larger"  # a HEIC's JPEG is larger
-        counts = ", ".join(f"{n} {name}" for name, n in sorted(totals.outcomes.items()))
-        out.print(
-            f"{table.row_count} written to {output}/ ({counts}) · {kb(totals.bytes_in)} → {kb(totals.bytes_out)} "
-            f"({change}) · {time.perf_counter() - started:.1f} s · model on {device} ({executor})",
-            highlight=False,
-        )
+    metric_names = _metric_names(extras) if extras.metrics else []
+    _finish(
+        reports, output, extras.json_lines, table, time.perf_counter() - started, f"{device} ({executor})", metric_names
+    )
     return totals
 
 
-def _write_one(source: Path, target: Path, outcome: Outcome, extras: Extras, totals: Totals) -> list[str] | None:
-    """Save one outcome (and its map, metrics, notes); the table row, or None after a one-line failure."""
+def _emit(record: dict) -> None:
+    """One JSON line on stdout, as it is (no console markup, wrapping or emoji codes), flushed for a pipe."""
+    sys.stdout.write(json_line(record) + "\n")
+    sys.stdout.flush()
+
+
+def _finish(
+    reports: list[PhotoReport], output: Path, json_lines: bool, table: str, seconds: float, device: str, metric_names
+) -> None:
+    """The summary on stdout: the JSON summary object (after the photos' objects), or the tables."""
+    if json_lines:
+        _emit(summary_record(reports, seconds, str(output)))
+        return
+    print_summary(
+        out, reports, mode=table, seconds=seconds, output=str(output), device=device, metric_names=metric_names
+    )
+
+
+def _metric_names(extras: Extras) -> list[str]:
+    return ["PSNR", "MS-SSIM", "SSIMULACRA2"] + (["ROI-PSNR"] if extras.roi_mask is not None else [])
+
+
+def _refused_report(item: PlannedFile) -> PhotoReport:
+    from focuspress.engine.io.names import display_name
+
+    return PhotoReport(display_name(item.source.name), display_name(item.source), "refused", error=item.error)
+
+
+def _skipped_report(item: PlannedFile) -> PhotoReport:
+    from focuspress.engine.io.names import display_name
+
+    assert item.done is not None
+    return PhotoReport(
+        display_name(item.source.name), display_name(item.source), "skipped", output=display_name(item.done)
+    )
+
+
+def _write_one(
+    source: Path, target: Path, outcome: Outcome, extras: Extras, totals: Totals, options: CompressOptions
+) -> PhotoReport:
+    """Save one outcome (and its map, metrics, notes); its report (``refused`` after a one-line failure)."""
     from focuspress.engine.errors import FocuspressError, Reason
     from focuspress.engine.io import load_image
     from focuspress.engine.io.map_images import save_map_images
     from focuspress.engine.io.names import display_name
 
     name = display_name(source.name)
+    report = PhotoReport(name, display_name(source), "refused", warnings=list(outcome.warnings))
     for message in outcome.warnings:
         note(f"{name}: {message}")
     try:
         if outcome.result is None:
+            report.reason = str(outcome.reason) if outcome.reason is not None else None
             raise FocuspressError(outcome.error or f"{name}: failed")
         result = outcome.result
+        t0 = time.perf_counter()
         result.save(target)
+        report.ms = dict(result.timings_ms, write=(time.perf_counter() - t0) * 1000.0)
         image = outcome.image
         if image is None and (extras.save_map or extras.metrics):
             image = load_image(source)  # remote workers send back only the JPEG and the map
@@ -242,78 +324,51 @@ def _write_one(source: Path, target: Path, outcome: Outcome, extras: Extras, tot
             assert image is not None
             rgb = image.rgb
             save_map_images(rgb, result.importance_at(*rgb.shape[:2]), target.parent, target.stem)
-        row = [
-            name,
-            f"{result.width}x{result.height}",
-            kb(result.input_bytes),
-            kb(result.bytes),
-            f"{result.bpp:.3f}",
-            f"{1 / result.ratio:.1f}x" if result.ratio > 0 else "-",
-            f"{result.quality:.1f}",
-            *_score_cells(result),
-            result.outcome + (" (warnings)" if outcome.warnings else ""),
-        ]
         if extras.metrics:
             assert image is not None
-            row += _metric_cells(image.rgb, result.decoded(), extras.roi_mask)
+            report.metrics = dict(
+                zip(_metric_names(extras), _metric_cells(image.rgb, result.decoded(), extras.roi_mask))
+            )
     except FocuspressError as exc:
         totals.failures += 1
+        report.error = str(exc)
         if outcome.reason == Reason.INTERNAL:
             totals.bugs += 1
             fail(f"{exc} (a bug in focuspress: please report it with this photo)")
         else:
             fail(str(exc))
-        return None
+        return report
+    report.status = "written"
+    report.output = display_name(target)
+    report.bytes_in, report.bytes_out = result.input_bytes, result.bytes
+    report.width, report.height = result.width, result.height
+    report.quality, report.outcome, report.route = result.quality, result.outcome, str(result.route)
+    if result.scores is not None:
+        report.photo, report.subject = result.scores.photo, result.scores.subject
+        report.exact = result.contract is not None and result.contract.exact
+        report.targets = (options.photo_ssimulacra2, options.subject_ssimulacra2)
+    report.notes = list(outcome.notes)
     totals.outcomes[result.outcome] = totals.outcomes.get(result.outcome, 0) + 1
     totals.bytes_in += result.input_bytes
     totals.bytes_out += result.bytes
     for message in outcome.notes:
         note(f"{name}: {message}")
-    return row
+    return report
 
 
-def _score_cells(result: CompressResult) -> list[str]:
-    """The contract's photo and subject scores ("-" outside it, or for a photo without a subject)."""
-    if result.scores is None:
-        return ["-", "-"]
-    mark = "=" if result.contract is not None and result.contract.exact else "~"
-    subject = result.scores.subject
-    return [f"{mark}{result.scores.photo:.1f}", f"{mark}{subject:.1f}" if subject is not None else "-"]
-
-
-def _summary_table(metrics: bool, roi: bool) -> Table:
-    table = Table(
-        title="focuspress",
-        title_justify="left",
-        caption="photo, subject: SSIMULACRA2 against the source as the contract measured it (~ estimated "
-        "from tiles, = exact); --metrics scores the whole file",
-        caption_justify="left",
-    )
-    for name in ("file", "size", "in", "out", "bpp", "smaller", "quality", "photo", "subject", "outcome", "ms"):
-        table.add_column(name, justify="left" if name == "file" else "right")
-    if metrics:
-        for name in ("PSNR", "MS-SSIM", "SSIMULACRA2") + (("ROI-PSNR",) if roi else ()):
-            table.add_column(name, justify="right")
-    return table
-
-
-def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[str]:
+def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[float]:
     from focuspress.engine.errors import FocuspressError
     from focuspress.engine.io import load_image
     from focuspress.engine.metrics import ms_ssim, psnr, roi_psnr, ssimulacra2
 
-    cells = [
-        f"{psnr(reference, decoded):.2f}",
-        f"{ms_ssim(reference, decoded):.4f}",
-        f"{ssimulacra2(reference, decoded):.1f}",
-    ]
+    cells = [psnr(reference, decoded), ms_ssim(reference, decoded), ssimulacra2(reference, decoded)]
     if roi_mask is not None:
         mask = load_image(roi_mask).rgb[..., 0] > 127
         if mask.shape != reference.shape[:2]:
             mask_size = f"{mask.shape[1]}x{mask.shape[0]}"
             image_size = f"{reference.shape[1]}x{reference.shape[0]}"
             raise FocuspressError(f"{roi_mask}: mask is {mask_size}, image is {image_size}")
-        cells.append(f"{roi_psnr(reference, decoded, mask):.2f}")
+        cells.append(roi_psnr(reference, decoded, mask))
     return cells
 
 
