@@ -226,8 +226,9 @@ def compact_table(reports: list[PhotoReport], width: int = 80) -> Table:
     longest = max((len(r.name) for r in reports), default=4)
     table.add_column("file", overflow="ellipsis", no_wrap=True, width=max(12, min(longest, width - rest - 1)))
     for header, column_width in _COMPACT:
-        justify = "left" if header == "outcome" else "right"
-        table.add_column(header, justify=justify, no_wrap=True, min_width=column_width)
+        table.add_column(
+            header, justify="left" if header == "outcome" else "right", no_wrap=True, min_width=column_width
+        )
     for report in reports:
         table.add_row(
             report.name,
