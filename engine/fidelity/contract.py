@@ -42,9 +42,12 @@ QUALITY_RANGE = (10.0, 100.0)
 BACKGROUND_LOG2_MAX = 5.0
 #: how far above a target an estimate must be, per score, so that nine photos in ten and more meet
 #: the targets on the full metric (the figures the contract is held to: p10 photo >= 80 and p10
-#: subject >= 88 at the defaults 80 and 90), fitted on the camera training split (see
-#: ``calibrate_estimate``). None for exact scores.
-MARGIN = {False: {"photo": 0.5, "subject": 0.0}, True: {"photo": 0.0, "subject": 0.0}}
+#: subject >= 88 at the defaults 80 and 90). The photo's tile estimate errs by about a point either
+#: way after its bias (sd 0.9 on camera-native's training split, more at the highest background
+#: multipliers, where tiles miss the flat areas): at 0.5 the 22 photos' p10 was 79.9, at 0.7 it is
+#: the figure in benchmarks/README.md. The subject's errs by 0.7 and runs +0.1 high: no margin
+#: (p10 89.5 at 0). None for exact scores.
+MARGIN = {False: {"photo": 0.7, "subject": 0.0}, True: {"photo": 0.0, "subject": 0.0}}
 #: trials per search step, and the knobs' resolution (half a quality step, a seventh of a doubling
 #: of the background: at 1 and 0.5 the search settled up to 1.7 points above the photo's target)
 MAX_TRIALS = 4
@@ -195,6 +198,8 @@ def settle(estimator: Estimator, subject_target: float | None, photo_target: flo
         -BACKGROUND_LOG2_START,
         BACKGROUND_SLOPE,
         BACKGROUND_TOLERANCE,
+        max_step=BACKGROUND_MAX_STEP,
+        trials=MAX_TRIALS + 1,
     )
     if photo_slack(scores(quality, 2.0**u, True, False)) < 0:
         # even with the background as fine as the subject the photo misses: the photo sets the quality
@@ -223,6 +228,10 @@ BACKGROUND_SLOPE = 4.0
 #: log2 of the first background multiplier tried: where camera photos settle (about 8 to 16 on
 #: camera-native's training split), so that the first trials bracket it
 BACKGROUND_LOG2_START = 3.5
+#: the longest Newton step of the background search, in doublings: a photo far below its target at
+#: the start (a detailed background) is on the steep part of its curve, and the prior's step from
+#: there went straight back to a multiplier of 1 (a wasted trial)
+BACKGROUND_MAX_STEP = 2.0
 #: a passing trial this close to its target ends a search (the knob could gain a few % at most)
 CLOSE_ENOUGH = 0.75
 
@@ -236,12 +245,16 @@ def _lowest(
     tolerance: float,
     *,
     close: Callable[[float], bool] | None = None,
+    max_step: float | None = None,
+    trials: int = MAX_TRIALS,
 ) -> float:
     """The lowest x in ``bounds`` where ``slack(x) >= 0`` (slack rising with x, about ``slope`` per
     unit), to ``tolerance``: Newton steps from ``start`` with the prior slope, then secants inside
     the bracket, at most :data:`MAX_TRIALS` evaluations. A passing x ends the search when its slack
-    is within :data:`CLOSE_ENOUGH` or ``close(x)`` says it is near enough by another measure. The
-    upper bound when nothing meets (best effort), the lower bound when everything does."""
+    is within :data:`CLOSE_ENOUGH` or ``close(x)`` says it is near enough by another measure. A
+    Newton step goes at most ``max_step`` (a score far from its target is where its slope is least
+    like the prior's). The upper bound when nothing meets (best effort), the lower bound when
+    everything does; ``trials`` evaluations at most."""
     lo_bound, hi_bound = bounds
     points: list[tuple[float, float]] = []
 
@@ -253,7 +266,7 @@ def _lowest(
 
     x = float(np.clip(start, lo_bound, hi_bound))
     value = probe(x)
-    for _ in range(MAX_TRIALS - 1):
+    for _ in range(trials - 1):
         passing = [p for p in points if p[1] >= 0]
         failing = [p for p in points if p[1] < 0]
         best = min(passing) if passing else None
@@ -286,6 +299,8 @@ def _lowest(
                 x = min(x0 - tolerance, x0 - (v0 - 0.4 * CLOSE_ENOUGH) / measured)
             else:
                 x = max(x0 + tolerance, x0 + 1.25 * (-v0 + 0.4 * CLOSE_ENOUGH) / measured)
+            if max_step is not None:
+                x = float(np.clip(x, x0 - max_step, x0 + max_step))
         value = probe(x)
     passing = [p for p in points if p[1] >= 0]
     del value
