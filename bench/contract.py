@@ -45,7 +45,7 @@ def _init() -> None:
 def _scores(reference: np.ndarray, data: bytes, weight: np.ndarray | None) -> tuple[float, float | None]:
     """Full SSIMULACRA2 of ``data`` against ``reference``: the photo's, and the subject's (``weight``
     marks its pixels; None: no subject)."""
-    from focuspress.engine.api import decode_upright
+    from focuspress.engine.io import decode_upright
     from focuspress.engine.metrics.ssimulacra2 import ssimulacra2, ssimulacra2_with_region
 
     shown = decode_upright(data)
@@ -106,27 +106,18 @@ def _jpegli(rgb: np.ndarray, quality: int) -> bytes:
     return Jpegli().encode(rgb, quality, None)
 
 
-def source_coded_image(data: bytes) -> bytes:
-    """The source's coded image: its primary JPEG without metadata segments or what follows it."""
-    from focuspress.engine.io.metadata import Metadata, with_metadata
-    from focuspress.engine.io.multipicture import primary_end
-
-    return with_metadata(data[: primary_end(data) or len(data)], Metadata())
-
-
 def measure_photo(path_text: str) -> dict:
     """One photo's row (see the module's docstring)."""
-    from focuspress.bench.codecs.focuspress import coded_image
     from focuspress.engine.fidelity.subject import find_subject
     from focuspress.engine.io.metadata import lossless_optimize
     from focuspress.engine.options import CompressOptions
     from focuspress.engine.pipeline import Work
-    from focuspress.training.camera_native import split_of
+    from focuspress.evaluation import coded_image, source_coded_image, split_of
 
     assert _engine is not None
     path = Path(path_text)
     data = path.read_bytes()
-    outcome = _engine.run([Work(data, path.name, CompressOptions())], keep_image=True)[0]
+    outcome = _engine.run([Work(data, path.name, CompressOptions(), keep_image=True)])[0]
     assert outcome.result is not None and outcome.image is not None
     result, image = outcome.result, outcome.image
     reference = image.rgb
@@ -330,8 +321,7 @@ def save(rows: list[dict], folder: Path) -> Path:
 
 def measure_object(args: tuple[str, str]) -> dict:
     """One ECSSD photo at the default contract: SSIMULACRA2 of its ground-truth object's box."""
-    from focuspress.engine.api import decode_upright
-    from focuspress.engine.io import load_image
+    from focuspress.engine.io import decode_upright, load_image
     from focuspress.engine.metrics.ssimulacra2 import ssimulacra2
     from focuspress.engine.options import CompressOptions
     from focuspress.engine.pipeline import Work
@@ -339,7 +329,7 @@ def measure_object(args: tuple[str, str]) -> dict:
     assert _engine is not None
     image_path, mask_path = args
     data = Path(image_path).read_bytes()
-    outcome = _engine.run([Work(data, Path(image_path).name, CompressOptions())], keep_image=True)[0]
+    outcome = _engine.run([Work(data, Path(image_path).name, CompressOptions(), keep_image=True)])[0]
     assert outcome.result is not None and outcome.image is not None
     reference, shown = outcome.image.rgb, decode_upright(outcome.result.data)
     mask = load_image(Path(mask_path)).rgb[..., 0] > 127

@@ -41,7 +41,7 @@ def time_stages(engine, image: Path, options, folder: Path):
     t0 = time.perf_counter()
     data = read_bytes(image)
     read_ms = (time.perf_counter() - t0) * 1000.0
-    outcome = engine.run([Work(data, image.name, options)], keep_image=True)[0]
+    outcome = engine.run([Work(data, image.name, options, keep_image=True)])[0]
     if outcome.result is None:
         raise FocuspressError(outcome.error or f"{image.name}: refused")
     t1 = time.perf_counter()
@@ -213,8 +213,7 @@ def memory(source: Path, megapixels: float = 24.0) -> list[str]:
 def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]:
     """Default settings over real JPEGs: per photo and median saving and SSIMULACRA2 against the source."""
     from focuspress.engine import CompressOptions, Engine
-    from focuspress.engine.api import decode_upright
-    from focuspress.engine.io import load_image
+    from focuspress.engine.io import decode_upright, load_image
     from focuspress.engine.io.metadata import lossless_optimize
     from focuspress.engine.metrics import ssimulacra2
 

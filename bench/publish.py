@@ -149,7 +149,7 @@ def sweep(section: Section, data_root: Path, out_root: Path, *, jobs: int = 2, e
     folder = data_root / section.data
     images = held_out_ecssd(folder)[:ecssd_images] if section.held_out else runner.list_images(folder)
     if section.crops:
-        from focuspress.training.camera_native import write_crops
+        from focuspress.evaluation import write_crops
 
         images = write_crops(folder, out_root / "results" / section.name / "crops")
     rows = runner.run(
@@ -168,7 +168,7 @@ def sweep(section: Section, data_root: Path, out_root: Path, *, jobs: int = 2, e
 
 def camera_split_tables(rows: list[dict]) -> str:
     """The camera section per split (tuned on train, reported on val) and per photo against mozjpeg."""
-    from focuspress.training.camera_native import TRAIN
+    from focuspress.evaluation import TRAIN
 
     out = []
     for label, keep in (("the tuning split (train)", True), ("photos the tuning never saw (val)", False)):

@@ -20,8 +20,8 @@ from focuspress.bench.latency import STAGES, time_stages
 from focuspress.bench.runner import list_images
 from focuspress.daemon.config import DaemonConfig
 from focuspress.daemon.journal import Journal
-from focuspress.daemon.metrics import DaemonMetrics
-from focuspress.daemon.service import make_pipeline
+from focuspress.daemon.prometheus import DaemonMetrics
+from focuspress.daemon.service import make_processor_plan
 from focuspress.daemon.workers import Job, WorkerPool
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 
@@ -44,10 +44,10 @@ def _config(root: Path, saliency: str, executor: str, count: int) -> DaemonConfi
 
 
 def _run_pipeline(images: list[Path], config: DaemonConfig) -> float:
-    """Seconds for the daemon's own pipeline (:func:`make_pipeline`) to take every image to done."""
+    """Seconds for the daemon's own pipeline (:func:`make_processor_plan`) to take every image to done."""
     journal = Journal(config.journal)
     metrics = DaemonMetrics()
-    pipeline = make_pipeline(config, journal, metrics)
+    pipeline = make_processor_plan(config, journal, metrics)
     pool = WorkerPool(pipeline.processor, pipeline.threads, config.queue_size, pipeline.batch_size, metrics)
     inbox = config.inboxes[0]
     journal.add_many([(inbox.name, p, p.stat().st_size, p.stat().st_mtime_ns, time.time()) for p in images])

@@ -411,15 +411,19 @@ class Journal:
 
 
 def _open_problem(path: Path, exc: sqlite3.DatabaseError) -> str:
-    """The one line an operator needs when the journal cannot be used, with the way out."""
+    """The one line an operator needs when the journal cannot be used, with the way out. Told apart by
+    SQLite's own error code (``sqlite_errorname``, Python 3.11+), not by its message; the message
+    is the fallback only where the code is absent (our own quick_check failure, Python 3.10)."""
     name = display_name(path)
     text = str(exc)
-    if "locked" in text:
+    code = getattr(exc, "sqlite_errorname", None) or ""
+    if code.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or (not code and "locked" in text):
         return (
             f"journal {name} is in use by another process (another focuspress daemon?): "
             "stop it, or give this one its own journal"
         )
-    if "disk I/O" in text or "readonly" in text or "unable to open" in text:
+    disk = ("SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_FULL", "SQLITE_PERM")
+    if code.startswith(disk) or (not code and any(w in text for w in ("disk I/O", "readonly", "unable to open"))):
         return f"journal {name}: cannot open or write it ({text}): check the disk, its permissions and free space"
     return (
         f"journal {name} is damaged ({text}): move it aside (mv {name} {name}.damaged) and start again; "

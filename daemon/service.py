@@ -18,22 +18,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from focuspress.daemon.config import ConfigError, DaemonConfig, load_config
-from focuspress.daemon.isolation import IsolatedRunner
 from focuspress.daemon.journal import Journal, JournalError
-from focuspress.daemon.metrics import DaemonMetrics, MetricsServer
 from focuspress.daemon.notify import Notifier
+from focuspress.daemon.prometheus import DaemonMetrics, MetricsServer
 from focuspress.daemon.watcher import InboxWatcher, OverflowSignal, Settler, scan
 from focuspress.daemon.workers import Job, Processor, WorkerPool
 from focuspress.engine.executors import IN_FLIGHT_PER_WORKER, Executor, make_executor
+from focuspress.engine.executors.isolated import IsolatedExecutor
 from focuspress.engine.io.names import display_name
 from focuspress.engine.io.write import remove_stale_temps
 
 log = logging.getLogger("focuspress.daemon")
 TICK_SECONDS = 0.2
-#: How often the backlog/free-space gauges, the stuck sweep and systemd's STATUS line run.
+#: How often the backlog/free-space gauges and systemd's STATUS line are refreshed.
 OBSERVE_SECONDS = 5.0
-#: An entry in ``processing`` that no worker holds for this long is put back (a failed state change).
+#: An entry in ``processing`` that no worker holds for this long is put back (a failed state change)...
 STUCK_SECONDS = 60.0
+#: ...by a sweep that runs this often (its own timer: it changes the journal, the gauges only read it)
+SWEEP_SECONDS = 15.0
 #: Exit code when SIGTERM's drain timed out: unfinished files stay in the journal and resume at the next start.
 EXIT_DRAIN_TIMEOUT = 3
 #: Settings a SIGHUP cannot change in a running daemon (the reload names them); every other one applies.
@@ -41,8 +43,9 @@ NEEDS_RESTART = ("journal", "metrics", "workers", "queue_size", "saliency", "exe
 
 
 @dataclass
-class Pipeline:
-    """The daemon's one pipeline: a processor over an executor, and how many threads feed it."""
+class ProcessorPlan:
+    """How the daemon processes photos: a processor over an executor, and how many threads feed it (the
+    engine's pipeline runs inside the executor)."""
 
     processor: Processor
     executor: Executor
@@ -50,7 +53,7 @@ class Pipeline:
     batch_size: int
 
 
-def make_pipeline(config: DaemonConfig, journal: Journal, metrics: DaemonMetrics, on_retry=None) -> Pipeline:
+def make_processor_plan(config: DaemonConfig, journal: Journal, metrics: DaemonMetrics, on_retry=None) -> ProcessorPlan:
     """Build (and warm up) the executor ``config`` names and the processor over it.
 
     Local: ``workers`` threads share one in-process model, ``batch_size`` photos per model call;
@@ -65,10 +68,10 @@ def make_pipeline(config: DaemonConfig, journal: Journal, metrics: DaemonMetrics
     else:
         executor = make_executor("local", config.saliency)
         threads, batch_size = config.workers, config.batch_size
-        isolated = IsolatedRunner(config.saliency)
+        isolated = IsolatedExecutor(config.saliency)
     executor.warm_up()
     processor = Processor(config, journal, metrics, executor, on_retry, isolated=isolated)
-    return Pipeline(processor, executor, threads, batch_size)
+    return ProcessorPlan(processor, executor, threads, batch_size)
 
 
 class Service:
@@ -174,7 +177,7 @@ class Service:
 
     def _make_processor(self) -> tuple[Processor, int, int, str]:
         """The pipeline for the configured executor, with its thread count, batch size and device."""
-        pipeline = make_pipeline(self.config, self.journal, self.metrics, self._retry)
+        pipeline = make_processor_plan(self.config, self.journal, self.metrics, self._retry)
         self.executor = pipeline.executor
         return pipeline.processor, pipeline.threads, pipeline.batch_size, pipeline.executor.device
 
@@ -275,7 +278,7 @@ class Service:
         self._install_signal_handlers()
         self.start()
         self._install_signal_handlers()  # again: ray.init installs its own SIGTERM handler
-        last_scan = last_observe = time.monotonic()
+        last_scan = last_observe = last_sweep = time.monotonic()
         while not self._stop.is_set():
             self.notifier.watchdog()  # from the main loop: a hung loop stops the pings
             if self._reload.is_set():
@@ -301,6 +304,9 @@ class Service:
                     self.observe()
                     self.notifier.status(self.status_line())
                     last_observe = now
+                if now - last_sweep > SWEEP_SECONDS:
+                    self.sweep_stuck()
+                    last_sweep = now
             except JournalError as exc:  # the journal's disk: said once a minute, counted every time
                 if time.monotonic() - self._journal_error_logged > 60:
                     self._journal_error_logged = time.monotonic()
@@ -328,8 +334,8 @@ class Service:
         signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
 
     def observe(self) -> None:
-        """Slow-changing gauges (every few seconds): backlog, oldest waiting file, free space; and the
-        stuck sweep (entries left in ``processing`` that no worker holds go back to pending)."""
+        """Slow-changing gauges (every few seconds): backlog, oldest waiting file, free space. It only
+        reads (the journal's counts, the disks); :meth:`sweep_stuck` is the one that writes."""
         counts = self.journal.counts_by_inbox()
         oldest = self.journal.oldest_open()
         now = time.time()
@@ -344,10 +350,14 @@ class Service:
                 continue
             self.metrics.outbox_free_bytes.labels(inbox.name).set(fs.f_bavail * fs.f_frsize)
             self.metrics.outbox_size_bytes.labels(inbox.name).set(fs.f_blocks * fs.f_frsize)
-        if self.pool is not None:
-            stuck = self.journal.release_stuck(self.pool.held(), STUCK_SECONDS)
-            if stuck:
-                log.warning("%d file(s) were left in processing by a failed step: put back and retried", len(stuck))
+
+    def sweep_stuck(self) -> None:
+        """Entries left in ``processing`` that no worker holds (a failed journal write) go back to pending."""
+        if self.pool is None:
+            return
+        stuck = self.journal.release_stuck(self.pool.held(), STUCK_SECONDS)
+        if stuck:
+            log.warning("%d file(s) were left in processing by a failed step: put back and retried", len(stuck))
 
     def tick(self) -> None:
         """Settled files into the journal; due pending entries into the queue while it has room."""

@@ -16,7 +16,7 @@ Failures are sorted by whose fault they are:
   changes or the grace has passed; only then is it judged;
 * the outbox's (full, read-only): the file waits and its inbox pauses for ``retry_seconds``;
 * a worker's: the file goes back to ``pending``; a worker that dies under the same photo run
-  alone (``isolation.py``) ``max_attempts`` times gets the photo quarantined;
+  alone (``engine/executors/isolated.py``) ``max_attempts`` times gets the photo quarantined;
 * the daemon's (killed mid-photo): the photo becomes a suspect, run alone next time, not blamed.
 """
 
@@ -35,12 +35,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from focuspress.daemon.config import DaemonConfig, InboxConfig
-from focuspress.daemon.isolation import IsolatedRunner
 from focuspress.daemon.journal import Entry, Journal, JournalError
 from focuspress.daemon.logs import event
-from focuspress.daemon.metrics import DaemonMetrics
+from focuspress.daemon.prometheus import DaemonMetrics
 from focuspress.engine.errors import SET_ASIDE_REASONS, FocuspressError, OutputError, Reason
 from focuspress.engine.executors import Executor, WorkerLost
+from focuspress.engine.executors.isolated import IsolatedExecutor
 from focuspress.engine.io import atomic_write
 from focuspress.engine.io.load import read_regular
 from focuspress.engine.io.names import display_name, fit_name, unique_path
@@ -122,7 +122,7 @@ class Processor:
         metrics: DaemonMetrics,
         executor: Executor,
         on_retry: Callable[[str | None, float], None] | None = None,
-        isolated: IsolatedRunner | None = None,
+        isolated: IsolatedExecutor | None = None,
     ) -> None:
         self.config = config
         self.journal = journal

@@ -13,7 +13,7 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "CompressResult": "focuspress.engine.api",
+    "CompressResult": "focuspress.engine.results",
     "Engine": "focuspress.engine.api",
     "compress": "focuspress.engine.api",
     "importance_map": "focuspress.engine.api",

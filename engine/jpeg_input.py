@@ -19,17 +19,13 @@ When the input is a JPEG it is the reference, and the rules that follow from tha
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
 
 import numpy as np
 
 from focuspress.engine.io.load import LoadedImage
 from focuspress.engine.io.metadata import Metadata, lossless_optimize, orientation_only_exif, with_metadata
 from focuspress.engine.options import CompressOptions
-
-#: What a JPEG input became: the steered output, its own coefficients made smaller, or itself.
-Outcome = Literal["recompressed", "lossless", "kept"]
-OUTCOMES: tuple[str, ...] = ("recompressed", "lossless", "kept")
+from focuspress.engine.results import ResultKind
 
 
 def is_jpeg_source(image: LoadedImage) -> bool:
@@ -94,7 +90,7 @@ def output_metadata(image: LoadedImage, options: CompressOptions) -> Metadata:
     return metadata
 
 
-def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> tuple[bytes, Outcome]:
+def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> tuple[bytes, ResultKind]:
     """The steered output if it saves ``min_saving``; else the source made smaller losslessly; else
     the source's own bytes (with the metadata policy applied): a JPEG input never grows."""
     source = image.data

@@ -19,10 +19,11 @@ from focuspress.engine.ratecontrol import parse_size
 
 Progressive = Literal["auto", "always", "never"]
 Subsampling = Literal["auto", "420", "444", "keep"]
-Route = Literal["auto", "dct", "pixel"]
+#: The route asked for (the route an encode took is ``focuspress.engine.compositor.Route``).
+RouteChoice = Literal["auto", "dct", "pixel"]
 MetadataPolicy = Literal["keep", "strip", "no-location"]
 #: The compositor registry's names (focuspress.engine.compositor), so a new compositor is a choice here too.
-Compositor = Literal[COMPOSITOR_NAMES]  # type: ignore[valid-type]
+CompositorName = Literal[COMPOSITOR_NAMES]  # type: ignore[valid-type]
 
 
 #: How the size of each photo is decided (see :attr:`CompressOptions.mode`).
@@ -83,7 +84,7 @@ class CompressOptions(BaseModel):
             "JPEG (a camera file's whole photo first; the contract keeps its subject by its own knob)."
         ),
     )
-    compositor: Compositor = Field(
+    compositor: CompositorName = Field(
         "block", description="block (steered inside the encoder) or pixel (the 2019 method)."
     )
     subsampling: Subsampling = Field(
@@ -97,7 +98,7 @@ class CompressOptions(BaseModel):
         "larger photos baseline: one encode), always, never.",
     )
 
-    route: Route = Field(
+    route: RouteChoice = Field(
         "auto",
         description=(
             "How a JPEG input is recompressed: dct (its own coefficients requantized: no generation loss, "

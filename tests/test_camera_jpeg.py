@@ -11,12 +11,12 @@ from PIL import Image, ImageOps
 
 import focuspress
 from focuspress.bench.photos import detailed_photo
-from focuspress.engine.api import OUTCOMES, decode_upright
 from focuspress.engine.compositor.block.encoder import BlockSettings
 from focuspress.engine.compositor.block.transcode import prepare_transcode, transcode_settings
-from focuspress.engine.io import load_image
+from focuspress.engine.io import decode_upright, load_image
 from focuspress.engine.io.jpeg import estimate_quality
 from focuspress.engine.metrics import psnr
+from focuspress.engine.results import RESULT_KINDS
 from tests.camera import EXIFTOOL, add_thumbnail, camera_jpeg, exiftool
 
 _photo = detailed_photo
@@ -44,7 +44,7 @@ def test_never_larger_than_the_input_at_any_source_quality(progressive, subsampl
         result = focuspress.compress(source, saliency="none")  # default settings
         label = f"q{quality} {'progressive' if progressive else 'baseline'} sub{subsampling}"
         assert len(result.data) <= len(source), f"{label}: {len(result.data)} > {len(source)}"
-        assert result.outcome in OUTCOMES
+        assert result.outcome in RESULT_KINDS
         if result.outcome == "kept":
             assert result.data == source
         assert decode_upright(result.data).shape == rgb.shape, label
@@ -242,14 +242,12 @@ def test_the_maps_default_pull_is_gentler_on_a_jpeg_than_on_pixels():
     rgb = _photo()
     importance = np.zeros(rgb.shape[:2], np.float32)
     importance[: rgb.shape[0] // 2] = 1.0  # a subject: the top half
-    from focuspress.engine.api import shared_engine
-
-    engine = shared_engine("none")
+    from focuspress.engine import pipeline
 
     def encode(source, **asked) -> bytes:
         image = load_image(source) if isinstance(source, bytes) else LoadedImage(rgb=source)
         options = focuspress.CompressOptions(quality=85, min_saving=0.0, **asked)
-        return engine.encode(image, importance, options).data
+        return pipeline.encode(image, importance, options).data
 
     source = _jpeg(rgb, 95)
     assert encode(source) == encode(source, roi_strength=JPEG_ROI_STRENGTH)

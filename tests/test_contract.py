@@ -18,9 +18,8 @@ import pytest
 
 import focuspress
 from focuspress.bench.photos import detailed_photo, encoded
-from focuspress.engine.api import decode_upright
 from focuspress.engine.fidelity.subject import find_subject
-from focuspress.engine.io import load_image
+from focuspress.engine.io import decode_upright, load_image
 from focuspress.engine.metrics.ssimulacra2 import pooled_ssimulacra2, ssimulacra2, ssimulacra2_with_region
 from tests.conftest import SHARED
 from tests.daemon_harness import Daemon, wait_for, write_config
@@ -40,7 +39,7 @@ def _full_scores(source: bytes, result) -> tuple[float, float | None]:
 
 
 def _crop(name: str, size: tuple[int, int]) -> bytes:
-    from focuspress.training.camera_native import lossless_crop
+    from focuspress.evaluation import lossless_crop
 
     path = CAMERA / name
     if not path.exists():
@@ -238,7 +237,7 @@ def test_scores_are_in_the_log_line_status_and_metrics(tmp_path):
 @pytest.mark.skipif(shutil.which("jpegtran") is None, reason="jpegtran not installed (apt install libjpeg-turbo-progs)")
 @pytest.mark.data
 def test_the_lossless_crop_matches_jpegtran(tmp_path):
-    from focuspress.training.camera_native import lossless_crop
+    from focuspress.evaluation import lossless_crop
 
     path = CAMERA / "Canon_EOS_450D.jpg"
     if not path.exists():

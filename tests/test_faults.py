@@ -21,7 +21,7 @@ import pytest
 
 from focuspress.daemon.config import DaemonConfig
 from focuspress.daemon.journal import Journal, JournalError
-from focuspress.daemon.metrics import DaemonMetrics
+from focuspress.daemon.prometheus import DaemonMetrics
 from focuspress.daemon.workers import Job, Processor
 from focuspress.engine.errors import Reason
 from focuspress.engine.executors.local import LocalExecutor
@@ -316,10 +316,10 @@ def test_entries_left_in_processing_are_put_back(tmp_path):
 
 
 def test_an_interruption_is_not_an_attempt_and_the_suspect_runs_alone(tmp_path):
-    from focuspress.daemon.isolation import IsolatedRunner
+    from focuspress.engine.executors.isolated import IsolatedExecutor
 
     config, journal, metrics, processor = _processor(tmp_path)
-    processor.isolated = IsolatedRunner("none")
+    processor.isolated = IsolatedExecutor("none")
     path = tmp_path / "in" / "big.png"
     path.write_bytes(_png(6))
     entry = _add(journal, path)
@@ -334,10 +334,10 @@ def test_an_interruption_is_not_an_attempt_and_the_suspect_runs_alone(tmp_path):
 
 
 def test_a_photo_that_kills_its_isolated_worker_is_proven_guilty(tmp_path):
-    from focuspress.daemon.isolation import IsolatedRunner
+    from focuspress.engine.executors.isolated import IsolatedExecutor
 
     config, journal, metrics, processor = _processor(tmp_path, max_attempts=2)
-    processor.isolated = IsolatedRunner("none", target="tests.isolation_helpers:die")
+    processor.isolated = IsolatedExecutor("none", target="tests.isolation_helpers:die")
     path = tmp_path / "in" / "poison.png"
     path.write_bytes(_png(7))
     entry = _add(journal, path)

@@ -22,7 +22,7 @@ def exported_names() -> set[str]:
     """Every sample name a daemon with one inbox exports from start-up (the suffixes included)."""
     from prometheus_client import generate_latest
 
-    from focuspress.daemon.metrics import DaemonMetrics
+    from focuspress.daemon.prometheus import DaemonMetrics
 
     metrics = DaemonMetrics()
     metrics.initialize(["cam"])
@@ -52,7 +52,7 @@ def test_every_metric_a_query_names_is_exported_from_start_up():
 def test_every_per_inbox_series_exists_at_zero_before_any_event():
     from prometheus_client import generate_latest
 
-    from focuspress.daemon.metrics import OUTPUT_ERROR_LABELS, REASON_LABELS, DaemonMetrics
+    from focuspress.daemon.prometheus import OUTPUT_ERROR_LABELS, REASON_LABELS, DaemonMetrics
 
     metrics = DaemonMetrics()
     metrics.initialize(["cam"])

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 
 from focuspress.daemon.config import DaemonConfig
 from focuspress.daemon.journal import Journal
-from focuspress.daemon.metrics import DaemonMetrics
+from focuspress.daemon.prometheus import DaemonMetrics
 from focuspress.daemon.workers import Job, Processor
 from focuspress.engine import Engine
 from focuspress.engine.executors.local import LocalExecutor
@@ -337,14 +337,15 @@ def test_disk_full_in_the_cli_is_one_line_and_leaves_no_temp_file(tmp_path, monk
 
 
 def test_running_out_of_memory_while_compressing_is_a_clean_refusal(monkeypatch):
-    import focuspress.engine.api as api
     from focuspress.engine import CompressOptions, InputError
     from focuspress.engine.io import LoadedImage
 
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(api, "get_compositor", lambda name: type("Exhausted", (), {"prepare": exhausted})())
+    import focuspress.engine.ratecontrol.modes as modes
+
+    monkeypatch.setattr(modes, "get_compositor", lambda name: type("Exhausted", (), {"prepare": exhausted})())
     with pytest.raises(InputError, match="128x96: not enough memory to compress this image"):
         Engine(saliency="none").compress(LoadedImage(rgb=synthetic_photo()), CompressOptions(quality=75))
 
@@ -379,7 +380,7 @@ def test_a_bug_met_on_a_photo_sets_it_aside_untouched_and_another_version_retrie
     broken input), the journal says set_aside with the version, the metric and log line say internal;
     a daemon of another version tries it again."""
     import focuspress
-    import focuspress.engine.api as api
+    import focuspress.engine.pipeline as pipeline
 
     config, journal, metrics, processor, _ = _processor(tmp_path)
     path = tmp_path / "in" / "odd.png"
@@ -389,7 +390,7 @@ def test_a_bug_met_on_a_photo_sets_it_aside_untouched_and_another_version_retrie
     def broken(*args, **kwargs):
         raise ValueError("shapes differ")
 
-    monkeypatch.setattr(api.Engine, "encode", broken)
+    monkeypatch.setattr(pipeline, "encode", broken)
     processor.process_batch([Job(entry, config.inboxes[0])])
     after = journal.entry(entry.id)
     assert after.state == "set_aside"
@@ -410,7 +411,7 @@ def test_a_bug_met_on_a_photo_sets_it_aside_untouched_and_another_version_retrie
 def test_an_internal_error_exits_1_in_the_cli_naming_the_photo(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    import focuspress.engine.api as api
+    import focuspress.engine.pipeline as pipeline
     from focuspress.cli import app
 
     source = tmp_path / "odd.png"
@@ -418,14 +419,14 @@ def test_an_internal_error_exits_1_in_the_cli_naming_the_photo(tmp_path, monkeyp
     good = tmp_path / "good.png"
     good.write_bytes(encode(synthetic_photo(seed=1)))
 
-    real = api.Engine.encode
+    real = pipeline.encode
 
-    def broken(self, image, importance, options):
+    def broken(image, importance, options):
         if image.width == 131:
             raise ValueError("shapes differ")
-        return real(self, image, importance, options)
+        return real(image, importance, options)
 
-    monkeypatch.setattr(api.Engine, "encode", broken)
+    monkeypatch.setattr(pipeline, "encode", broken)
     result = CliRunner().invoke(
         app, ["compress", str(source), str(good), "-o", str(tmp_path / "out"), "--saliency", "none", "-q", "80"]
     )

@@ -46,7 +46,7 @@ def _points(job: tuple[str, tuple[int, int] | None]) -> list[tuple[str, str, flo
     from focuspress.engine.jpeg_input import to_stored_orientation
     from focuspress.engine.metrics.ssimulacra2 import ssimulacra2_with_region
     from focuspress.engine.options import CompressOptions
-    from focuspress.training.camera_native import lossless_crop
+    from focuspress.evaluation import lossless_crop
 
     path_text, size = job
     data = Path(path_text).read_bytes()
@@ -92,7 +92,7 @@ def residuals(points: list[tuple[float, float]], bias: tuple[float, float]) -> n
 
 
 def main() -> None:
-    from focuspress.training.camera_native import photos
+    from focuspress.evaluation import photos
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/camera-native"))

@@ -23,7 +23,7 @@ engine ships, reproducible with one command::
 
     python -m focuspress.training.tune_tables --camera ../shared/data/camera-native
 
-Lossless 1280x960 crops of the training split (:mod:`focuspress.training.camera_native`; the
+Lossless 1280x960 crops of the training split (:mod:`focuspress.evaluation`; the
 other files are never seen), each scored against its decoded self; the anchors (libjpeg-turbo
 4:2:0 optimize, mozjpeg) re-encode the decoded crop at qualities 40..96; focuspress goes through
 the block compositor exactly as shipped (the DCT route, chroma resampled to 4:2:0 where the
@@ -125,8 +125,8 @@ CAMERA_WINDOW = (60.0, 90.0)
 
 def anchor_curves_camera(path: str) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """libjpeg-turbo and mozjpeg re-encoding the decoded crop: (bpp, SSIMULACRA2) at each quality."""
-    from focuspress.bench.codecs.mozjpeg import MozJpeg
-    from focuspress.engine.api import decode_upright
+    from focuspress.engine.io import decode_upright
+    from focuspress.evaluation import mozjpeg_encode
 
     reference = decode_upright(Path(path).read_bytes())
     pixels = reference.shape[0] * reference.shape[1]
@@ -135,17 +135,17 @@ def anchor_curves_camera(path: str) -> tuple[list[tuple[float, float]], list[tup
         buffer = io.BytesIO()
         Image.fromarray(reference).save(buffer, "JPEG", quality=q, optimize=True, subsampling=2)
         turbo.append((8 * buffer.tell() / pixels, ssimulacra2(reference, decode_upright(buffer.getvalue()))))
-        data = MozJpeg().encode(reference, q, None)
+        data = mozjpeg_encode(reference, q)
         moz.append((8 * len(data) / pixels, ssimulacra2(reference, decode_upright(data))))
     return turbo, moz
 
 
 def our_curve_camera(args: tuple[str, dict]) -> list[tuple[float, float]]:
     """focuspress through the shipped block compositor with the JPEG tuning ``params``."""
-    from focuspress.bench.codecs.focuspress import coded_image
-    from focuspress.engine.api import decode_upright
     from focuspress.engine.compositor.block.compositor import BlockCompositor
+    from focuspress.engine.io import decode_upright
     from focuspress.engine.options import CompressOptions
+    from focuspress.evaluation import coded_image
 
     path, params = args
     image = load_image(Path(path))
@@ -166,7 +166,7 @@ def tune_camera(folder: Path, jobs: int, rounds: int, step: float) -> None:
     import tempfile
 
     from focuspress.engine.compositor.block.transcode import TRANSCODE_LAMBDA, TRANSCODE_MASKING, TRANSCODE_TUNING
-    from focuspress.training.camera_native import write_crops
+    from focuspress.evaluation import write_crops
 
     with tempfile.TemporaryDirectory() as scratch:
         crops = [str(p) for p in write_crops(folder, Path(scratch), "train")]

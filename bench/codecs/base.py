@@ -33,6 +33,6 @@ class Codec:
 
     def decode(self, data: bytes) -> np.ndarray:
         """As a viewer shows the file: decoded and turned by its EXIF orientation."""
-        from focuspress.engine.api import decode_upright
+        from focuspress.engine.io import decode_upright
 
         return decode_upright(data)

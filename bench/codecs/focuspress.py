@@ -13,15 +13,7 @@ from __future__ import annotations
 from focuspress.bench.codecs import register
 from focuspress.bench.codecs.base import Codec
 from focuspress.engine.saliency import DEFAULT_SALIENCY
-
-
-def coded_image(data: bytes, image) -> bytes:
-    """``data`` without its metadata segments (the anchors write none), but with the one tag a
-    photo stored sideways needs to be shown upright (the DCT route keeps the stored pixels)."""
-    from focuspress.engine.io.metadata import Metadata, orientation_only_exif, with_metadata
-
-    keep = image.orientation != 1 and image.jpeg is not None
-    return with_metadata(data, Metadata(exif=orientation_only_exif(image.orientation)) if keep else Metadata())
+from focuspress.evaluation import coded_image
 
 
 class Focuspress(Codec):
@@ -76,7 +68,9 @@ class Focuspress(Codec):
             route=self.route,
             min_saving=0.0,
         )
-        data = self.engine.encode(image, importance, options).data
+        from focuspress.engine.pipeline import encode
+
+        data = encode(image, importance, options).data
         return data if self.metadata else coded_image(data, image)
 
 

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-import jpeglib
-
 from focuspress.bench.codecs import register
 from focuspress.bench.codecs.base import Codec
+from focuspress.evaluation import mozjpeg_encode
 
 
 class MozJpeg(Codec):
@@ -17,15 +13,7 @@ class MozJpeg(Codec):
     description = "mozjpeg 4.0.3 (jpeglib), defaults (4:2:0, trellis, progressive)"
 
     def encode(self, rgb, knob, state):
-        fd, name = tempfile.mkstemp(suffix=".jpg")
-        os.close(fd)
-        try:
-            with jpeglib.version("mozjpeg403"):
-                jpeglib.from_spatial(rgb).write_spatial(name, qt=int(knob))
-            with open(name, "rb") as handle:
-                return handle.read()
-        finally:
-            os.unlink(name)
+        return mozjpeg_encode(rgb, int(knob))
 
 
 register(MozJpeg())

@@ -15,7 +15,7 @@ from focuspress.bench.fuzz.mutate import RngChoices, mutate
 #: is a finding: crash (another exception), bad_output (a JPEG that does not decode), memory
 #: (MemoryError under the worker's memory limit), hang (over the per-case time limit) and died
 #: (the worker process was killed by a signal, e.g. a segfault in a native decoder).
-OUTCOMES = ("ok", "refused", "crash", "bad_output", "memory", "hang", "died")
+VERDICTS = ("ok", "refused", "crash", "bad_output", "memory", "hang", "died")
 
 
 def _photo(h: int, w: int, seed: int) -> np.ndarray:

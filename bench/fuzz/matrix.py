@@ -230,7 +230,7 @@ def _error(a: np.ndarray, b: np.ndarray) -> float:
 def judge(case: MatrixCase, source: bytes, output: bytes | None, refusal: str | None) -> Verdict:
     """Whether ``output`` is ``source`` as a viewer shows it: it decodes, at the upright size, and the
     right way round: nearer to the upright source than any flip or turn of it of the same size is."""
-    from focuspress.engine.api import decode_upright
+    from focuspress.engine.io import decode_upright
 
     if output is None:
         text = refusal or "no output and no reason"

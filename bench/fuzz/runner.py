@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from focuspress.bench.fuzz.cases import OUTCOMES, make_case, run_case
+from focuspress.bench.fuzz.cases import VERDICTS, make_case, run_case
 
 
 @dataclass
@@ -31,7 +31,7 @@ class FuzzReport:
 
     @property
     def failures(self) -> int:
-        return sum(self.counts[o] for o in OUTCOMES if o not in ("ok", "refused"))
+        return sum(self.counts[o] for o in VERDICTS if o not in ("ok", "refused"))
 
 
 def _worker(conn, seed: int, memory_mb: int) -> None:

@@ -1,9 +1,12 @@
-"""Where the per-photo work runs: in this process (``local``) or on a Ray cluster (``ray``).
+"""Where the per-photo work runs: in this process (``local``), on a Ray cluster (``ray``), or one
+photo per child process (``isolated.py``: the daemon's suspects after an unclean stop).
 
-Both carry :class:`~focuspress.engine.pipeline.Work` (a photo's bytes, its name, the options) to
+All carry :class:`~focuspress.engine.pipeline.Work` (a photo's bytes, its name, the options) to
 an engine and bring back an :class:`~focuspress.engine.pipeline.Outcome` (the result, or the
-refusal with its reason code), so the caller (the CLI or the daemon) keeps reading inputs,
-writing outputs and its journal on its own machine: a lost remote worker loses no file.
+refusal with its reason code) behind one interface (:class:`Executor`), each keeping only what its
+caller asked for (the decoded photo only where a work says ``keep_image``), so the caller (the CLI
+or the daemon) keeps reading inputs, writing outputs and its journal on its own machine: a lost
+remote worker loses no file.
 """
 
 from __future__ import annotations

@@ -62,8 +62,12 @@ class Executor(Protocol):
         Raises :class:`WorkerLost` when the worker died under them."""
         ...
 
-    def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
-        """Many photos read from this machine; outcomes as they complete."""
+    def map(
+        self, paths: Iterable[Path], options: CompressOptions, *, keep_image: bool = False
+    ) -> Iterator[tuple[Path, Outcome]]:
+        """Many photos read from this machine; outcomes as they complete. ``keep_image``: the outcomes
+        carry the decoded photos (where the photo is decoded here: a remote worker sends back only
+        the JPEG and the map, and the caller loads the photo again if it needs it)."""
         ...
 
     def close(self) -> None: ...

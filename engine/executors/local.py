@@ -26,16 +26,21 @@ class LocalExecutor:
         self.engine.warm_up()
 
     def run_batch(self, items: list[Work], slot: int = 0) -> list[Outcome]:
-        return self.engine.run(items, keep_image=True)
+        return self.engine.run(items)
 
-    def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
+    def map(
+        self, paths: Iterable[Path], options: CompressOptions, *, keep_image: bool = False
+    ) -> Iterator[tuple[Path, Outcome]]:
         for path in paths:
             work, refusal, read_ms = read_input(path)
             if work is None:
                 assert refusal is not None
                 yield path, refusal
             else:
-                yield path, with_read_time(self.run_batch([replace(work, options=options)])[0], read_ms)
+                yield (
+                    path,
+                    with_read_time(self.run_batch([replace(work, options=options, keep_image=keep_image)])[0], read_ms),
+                )
 
     def close(self) -> None:
         pass

@@ -30,8 +30,9 @@ RESTART_TIMEOUT_SECONDS = 180.0
 
 
 class RayOptions(BaseModel):
-    """Where ``executor: ray`` sends the work: the one definition of these settings and their
-    defaults (the daemon's ``ray:`` block is this model; the CLI's ``--ray-*`` options take its defaults)."""
+    """Where the Ray executor sends the work, and how many workers it keeps: the one definition of
+    these settings and their defaults (faces build their own settings from it: the daemon's config
+    and the CLI's ``--ray-*`` options)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,7 +69,7 @@ def _remote_actor_class():
                     return os.getpid()
 
                 def compress(self, items: list[Work]) -> list[Outcome]:
-                    return self.engine.run(items, keep_image=False)
+                    return self.engine.run([replace(item, keep_image=False) for item in items])
 
             _actor_class = ray.remote(CompressActor)
     return _actor_class
@@ -165,7 +166,9 @@ class RayExecutor:
             names = ", ".join(item.name for item in items)
             raise WorkerLost(f"{names}: Ray worker lost ({type(exc).__name__})") from exc
 
-    def map(self, paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Outcome]]:
+    def map(
+        self, paths: Iterable[Path], options: CompressOptions, *, keep_image: bool = False
+    ) -> Iterator[tuple[Path, Outcome]]:
         """Outcomes as they complete; at most IN_FLIGHT_PER_WORKER photos per actor (bounded memory)."""
         pending: dict[Any, tuple[Path, int, Work, float]] = {}
         slots = itertools.cycle(range(len(self.actors)))

@@ -5,6 +5,7 @@ from focuspress.engine.io.load import (
     DEFAULT_MAX_PIXELS,
     SUPPORTED_SUFFIXES,
     LoadedImage,
+    decode_upright,
     load_image,
 )
 from focuspress.engine.io.write import atomic_write, refuse_overwrite
@@ -15,6 +16,7 @@ __all__ = [
     "LoadedImage",
     "SUPPORTED_SUFFIXES",
     "atomic_write",
+    "decode_upright",
     "load_image",
     "refuse_overwrite",
 ]

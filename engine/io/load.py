@@ -375,3 +375,10 @@ def _short(exc: BaseException) -> str:
     if isinstance(exc, (OSError, ValueError, SyntaxError)):
         return text[0]
     return f"{type(exc).__name__}: {text[0]}"  # an unusual failure: say which
+
+
+def decode_upright(data: bytes) -> np.ndarray:
+    """A JPEG (an output, a source) as a viewer shows it: decoded by libjpeg-turbo and turned by
+    its EXIF orientation, HxWx3 uint8."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray((ImageOps.exif_transpose(image) or image).convert("RGB"))

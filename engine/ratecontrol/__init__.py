@@ -1,19 +1,30 @@
-"""Rate control: find the quality that meets a size or a perceived-quality target.
+"""Rate control: how each photo's size is decided, as a registry keyed by the options' mode.
 
-Both searches bisect the quality knob of an ``encode(quality) -> bytes`` function, which is
-monotone in practice (coarser steps never make files larger). The block compositor takes a
-continuous quality, so a size target can be met closely from below.
+:func:`rate_control` gives the entry for a mode (``CompressOptions.mode``): ``contract`` (the
+default: :func:`focuspress.engine.fidelity.contract.meet_contract`), ``quality``, ``size`` and
+``score`` (``modes.py``). Each takes the photo, its importance map and the options, and returns
+an :data:`Encoding`: the rate's result, the prepared image it came from, and the contract's
+settlement where there is one. A new mode is a function and a line in :data:`_REGISTRY` (and its
+name in ``options.Mode``). The searches below bisect the quality knob of an ``encode(quality)``
+function, which is monotone in practice (coarser steps never make files larger); the block
+compositor takes a continuous quality, so a size target can be met closely from below.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from focuspress.engine.compositor import Encoded
 from focuspress.engine.errors import OptionsError
+
+if TYPE_CHECKING:
+    from focuspress.engine.compositor import Prepared
+    from focuspress.engine.fidelity.contract import Settlement
 
 Encoder = Callable[[float], Encoded]
 Scorer = Callable[[bytes], float]
@@ -30,6 +41,29 @@ class RateResult:
     @property
     def data(self) -> bytes:
         return self.encoded.data
+
+
+#: What a rate-control mode returns: the rate's result, the prepared image, the contract's settlement.
+Encoding = tuple[RateResult, "Prepared", "Settlement | None"]
+RateControl = Callable[[Any, np.ndarray, Any], Encoding]
+
+#: mode -> "module:function" (imported on first use: the contract needs the fidelity package)
+_REGISTRY: dict[str, str] = {
+    "contract": "focuspress.engine.fidelity.contract:meet_contract",
+    "quality": "focuspress.engine.ratecontrol.modes:fixed_quality",
+    "size": "focuspress.engine.ratecontrol.modes:target_size",
+    "score": "focuspress.engine.ratecontrol.modes:target_score",
+}
+RATE_CONTROL_MODES: tuple[str, ...] = tuple(_REGISTRY)
+
+
+def rate_control(mode: str) -> RateControl:
+    """The registered rate control for ``mode`` (KeyError names the known ones)."""
+    if mode not in _REGISTRY:
+        raise KeyError(f"unknown rate-control mode {mode!r}; known: {', '.join(RATE_CONTROL_MODES)}")
+    module, _, attribute = _REGISTRY[mode].partition(":")
+    entry: RateControl = getattr(importlib.import_module(module), attribute)
+    return entry
 
 
 def encode_quality(encode: Encoder, quality: float) -> RateResult:

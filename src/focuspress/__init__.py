@@ -25,7 +25,7 @@ _EXPORTS = {
     "compress": "focuspress.engine.api",
     "importance_map": "focuspress.engine.api",
     "CompressOptions": "focuspress.engine.options",
-    "CompressResult": "focuspress.engine.api",
+    "CompressResult": "focuspress.engine.results",
     "Engine": "focuspress.engine.api",
     "load_image": "focuspress.engine.io",
     "FocuspressError": "focuspress.engine.errors",

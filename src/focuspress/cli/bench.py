@@ -323,7 +323,7 @@ def bench_fuzz(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from focuspress.bench.fuzz.cases import OUTCOMES
+    from focuspress.bench.fuzz.cases import VERDICTS
     from focuspress.bench.fuzz.runner import fuzz
 
     with Progress(
@@ -349,11 +349,11 @@ def bench_fuzz(
         f"({report.cases / max(report.seconds, 1e-9):.0f}/s), worker peak RSS {report.peak_rss_mb:.0f} MB"
     )
     table.add_column("seed file")
-    for outcome in OUTCOMES:
+    for outcome in VERDICTS:
         table.add_column(outcome, justify="right")
     for name in sorted(report.by_seed):
-        table.add_row(name, *[str(report.by_seed[name][o]) for o in OUTCOMES])
-    table.add_row("[b]total[/b]", *[f"[b]{report.counts[o]}[/b]" for o in OUTCOMES])
+        table.add_row(name, *[str(report.by_seed[name][o]) for o in VERDICTS])
+    table.add_row("[b]total[/b]", *[f"[b]{report.counts[o]}[/b]" for o in VERDICTS])
     out.print(table)
     for finding in report.findings[:10]:
         out.print(f"{finding['outcome']}: case {finding['index']} ({finding['seed_file']})", highlight=False)
@@ -430,7 +430,7 @@ def bench_contract(
     from rich.progress import Progress
 
     from focuspress.bench.contract import run, save, summary
-    from focuspress.training.camera_native import photos
+    from focuspress.evaluation import photos
 
     _require_bench_extra()
     if not data.is_dir():

@@ -240,7 +240,8 @@ def _run(
         refuse(str(exc), EXIT_FAILURE)
     t0 = time.perf_counter()
     with LiveProgress(err, len(targets)) as progress:
-        for source, outcome in runner.map(list(targets), options):
+        keep = extras.metrics or extras.save_map  # only these need the decoded photo back
+        for source, outcome in runner.map(list(targets), options, keep_image=keep):
             target = targets[source]
             assert target is not None
             report = _write_one(source, target, outcome, extras, totals, options)
@@ -379,15 +380,23 @@ def importance_map(
 ) -> None:
     """Write IMAGE's importance map: <name>.map.png (grey) and <name>.overlay.png (heatmap).
 
-    This is the original tool's Importance_map.png: white is where bits are spent.
+    This is the original tool's Importance_map.png: white is where bits are spent. It is the map
+    compress uses (the pipeline's first two stages: a big JPEG is mapped from its preview).
     """
-    from focuspress.engine import FocuspressError, load_image, save_map_images, shared_engine
+    from focuspress.engine import FocuspressError, save_map_images, shared_engine
+    from focuspress.engine.io.load import read_bytes
+    from focuspress.engine.pipeline import Work, load_and_map
+    from focuspress.engine.results import resize_map
 
     check_choice("--saliency", saliency, _saliency_choices())
     try:
-        loaded = load_image(image)
-        importance = shared_engine(saliency).importance_maps([loaded.rgb])[0]
-        map_path, overlay_path = save_map_images(loaded.rgb, importance, output, image.stem)
+        name = image.name
+        (mapped,) = load_and_map(shared_engine(saliency).maps_for, [Work(read_bytes(image), name)])
+        if mapped.refusal is not None or mapped.image is None or mapped.importance is None:
+            raise FocuspressError(mapped.refusal.message if mapped.refusal else f"{name}: no map")
+        rgb = mapped.image.rgb
+        importance = resize_map(mapped.importance, *rgb.shape[:2])
+        map_path, overlay_path = save_map_images(rgb, importance, output, image.stem)
     except FocuspressError as exc:
         refuse(str(exc))
     out.print(f"wrote {map_path} and {overlay_path} (mean importance {importance.mean():.2f})", highlight=False)

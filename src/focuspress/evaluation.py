@@ -1,4 +1,8 @@
-"""The camera-native photos (``../shared/data/camera-native``): a fixed split, and lossless crops.
+"""What the benchmarks and the tuners both measure with: the camera-native split and its crops, the
+coded image of an output, and the mozjpeg anchor. (``focuspress.bench`` and ``focuspress.training``
+import this module, never each other.)
+
+The camera-native photos (``../shared/data/camera-native``): a fixed split, and lossless crops.
 
 Tuning sees only :data:`TRAIN` (11 files, 8 makers, 4:2:0, 4:2:2 and 4:4:4, source quality
 about 83 to 99); every other file of the folder is validation, reported by the benchmark as
@@ -94,3 +98,41 @@ def write_crops(folder: Path, target: Path, split: str = "all") -> list[Path]:
             crop.write_bytes(lossless_crop(path.read_bytes()))
         out.append(crop)
     return out
+
+
+def coded_image(data: bytes, image) -> bytes:
+    """``data`` (an output) without its metadata segments (the anchors write none), but with the one
+    tag a photo stored sideways needs to be shown upright (the DCT route keeps the stored pixels)."""
+    from focuspress.engine.io.metadata import Metadata, orientation_only_exif, with_metadata
+
+    keep = image.orientation != 1 and image.jpeg is not None
+    return with_metadata(data, Metadata(exif=orientation_only_exif(image.orientation)) if keep else Metadata())
+
+
+def source_coded_image(data: bytes) -> bytes:
+    """A source's coded image: its primary JPEG without metadata segments or what follows it."""
+    from focuspress.engine.io.metadata import Metadata, with_metadata
+    from focuspress.engine.io.multipicture import primary_end
+
+    return with_metadata(data[: primary_end(data) or len(data)], Metadata())
+
+
+def mozjpeg_encode(rgb: np.ndarray, quality: int) -> bytes:
+    """mozjpeg 4.0.3 as built into jpeglib, its defaults (4:2:0, trellis, progressive), at ``quality``.
+
+    jpeglib writes to a path only, and its library version is process-wide state: this switches it
+    to mozjpeg for the one write and back (the engine's own reads and writes use libjpeg-turbo)."""
+    import os
+    import tempfile
+
+    import jpeglib
+
+    fd, name = tempfile.mkstemp(suffix=".jpg")
+    os.close(fd)
+    try:
+        with jpeglib.version("mozjpeg403"):
+            jpeglib.from_spatial(rgb).write_spatial(name, qt=int(quality))
+        with open(name, "rb") as handle:
+            return handle.read()
+    finally:
+        os.unlink(name)

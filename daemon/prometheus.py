@@ -180,14 +180,14 @@ class DaemonMetrics:
 
     def initialize(self, inboxes: list[str]) -> None:
         """Create every per-inbox, per-reason and per-outcome series at 0 (idempotent: SIGHUP adds inboxes)."""
-        from focuspress.engine.jpeg_input import OUTCOMES
+        from focuspress.engine.results import RESULT_KINDS
 
         for stage in STAGES:
             self.stage_seconds.labels(stage)
         for inbox in inboxes:
             for counter in (self.files_seen, self.files_failed, self.bytes_in, self.bytes_out):
                 counter.labels(inbox)
-            for outcome in OUTCOMES:
+            for outcome in RESULT_KINDS:
                 self.files_processed.labels(inbox, outcome)
             for reason in REASON_LABELS:
                 self.files_quarantined.labels(inbox, reason)

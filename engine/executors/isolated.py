@@ -9,16 +9,21 @@ daemon dies meanwhile, the child goes with it and nothing is counted.
 
 Why a fresh process per suspect instead of a pool: suspects are rare (only after an unclean
 stop), and a child that has crashed once is worth nothing; the model load (a second or two)
-is the price.
+is the price. It is an executor like the local and Ray ones (the same interface: ``run_batch``
+and ``map``), one photo per process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 
-from focuspress.engine.executors.base import WorkerLost
+from focuspress.engine.executors.base import WorkerLost, read_input, with_read_time
+from focuspress.engine.options import CompressOptions
 from focuspress.engine.pipeline import Outcome, Work
 
 _context = multiprocessing.get_context("spawn")  # TensorFlow and threads do not survive fork
@@ -40,8 +45,12 @@ def _resolve(target: str):
     return getattr(importlib.import_module(module), name)
 
 
-class IsolatedRunner:
-    """Runs one photo in a child process; :class:`WorkerLost` when the child died under it."""
+class IsolatedExecutor:
+    """Runs each photo in a child process of its own; :class:`WorkerLost` when the child died under it.
+    The decoded photo never comes back (``keep_image`` is dropped: it would cross a pipe)."""
+
+    slots = 1
+    device = "cpu"
 
     def __init__(self, saliency: str, timeout_seconds: float = 600.0, *, target: str | None = None) -> None:
         self.saliency = saliency
@@ -49,7 +58,29 @@ class IsolatedRunner:
         #: "module:function" run in the child instead of the pipeline (tests: a photo that kills it)
         self.target = target
 
+    def warm_up(self) -> None:
+        """Nothing to load here: each child loads its own model."""
+
+    def run_batch(self, items: list[Work], slot: int = 0) -> list[Outcome]:
+        return [self.run(item) for item in items]
+
+    def map(
+        self, paths: Iterable[Path], options: CompressOptions, *, keep_image: bool = False
+    ) -> Iterator[tuple[Path, Outcome]]:
+        for path in paths:
+            work, refusal, read_ms = read_input(path)
+            if work is None:
+                assert refusal is not None
+                yield path, refusal
+            else:
+                yield path, with_read_time(self.run(replace(work, options=options)), read_ms)
+
+    def close(self) -> None:
+        pass
+
     def run(self, work: Work) -> Outcome:
+        """One photo, alone, in a fresh child process."""
+        work = replace(work, keep_image=False)
         receive, send = _context.Pipe(duplex=False)
         target = _child if self.target is None else _resolve(self.target)
         child = _context.Process(target=target, args=(self.saliency, work, send), name="focuspress-isolated")
