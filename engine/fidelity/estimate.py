@@ -37,10 +37,10 @@ from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_
 #: Tile side in 8x8 blocks (256 pixels: 8 pixels at SSIMULACRA2's sixth scale).
 TILE_BLOCKS = 32
 #: Tiles for the photo score: about this fraction of the photo, within these bounds.
-PHOTO_FRACTION, PHOTO_TILES = 0.04, (4, 10)
+PHOTO_FRACTION, PHOTO_TILES = 0.04, (3, 10)
 #: Tiles for the subject score: about this fraction of the subject, within these bounds (the photo
 #: tiles that hold some of the subject count too).
-SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (3, 8)
+SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (2, 8)
 #: The raw tile estimate's bias, per score: estimate - full ~= a * (100 - estimate) + b (see the docstring).
 BIAS = {"photo": (0.0090, 0.3582), "subject": (-0.0023, 0.3345)}
 
@@ -134,10 +134,13 @@ class TileEstimator:
         4:2:0 at ``quality`` on the photo tiles (the rule of ``compositor/block/sampling.py``), else None."""
         from focuspress.engine.compositor.block.sampling import keeps_sampling
 
-        tiles = self.tiles[: self.photo_count]
+        # every other photo tile (still spread over the photo): on camera-native's crops at three
+        # sizes the choice was the same as on all of them for 49 of 51 photos, at half the cost
+        tiles = self.tiles[: self.photo_count : 2]
         if not tiles:
             return None
-        kept = keeps_sampling(self.prepared, other, tiles, self._refs[: self.photo_count], quality)  # type: ignore[arg-type]
+        references = self._refs[: self.photo_count : 2]
+        kept = keeps_sampling(self.prepared, other, tiles, references, quality)  # type: ignore[arg-type]
         return other if kept else None
 
     def with_probe(self, prepared: Prepared) -> TileEstimator:
