@@ -16,9 +16,12 @@ Which one, per file, by its baseline's bits per pixel (:data:`MOZJPEG_BELOW_BPP`
 the 22 camera-native photos at q30-95 (110 files): under 0.5 bpp TurboJPEG's file is 4.6%
 larger than mozjpeg's (median; 28% on a flat Leica frame at 0.08 bpp), from 0.5 to 1 bpp 1.8%,
 above 1 bpp 0.8-1.0%; mozjpeg's extra time is 11, 18 and 28-58 ms per megapixel. So small files
-(where the scan search pays and costs little) get mozjpeg's, big ones TurboJPEG's: the re-scan
-is the largest single cost of a camera photo's encode, and a fixed-quality encode must keep
-at least mozjpeg's own speed (``focuspress bench latency``). Without TurboJPEG every file gets
+(where the scan search pays most and costs least) get mozjpeg's, the rest TurboJPEG's: the
+re-scan is the largest single cost of a camera photo's encode, and the default must keep at
+least mozjpeg's own speed (``focuspress bench latency --sizes``). Until round 4 the line was 1 bpp;
+the contract's camera outputs mostly fall between 0.5 and 1.5 bpp, where mozjpeg's re-scan was a
+quarter of the whole photo's time (the daemon did 1.46 camera photos a second with it, 1.69
+without) for 1.8% of bytes: the line is 0.5 bpp since. Without TurboJPEG every file gets
 mozjpeg's. A photo under a megapixel (a web image, Kodak's 0.4 MP, ECSSD's; not a camera's, nor
 the benchmarks' 1.2 MP camera crops) gets mozjpeg's at any size: the scan search costs it under
 60 ms in all, and TurboJPEG's file would be 0.4-1.4% larger (Kodak at q50-94; on Kodak's BD-rate
@@ -92,7 +95,7 @@ def backend() -> str:
 
 #: a baseline under this many bits per pixel, or of a photo under this many pixels, is re-scanned
 #: by mozjpeg (see the module's docstring)
-MOZJPEG_BELOW_BPP = 1.0
+MOZJPEG_BELOW_BPP = 0.5
 MOZJPEG_BELOW_PIXELS = 1_000_000
 
 

@@ -2,7 +2,7 @@
 
 ``jpeglib`` drives libjpeg's ``jpeg_write_coefficients`` with optimized Huffman tables, so the
 bitstream is libjpeg's own. Progressive output is the baseline re-scanned losslessly
-(``rescan.py``: mozjpeg's for files under 1 bpp, where its scan search saves most, libjpeg-turbo's
+(``rescan.py``: mozjpeg's for files under 0.5 bpp, where its scan search saves most, libjpeg-turbo's
 TurboJPEG above where the system has it). It
 saves 2-6% on small photos and 3-8% on camera photos, so ``auto`` re-scans every photo up to
 :data:`PROGRESSIVE_AUTO_PIXELS` and keeps the smaller file; ``always`` and ``never`` do what
