@@ -242,3 +242,139 @@ def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]
         f"mozjpeg's lossless re-scan alone: median {-100 * np.nanmedian(lossless):+.1f}% size"
     )
     return lines
+
+
+#: (width, height) of the sweep's crops: what IoT and security cameras drop, then bigger frames;
+#: None: the whole photo (3.8-16 MP on camera-native)
+SWEEP_SIZES: tuple[tuple[int, int] | None, ...] = ((640, 480), (1280, 720), (1920, 1080), (2560, 1440), None)
+
+
+@dataclass
+class SizeRow:
+    """One size of the sweep: ms per megapixel of each encoder, summed over the photos, and how many."""
+
+    label: str
+    megapixels: float
+    photos: int
+    contract: float
+    fixed: float
+    mozjpeg: float
+    turbo: float
+
+    @property
+    def ratio(self) -> float:
+        return self.contract / self.fixed if self.fixed else float("nan")
+
+
+def _best(engine, work: list, repeat: int) -> float:
+    """The fastest of ``repeat`` pipeline runs of ``work``, in ms (a warm engine; the machine's other
+    work costs the others)."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        engine.run(work)
+        times.append((time.perf_counter() - t0) * 1000.0)
+    return min(times)
+
+
+def size_sweep(
+    paths: list[Path],
+    *,
+    sizes=SWEEP_SIZES,
+    quality: float = 75.0,
+    repeat: int = 2,
+    saliency: str = DEFAULT_SALIENCY,
+    progress=None,
+) -> list[SizeRow]:
+    """The contract and one fixed-quality encode (``-q``), end to end through the pipeline (decode,
+    map, encode; in memory), and mozjpeg's and libjpeg-turbo's encoders at the same quality on the
+    same decoded pixels, on lossless centre crops of ``paths`` at each of ``sizes`` (photos smaller
+    than a size are left out of it). Each time is the best of ``repeat``."""
+    import io
+
+    from PIL import Image
+
+    from focuspress.engine import CompressOptions, Engine
+    from focuspress.engine.io import decode_upright
+    from focuspress.engine.pipeline import Work
+    from focuspress.evaluation import lossless_crop
+
+    engine = Engine(saliency=saliency)
+    engine.warm_up()
+    contract, fixed = CompressOptions(), CompressOptions(quality=quality)
+    rows = []
+    for size in sizes:
+        totals = {"contract": 0.0, "fixed": 0.0, "mozjpeg": 0.0, "turbo": 0.0}
+        megapixels, count = 0.0, 0
+        for path in paths:
+            data = path.read_bytes()
+            if size is not None:
+                with Image.open(io.BytesIO(data)) as whole:
+                    if whole.size[0] < size[0] or whole.size[1] < size[1]:
+                        continue
+                data = lossless_crop(data, size)
+            work = [Work(data, path.name, contract)]
+            engine.run(work)  # caches warm for this photo (its first run pays for them)
+            totals["contract"] += _best(engine, work, repeat)
+            totals["fixed"] += _best(engine, [Work(data, path.name, fixed)], repeat)
+            rgb = decode_upright(data)
+            totals["mozjpeg"] += min(_encode_ms(rgb, "mozjpeg", 1, int(quality)) for _ in range(repeat))
+            totals["turbo"] += min(_encode_ms(rgb, "turbo", 1, int(quality)) for _ in range(repeat))
+            megapixels += rgb.shape[0] * rgb.shape[1] / 1e6
+            count += 1
+            if progress is not None:
+                progress()
+        if count:
+            label = "whole photos" if size is None else f"{size[0]}x{size[1]}"
+            per = {key: value / megapixels for key, value in totals.items()}
+            rows.append(SizeRow(label, megapixels / count, count, **per))
+    return rows
+
+
+def sweep_lines(rows: list[SizeRow], quality: float) -> list[str]:
+    """Markdown: per size, ms per megapixel of each encoder and the contract's ratio to ``-q``."""
+    q = f"{quality:g}"
+    lines = [
+        f"| size | MP | photos | contract ms/MP | `-q {q}` ms/MP | contract / `-q {q}` | mozjpeg q{q} ms/MP "
+        f"| libjpeg-turbo q{q} ms/MP | contract / mozjpeg |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.label} | {row.megapixels:.1f} | {row.photos} | {row.contract:.0f} | {row.fixed:.0f} "
+            f"| {row.ratio:.2f}x | {row.mozjpeg:.0f} | {row.turbo:.0f} | {row.contract / row.mozjpeg:.2f}x |"
+        )
+    return lines
+
+
+def plot_sweep(rows: list[SizeRow], quality: float, path: Path) -> Path:
+    """ms per megapixel against megapixels, one line per encoder (log-scaled megapixels)."""
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    x = [row.megapixels for row in rows]
+    for key, label in (
+        ("contract", "focuspress, the contract (default)"),
+        ("fixed", f"focuspress -q {quality:g}"),
+        ("mozjpeg", f"mozjpeg q{quality:g} (encoder alone)"),
+        ("turbo", f"libjpeg-turbo q{quality:g} (encoder alone)"),
+    ):
+        axes.plot(x, [getattr(row, key) for row in rows], marker="o", label=label)
+    axes.set_xscale("log")
+    axes.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    labels = [f"{row.label.replace('whole photos', 'whole')}\n{row.megapixels:.1f} MP" for row in rows]
+    axes.set_xticks(x, labels, fontsize=8)
+    axes.set_xlabel("photo size (megapixels, log scale)")
+    axes.set_ylabel("ms per megapixel (warm, end to end)")
+    axes.set_title("Time per megapixel by photo size (2 cores)")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -197,16 +197,50 @@ def bench_latency(
         Optional[float],
         typer.Option("-q", "--quality", min=1, max=100, help="A fixed quality (default: the contract)."),
     ] = None,
+    sizes: Annotated[
+        bool,
+        typer.Option(
+            "--sizes",
+            help="The size sweep: lossless crops at 640x480, 1280x720, 1920x1080, 2560x1440 and whole photos; "
+            "the contract, -q (75 unless given), mozjpeg and libjpeg-turbo in ms/MP per size.",
+        ),
+    ] = False,
+    plot: Annotated[
+        Optional[Path], typer.Option("--plot", help="With --sizes: write the ms/MP-by-size plot here (PNG).")
+    ] = None,
 ) -> None:
     """Per photo: load, map, compositor and write (warm) in ms and ms/MP, against mozjpeg's and
-    libjpeg-turbo's encoders on the same pixels in the same run; peak RSS.
+    libjpeg-turbo's encoders on the same pixels in the same run; peak RSS. With --sizes, the same
+    by photo size (JPEG photos, cropped losslessly), best of --repeat runs (2 at least).
 
-    Example: focuspress bench latency ../shared/data/camera
+    Examples: focuspress bench latency ../shared/data/camera;
+    focuspress bench latency ../shared/data/camera-native --sizes --plot benchmarks/plots/latency_sizes.png
     """
     from focuspress.bench.latency import measure
 
     check_choice("--saliency", saliency, saliency_choices())
     paths = _photos(images)
+    if sizes:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        from focuspress.bench.latency import SWEEP_SIZES, plot_sweep, size_sweep, sweep_lines
+
+        jpegs = [p for p in paths if p.suffix.lower() in (".jpg", ".jpeg")]
+        if not jpegs:
+            refuse("--sizes crops JPEG photos losslessly: give JPEGs (e.g. ../shared/data/camera-native)")
+        at = quality if quality is not None else 75.0
+        with Progress(
+            "{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
+        ) as bar:
+            task = bar.add_task("sizes", total=len(jpegs) * len(SWEEP_SIZES))
+            rows = size_sweep(
+                jpegs, quality=at, repeat=max(2, repeat), saliency=saliency, progress=lambda: bar.advance(task)
+            )
+        for line in sweep_lines(rows, at):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+        if plot is not None:
+            out.print(f"plot: {plot_sweep(rows, at, plot)}", highlight=False)
+        return
     for line in measure(paths, repeat=repeat, saliency=saliency, anchors=anchors, quality=quality):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
 
