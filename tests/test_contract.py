@@ -222,7 +222,11 @@ def test_scores_are_in_the_log_line_status_and_metrics(tmp_path):
         wait_for(lambda: (tmp_path / "out0" / "astronaut.jpg").exists(), 120, message=daemon.log())
         records = [json.loads(line) for line in daemon.log().splitlines() if line.startswith("{")]
         done = next(r for r in records if r.get("file") == "astronaut.png" and r.get("outcome") == "recompressed")
-        assert done["photo_ssimulacra2"] >= 80 and done["subject_ssimulacra2"] >= 90 and done["scores"] == "exact"
+        # a 512x512 photo is scored on tiles (estimated); the margins are the stated errors
+        exact = done["scores"] == "exact"
+        assert done["scores"] in ("exact", "estimated")
+        assert done["photo_ssimulacra2"] >= 80 - (0 if exact else PHOTO_ERROR)
+        assert done["subject_ssimulacra2"] >= 90 - (0 if exact else SUBJECT_ERROR)
         recent = daemon.status()["recent"][0]
         assert recent["subject_ssimulacra2"] == done["subject_ssimulacra2"]
         assert daemon.metric("focuspress_photo_ssimulacra2_count", 'inbox="cam0"') == 1

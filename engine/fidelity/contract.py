@@ -4,19 +4,25 @@ photo stays high quality (the default way focuspress compresses).
 Two knobs, two targets. The quality knob sets the quantization tables, which a JPEG has one of
 per component, so it sets how fine the subject can be; the background knob multiplies the
 rate-distortion lambda of every block by ``background ** (1 - importance)`` (importance: the
-subject's soft mask, 1 on the subject's boxes), so the rest of the photo sheds detail while the
-subject keeps its steps. The search:
+subject's soft mask on the 8x8 block grid, 1 on the map's region and its margin, ``subject.py``),
+so the rest of the photo sheds detail while the subject's blocks keep their steps. The subject is
+the map's region itself, not a rectangle around it: its score pools SSIMULACRA2's error maps over
+the subject's pixels only, so background between two subjects is held to the photo's target.
+The search:
 
 1. the lowest quality whose subject scores at least the subject target (no subject: whose photo
    scores the photo target; then done);
-2. at that quality, the highest background multiplier that keeps both targets;
+2. at that quality, the highest background multiplier whose photo keeps its target (the subject's
+   blocks are coded the same at every multiplier, so its score does not move);
 3. one real encode there.
 
-Each trial is scored by an estimator (``estimate.py``): exact on small photos, from sampled
-tiles on camera-sized ones, so the whole search costs a few tenths of a second on top of one
-encode. Targets are met on the estimate with :data:`MARGIN` to spare (the tile estimate's error;
-see ``estimate.py``). Where a target cannot be met (a source already coarser than it), the
-finest encode is taken; never-larger still applies after the contract.
+Each trial is scored by an estimator (``estimate.py``): from sampled tiles decoded as a viewer
+decodes them at every size a tile fits (no Huffman coding, no file, no re-scan), exactly on photos
+under 320 pixels a side. The search costs about half an encode on camera-sized photos and about
+one encode on a 640x480 snapshot (``benchmarks/README.md``, "Speed by photo size"). Targets are
+met on the estimate with :data:`MARGIN` to spare (the tile estimate's error; see
+``estimate.py``). Where a target cannot be met (a source already coarser than it), the finest
+encode is taken; never-larger still applies after the contract.
 """
 
 from __future__ import annotations
