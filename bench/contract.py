@@ -330,8 +330,11 @@ def measure_object(args: tuple[str, str]) -> dict:
     image_path, mask_path = args
     data = Path(image_path).read_bytes()
     outcome = _engine.run([Work(data, Path(image_path).name, CompressOptions(), keep_image=True)])[0]
-    assert outcome.result is not None and outcome.image is not None
-    reference, shown = outcome.image.rgb, decode_upright(outcome.result.data)
+    if outcome.result is None:
+        return {"image": Path(image_path).name, "refused": str(outcome.refusal)}
+    # the photo as the pipeline decoded it (a photo kept as it was may come back without it)
+    reference = outcome.image.rgb if outcome.image is not None else decode_upright(data)
+    shown = decode_upright(outcome.result.data)
     mask = load_image(Path(mask_path)).rgb[..., 0] > 127
     rows, cols = np.nonzero(mask)
     top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
@@ -357,6 +360,8 @@ def run_objects(pairs: list[tuple[Path, Path]], *, jobs: int = 2, progress=None)
 
 
 def objects_summary(rows: list[dict]) -> list[str]:
+    refused = [r for r in rows if "refused" in r]
+    rows = [r for r in rows if "refused" not in r]
     objects = np.array([r["object"] for r in rows])
     photos = np.array([r["photo"] for r in rows])
     return [
@@ -374,4 +379,5 @@ def objects_summary(rows: list[dict]) -> list[str]:
             f"| {'yes' if r['subject_found'] else 'no'} |"
             for r in sorted(rows, key=lambda r: r["object"])[:8]
         ],
+        *([""] + [f"Refused: {r['image']} ({r['refused']})" for r in refused] if refused else []),
     ]

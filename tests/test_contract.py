@@ -8,6 +8,7 @@ the default, and the scores where operators look (log line, metrics).
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import focuspress
 from focuspress.bench.photos import detailed_photo, encoded
@@ -306,3 +308,18 @@ def test_one_reference_serves_the_photo_and_the_subject():
     assert pooled_against([Reference(source, 6)], [shown]) == pytest.approx(
         pooled_ssimulacra2([(source, shown)]), abs=0.01
     )
+
+
+@pytest.mark.parametrize("size", [(300, 400), (400, 300), (311, 330)])
+def test_photos_a_tile_window_wide_or_less_are_scored_whole(size):
+    # a side of 288-311 px holds a tile and one margin but not the mosaic's window (a tile and a
+    # margin on both sides): such a photo wrote a mosaic from planes shorter than its header and
+    # aborted the process (ECSSD 0437, 300x400)
+    from focuspress.engine.fidelity.estimate import fits_tiles
+
+    width, height = size
+    assert not fits_tiles((-(-height // 8), -(-width // 8)))
+    source = encoded(detailed_photo(height, width), "JPEG", quality=95)
+    result = focuspress.compress(source, saliency="none")
+    with Image.open(io.BytesIO(result.data)) as shown:
+        assert shown.size == (width, height)

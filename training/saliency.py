@@ -87,28 +87,49 @@ def max_f_measure(pred: np.ndarray, mask: np.ndarray, beta2: float = 0.3, thresh
     return (1 + beta2) * precision * recall / np.maximum(beta2 * precision + recall, 1e-12)
 
 
+@dataclass
+class FeatureSet:
+    """The frozen backbone's pyramid (three float16 levels) for each view, and its target masks."""
+
+    features: list[np.ndarray]
+    targets: np.ndarray
+
+
 def train_saliency(
     data: Path, out: Path, *, minutes: float | None = None, epochs: int = 12, views: int = 4, console=None
 ) -> TrainResult:
-    kind = layout(data)
-    if kind == "classes":
+    """Train the map's decoder on ``data`` (mask layout; class folders go to :func:`_train_classes`),
+    resuming from ``out/ckpt``, for ``epochs`` or until ``minutes`` have passed."""
+    if layout(data) == "classes":
         return _train_classes(data, out, minutes=minutes, epochs=epochs, console=console)
-    from rich.progress import Progress
-
-    from focuspress.engine.saliency.efficientnet_lite import build_feature_pyramid
     from focuspress.engine.saliency.tf_runtime import tensorflow
-    from focuspress.engine.saliency.trained import build_head, save_head
+    from focuspress.engine.saliency.trained import save_head
 
-    tf = tensorflow()
-    tf.keras.utils.set_random_seed(SEED)
-    rng = np.random.default_rng(SEED)
+    tensorflow().keras.utils.set_random_seed(SEED)
     out.mkdir(parents=True, exist_ok=True)
     pairs = mask_pairs(data)
     train, val = split(pairs, "train"), split(pairs, "val")
     if not train or not val:
         raise ValueError(f"{data}: need at least {2 * 5} image/mask pairs, found {len(pairs)}")
-    pyramid = build_feature_pyramid()
     started = time.perf_counter()
+    train_set, val_set = _feature_sets(train, val, views, np.random.default_rng(SEED), console)
+    deadline = time.perf_counter() + minutes * 60 if minutes else None
+    head, done, mae, max_f = _fit_head(train_set, val_set, out, epochs, deadline, started, console)
+    weights = out / "saliency_head.npz"
+    save_head(head, weights)
+    return TrainResult(done, time.perf_counter() - started, mae, max_f, weights)
+
+
+def _feature_sets(
+    train: list, val: list, views: int, rng: np.random.Generator, console
+) -> tuple[FeatureSet, FeatureSet]:
+    """The backbone's features, computed once: ``views`` augmented views of each training pair, the
+    whole image of each validation pair (the backbone is frozen, so the decoder's epochs reuse them)."""
+    from rich.progress import Progress
+
+    from focuspress.engine.saliency.efficientnet_lite import build_feature_pyramid
+
+    pyramid = build_feature_pyramid()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("backbone features", total=len(train) + len(val))
         tr_img, tr_tgt, va_img, va_tgt = [], [], [], []
@@ -124,10 +145,32 @@ def train_saliency(
             progress.advance(task)
         tr_feat = _features(pyramid, np.stack(tr_img))
         va_feat = _features(pyramid, np.stack(va_img))
-    tr_tgt_arr = np.stack(tr_tgt)[..., None]
-    va_tgt_arr = np.stack(va_tgt)[..., None]
+    return FeatureSet(tr_feat, np.stack(tr_tgt)[..., None]), FeatureSet(va_feat, np.stack(va_tgt)[..., None])
+
+
+def _loss(tf, target, logits):
+    """Binary cross-entropy plus soft IoU (the IoU term keeps small objects from vanishing)."""
+    bce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=logits))
+    prob = tf.sigmoid(logits)
+    inter = tf.reduce_sum(prob * target, axis=[1, 2, 3])
+    union = tf.reduce_sum(prob + target - prob * target, axis=[1, 2, 3])
+    return bce + tf.reduce_mean(1.0 - (inter + 1.0) / (union + 1.0))
+
+
+def _fit_head(
+    train: FeatureSet, val: FeatureSet, out: Path, epochs: int, deadline: float | None, started: float, console
+):
+    """The decoder's epochs on cached features: checkpointed to ``out/ckpt`` after each (a rerun
+    resumes there), one ``out/log.csv`` row each. Returns the head, the epochs done, and the last
+    validation MAE and max F."""
+    from rich.progress import Progress
+
+    from focuspress.engine.saliency.tf_runtime import tensorflow
+    from focuspress.engine.saliency.trained import build_head
+
+    tf = tensorflow()
     head = build_head()
-    steps_per_epoch = int(np.ceil(len(tr_tgt_arr) / 32))
+    steps_per_epoch = int(np.ceil(len(train.targets) / 32))
     schedule = tf.keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=steps_per_epoch * epochs, alpha=0.05)
     optimizer = tf.keras.optimizers.Adam(schedule)
     epoch_var = tf.Variable(0, dtype=tf.int64)
@@ -138,30 +181,22 @@ def train_saliency(
     log_path = out / "log.csv"
     new_log = not log_path.exists() or int(epoch_var.numpy()) == 0
 
-    def loss_fn(target, logits):
-        bce = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=logits))
-        prob = tf.sigmoid(logits)
-        inter = tf.reduce_sum(prob * target, axis=[1, 2, 3])
-        union = tf.reduce_sum(prob + target - prob * target, axis=[1, 2, 3])
-        return bce + tf.reduce_mean(1.0 - (inter + 1.0) / (union + 1.0))
-
     @tf.function(reduce_retracing=True)
     def step(f8, f16, f32, target):
         with tf.GradientTape() as tape:
-            loss = loss_fn(target, head([f8, f16, f32], training=True))
+            loss = _loss(tf, target, head([f8, f16, f32], training=True))
         grads = tape.gradient(loss, head.trainable_variables)
         optimizer.apply_gradients(zip(grads, head.trainable_variables))
         return loss
 
     def validate() -> tuple[float, float, float]:
-        logits = head([tf.constant(f, tf.float32) for f in va_feat], training=False)
-        loss = float(loss_fn(tf.constant(va_tgt_arr), logits))
+        logits = head([tf.constant(f, tf.float32) for f in val.features], training=False)
+        loss = float(_loss(tf, tf.constant(val.targets), logits))
         prob = tf.sigmoid(logits).numpy()
-        mae = float(np.mean(np.abs(prob - va_tgt_arr)))
-        curves = [max_f_measure(p.ravel(), t.ravel()) for p, t in zip(prob, va_tgt_arr)]
+        mae = float(np.mean(np.abs(prob - val.targets)))
+        curves = [max_f_measure(p.ravel(), t.ravel()) for p, t in zip(prob, val.targets)]
         return loss, mae, float(np.max(np.mean(curves, axis=0)))
 
-    deadline = time.perf_counter() + minutes * 60 if minutes else None
     order_rng = np.random.default_rng(SEED + int(epoch_var.numpy()))
     val_loss, mae, max_f = validate()
     with Progress(console=console) as progress, open(log_path, "a", newline="") as log_file:
@@ -172,12 +207,12 @@ def train_saliency(
         while int(epoch_var.numpy()) < epochs:
             if deadline and time.perf_counter() > deadline:
                 break
-            order = order_rng.permutation(len(tr_tgt_arr))
+            order = order_rng.permutation(len(train.targets))
             losses = []
             for start in range(0, len(order), 32):
                 idx = np.sort(order[start : start + 32])
-                batch = [tf.constant(f[idx], tf.float32) for f in tr_feat]
-                losses.append(float(step(*batch, tf.constant(tr_tgt_arr[idx]))))
+                batch = [tf.constant(f[idx], tf.float32) for f in train.features]
+                losses.append(float(step(*batch, tf.constant(train.targets[idx]))))
             epoch_var.assign_add(1)
             val_loss, mae, max_f = validate()
             writer.writerow(
@@ -190,9 +225,7 @@ def train_saliency(
                 completed=int(epoch_var.numpy()),
                 description=f"training decoder · val MAE {mae:.3f} · max F {max_f:.3f}",
             )
-    weights = out / "saliency_head.npz"
-    save_head(head, weights)
-    return TrainResult(int(epoch_var.numpy()), time.perf_counter() - started, mae, max_f, weights)
+    return head, int(epoch_var.numpy()), mae, max_f
 
 
 def _train_classes(data: Path, out: Path, *, minutes: float | None, epochs: int, console=None) -> TrainResult:

@@ -74,8 +74,9 @@ def debias(raw: float, kind: str) -> float:
 
 
 def fits_tiles(grid: tuple[int, int]) -> bool:
-    """Whether a photo of ``grid`` luma blocks holds one tile with its margins (else: scored whole)."""
-    return min(grid) >= TILE_BLOCKS + MARGIN_BLOCKS
+    """Whether a photo of ``grid`` luma blocks holds one tile with its margins on both sides (a
+    mosaic's window is that wide; else the photo is scored whole)."""
+    return min(grid) >= TILE_BLOCKS + 2 * MARGIN_BLOCKS
 
 
 class TileEstimator:

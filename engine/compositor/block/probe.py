@@ -73,6 +73,11 @@ def mosaic(
     stored orientation. ``tile_size``: the padded tiles' side in blocks."""
     rows = [np.concatenate(tiles, axis=1) for tiles in planes]
     count = len(planes[0])
+    for row, (fv, fh) in zip(rows, factors):
+        # libjpeg reads the planes at the sizes the header declares: a short plane would be read
+        # past its end (memory corruption, not an exception), so a mismatch stops here
+        if row.shape[:2] != (tile_size // fv, count * tile_size // fh):
+            raise ValueError(f"mosaic plane {row.shape[:2]} does not match {count} tiles of {tile_size} blocks")
     if len(rows) == 1:
         jpeg = jpeglib.from_dct(rows[0], qt=tables[:1].astype(np.uint16))
     else:
