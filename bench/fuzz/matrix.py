@@ -43,6 +43,7 @@ SIZES: tuple[tuple[int, int], ...] = (
     (65, 129),
     (95, 127),
     (241, 321),
+    (401, 299),  # a tile and one margin fit across, not the tile estimator's window (a crash once)
     (451, 601),
 )
 #: cjpeg's -sample for each sampling (grey: -grayscale); cmyk and png are written by Pillow
