@@ -114,10 +114,12 @@ def sample_tiles(
     (seeded) aligned place in its cell, each wholly inside the photo's blocks (and inside the
     region where the region holds a tile). None for a photo smaller than a tile's window."""
     top, left, bottom, right = region
+    if min(grid) < size + 2 * MARGIN_BLOCKS:
+        # the window (a tile and a margin on both sides) is wider than the photo: a mosaic of it
+        # would declare more blocks than the photo has (the sampling choice at -q once got one)
+        return []
     # a tile keeps MARGIN_BLOCKS from the bottom and right edges (its window's margin there)
     max_row, max_col = grid[0] - size - MARGIN_BLOCKS, grid[1] - size - MARGIN_BLOCKS
-    if max_row < 0 or max_col < 0:
-        return []
     height, width = max(size, bottom - top), max(size, right - left)
     cells_y = max(1, round(np.sqrt(count * height / width)))
     cells_x = max(1, round(count / cells_y))
