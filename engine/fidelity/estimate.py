@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from focuspress.engine.compositor import Encoded, Prepared, TileProbe
-from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, Tile, sample_tiles
+from focuspress.engine.compositor.block.probe import Tile, sample_tiles, window_fits
 from focuspress.engine.fidelity.subject import Subject
 from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_sums, ssimulacra2_with_region
 
@@ -74,9 +74,8 @@ def debias(raw: float, kind: str) -> float:
 
 
 def fits_tiles(grid: tuple[int, int]) -> bool:
-    """Whether a photo of ``grid`` luma blocks holds one tile with its margins on both sides (a
-    mosaic's window is that wide; else the photo is scored whole)."""
-    return min(grid) >= TILE_BLOCKS + 2 * MARGIN_BLOCKS
+    """Whether a photo of ``grid`` luma blocks holds one tile's mosaic window (else: scored whole)."""
+    return window_fits(grid, TILE_BLOCKS)
 
 
 class TileEstimator:

@@ -102,6 +102,13 @@ def decode_mosaic(data: bytes, tiles: list[Tile], grid: tuple[int, int]) -> list
     return out
 
 
+def window_fits(grid: tuple[int, int], size: int) -> bool:
+    """Whether a ``grid`` of luma blocks holds a tile of ``size`` blocks with :data:`MARGIN_BLOCKS`
+    on both sides (a mosaic's window): a mosaic of a wider window would declare more blocks than
+    the photo has, and libjpeg would read past its planes."""
+    return min(grid) >= size + 2 * MARGIN_BLOCKS
+
+
 def sample_tiles(
     grid: tuple[int, int],
     region: tuple[int, int, int, int],
@@ -114,9 +121,7 @@ def sample_tiles(
     (seeded) aligned place in its cell, each wholly inside the photo's blocks (and inside the
     region where the region holds a tile). None for a photo smaller than a tile's window."""
     top, left, bottom, right = region
-    if min(grid) < size + 2 * MARGIN_BLOCKS:
-        # the window (a tile and a margin on both sides) is wider than the photo: a mosaic of it
-        # would declare more blocks than the photo has (the sampling choice at -q once got one)
+    if not window_fits(grid, size):
         return []
     # a tile keeps MARGIN_BLOCKS from the bottom and right edges (its window's margin there)
     max_row, max_col = grid[0] - size - MARGIN_BLOCKS, grid[1] - size - MARGIN_BLOCKS
