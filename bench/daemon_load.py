@@ -3,7 +3,8 @@
 Copies ``count`` images (cycling through ``data``) into a fresh inbox as fast as possible,
 each via a temp name and a rename (as uploaders do), then waits for every output. Reports
 sustained images/s (first drop to last output), arrival-to-output latency p50/p99 (output
-mtime minus the drop time), the daemon's peak RSS (VmHWM), and lost/duplicated counts.
+mtime minus the drop time), the daemon's peak RSS (VmHWM) and its own plus its worker processes'
+(the sum of each one's peak: an upper bound of what they held at once), and lost/duplicated counts.
 """
 
 from __future__ import annotations
@@ -31,6 +32,23 @@ def _peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process under ``pid`` (worker processes, multiprocessing's helper), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
 
 
 def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAULT_SALIENCY, console=None) -> list[str]:
@@ -92,6 +110,7 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAUL
         elapsed = max(outputs.values()) - first_drop if outputs else float("nan")
         written_mp = sum(dropped_mp[s] for s in outputs if s in dropped_mp)
         peak = _peak_rss_mb(proc.pid)
+        workers_peak = sum(v for v in (_peak_rss_mb(child) for child in _descendants(proc.pid)) if v == v)
         return [
             f"files: {count} dropped, {len(outputs)} written, {len(quarantined)} quarantined, "
             f"{lost} lost, {duplicated} duplicated",
@@ -99,7 +118,7 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAUL
             f"({written_mp / max(1, len(outputs)):.1f} MP a photo; {workers} workers, saliency {saliency})",
             f"latency arrival->output: p50 {np.percentile(latencies, 50):.1f} s, "
             f"p99 {np.percentile(latencies, 99):.1f} s",
-            f"daemon peak RSS: {peak:.0f} MB",
+            f"daemon peak RSS: {peak:.0f} MB; with its worker processes {peak + workers_peak:.0f} MB",
         ]
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:

@@ -100,7 +100,11 @@ class DaemonConfig(Strict):
     retry_seconds: float = Field(
         30.0, gt=0, le=86400, description="wait before retrying an inbox whose outbox could not be written"
     )
-    executor: Literal["local", "ray"] = Field("local", description="run the work here, or on a Ray cluster")
+    executor: Literal["processes", "local", "ray"] = Field(
+        "processes",
+        description="processes: `workers` worker processes here, a model each (CPU servers); local: `workers` "
+        "threads sharing one model in the daemon's process (a GPU server); ray: a Ray cluster",
+    )
     ray: RayConfig = Field(default_factory=RayConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     log_format: LogFormat = "json"

@@ -56,8 +56,10 @@ class ProcessorPlan:
 def make_processor_plan(config: DaemonConfig, journal: Journal, metrics: DaemonMetrics, on_retry=None) -> ProcessorPlan:
     """Build (and warm up) the executor ``config`` names and the processor over it.
 
-    Local: ``workers`` threads share one in-process model, ``batch_size`` photos per model call;
-    a suspect photo (in flight at an unclean stop) runs alone in a child process. Ray:
+    Processes (the default): ``workers`` worker processes, a model each, fed by two threads per
+    process. Local: ``workers`` threads share one in-process model, ``batch_size`` photos per model
+    call (a GPU). Either way a suspect photo (in flight at an unclean stop) runs alone in a child
+    process. Ray:
     IN_FLIGHT_PER_WORKER threads per actor, so each actor has its next photo waiting.
     Used by the service and by ``focuspress bench throughput`` (the same path measured).
     """
@@ -65,6 +67,11 @@ def make_processor_plan(config: DaemonConfig, journal: Journal, metrics: DaemonM
     if config.executor == "ray":
         executor = make_executor("ray", config.saliency, config.ray)
         threads, batch_size = IN_FLIGHT_PER_WORKER * config.ray.actors, 1
+    elif config.executor == "processes":
+        # a model per worker process; two threads per process keep each one's next photo read
+        executor = make_executor("processes", config.saliency, workers=config.workers)
+        threads, batch_size = IN_FLIGHT_PER_WORKER * config.workers, config.batch_size
+        isolated = IsolatedExecutor(config.saliency)
     else:
         executor = make_executor("local", config.saliency)
         threads, batch_size = config.workers, config.batch_size
@@ -401,7 +408,7 @@ class Service:
         self.config = new
         self.processor.config = new
         self.settler.settle_seconds = new.settle_seconds
-        self.pool.batch_size = new.batch_size if new.executor == "local" else self.pool.batch_size
+        self.pool.batch_size = new.batch_size if new.executor != "ray" else self.pool.batch_size
         if "log_format" in applied:
             from focuspress.daemon.logs import set_format
 

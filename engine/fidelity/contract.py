@@ -242,7 +242,6 @@ BACKGROUND_MAX_STEP = 2.0
 CLOSE_ENOUGH = 0.75
 
 
-
 def _lowest(
     slack: Callable[[float], float],
     bounds: tuple[float, float],

@@ -108,9 +108,7 @@ class TileEstimator:
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
         """The scores asked for, from the tiles they need (see the class's docstring)."""
-        wanted = sorted(
-            set(range(self.photo_count) if photo else ()) | set(self.subject_index if subject else ())
-        )
+        wanted = sorted(set(range(self.photo_count) if photo else ()) | set(self.subject_index if subject else ()))
         if not wanted:
             return Scores(float("nan"), None)
         shown = self.prepared.probe(quality, background, [self.tiles[i] for i in wanted])

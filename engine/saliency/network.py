@@ -68,6 +68,16 @@ def keras_network():
     return keras.Model(inputs, outputs, name="focuspress_saliency")
 
 
+def map_threads() -> int:
+    """Threads LiteRT uses for one map: ``FOCUSPRESS_MAP_THREADS`` where set (the processes executor
+    gives each worker its share of the cores: threads beyond that spin against each other), else
+    every core."""
+    try:
+        return max(1, int(os.environ.get("FOCUSPRESS_MAP_THREADS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
 class LiteRtNetwork:
     """The exported network on LiteRT (CPU). One call at a time; LiteRT uses the cores inside it."""
 
@@ -77,7 +87,7 @@ class LiteRtNetwork:
         from ai_edge_litert.interpreter import Interpreter
 
         with _quiet_stderr():  # LiteRT announces its CPU delegate on stderr
-            self._interpreter = Interpreter(model_path=str(path), num_threads=threads or os.cpu_count() or 1)
+            self._interpreter = Interpreter(model_path=str(path), num_threads=threads or map_threads())
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
         self._batch = 0

@@ -7,6 +7,7 @@ never stops the others. The photos go through the engine's one pipeline on an ex
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -99,8 +100,13 @@ def compress(
         bool, typer.Option("--save-map", help="Also write each photo's importance map and overlay PNGs.")
     ] = False,
     executor: Annotated[
-        str, typer.Option("--executor", help="local (this process) or ray (actors on a Ray cluster).")
-    ] = "local",
+        str,
+        typer.Option(
+            "--executor",
+            help="auto (worker processes, one per core, for a folder of photos; this process for a few), "
+            "processes, local (this process) or ray (actors on a Ray cluster).",
+        ),
+    ] = "auto",
     ray_address: Annotated[
         Optional[str],
         typer.Option("--ray-address", help="Ray cluster, e.g. auto or ray://head:10001 (default: start a local Ray)."),
@@ -187,7 +193,7 @@ def compress(
     except FocuspressError as exc:
         refuse(str(exc))
     check_choice("--saliency", saliency, _saliency_choices())
-    check_choice("--executor", executor, EXECUTORS)
+    check_choice("--executor", executor, ("auto", *EXECUTORS))
     check_choice("--table", table, TABLE_MODES)
     plan = plan_outputs(images, output, overwrite=overwrite, recursive=recursive, skip_existing=skip_existing)
     for message in plan.notes:
@@ -205,6 +211,8 @@ def compress(
             _finish(reports, output, json_lines, table, 0.0, "-", [])
             return
         raise typer.Exit(EXIT_BAD_INPUT)
+    if executor == "auto":
+        executor = auto_executor(len(plan.runnable))
     ray = RayOptions(address=ray_address, actors=ray_actors, num_gpus=ray_gpus) if executor == "ray" else None
     extras = Extras(metrics=metrics, roi_mask=roi_mask, save_map=save_map, json_lines=json_lines)
     totals = _run(plan.runnable, parsed, output, saliency, executor, ray, extras, reports, table)
@@ -212,6 +220,18 @@ def compress(
         raise typer.Exit(EXIT_FAILURE)
     if totals.failures or plan.refused:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+#: ``--executor auto`` starts worker processes (a model each, a second or two to load) from this
+#: many photos, where there is more than one core; fewer run in this process
+PROCESSES_FROM_PHOTOS = 4
+
+
+def auto_executor(photos: int) -> str:
+    """What ``--executor auto`` runs ``photos`` photos on: worker processes for a folder's worth on a
+    machine with cores to spare (a photo's search is Python-bound between its C calls, so threads
+    would share one core), this process for a few (no start-up to pay)."""
+    return "processes" if photos >= PROCESSES_FROM_PHOTOS and (os.cpu_count() or 1) > 1 else "local"
 
 
 def _run(
