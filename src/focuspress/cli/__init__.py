@@ -56,6 +56,9 @@ app.command("eval-map")(train.eval_map)
 
 
 def main() -> None:
+    from focuspress.engine.allocator import keep_freed_memory
+
+    keep_freed_memory()  # a process that compresses photo after photo (engine/allocator.py)
     try:
         app()
     except KeyboardInterrupt:
