@@ -51,7 +51,15 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAULT_SALIENCY, console=None) -> list[str]:
+def run_load(
+    data: Path,
+    count: int,
+    *,
+    workers: int = 2,
+    saliency: str = DEFAULT_SALIENCY,
+    executor: str = "processes",
+    console=None,
+) -> list[str]:
     sources = list_images(data)
     if not sources:
         raise SystemExit(f"{data}: no images")
@@ -67,6 +75,7 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAUL
         workers=workers,
         queue_size=2 * workers,
         settle_seconds=0.5,
+        executor=executor,
     )
     raw = yaml.safe_load(config.read_text())
     raw["inboxes"][0].update(path=str(root / "in"), outbox=str(root / "out"), quarantine=str(root / "quarantine"))
@@ -115,7 +124,8 @@ def run_load(data: Path, count: int, *, workers: int = 2, saliency: str = DEFAUL
             f"files: {count} dropped, {len(outputs)} written, {len(quarantined)} quarantined, "
             f"{lost} lost, {duplicated} duplicated",
             f"throughput: {len(outputs) / elapsed:.2f} images/s, {written_mp / elapsed:.1f} MP/s sustained "
-            f"({written_mp / max(1, len(outputs)):.1f} MP a photo; {workers} workers, saliency {saliency})",
+            f"({written_mp / max(1, len(outputs)):.1f} MP a photo; {workers} workers, executor {executor}, "
+            f"saliency {saliency})",
             f"latency arrival->output: p50 {np.percentile(latencies, 50):.1f} s, "
             f"p99 {np.percentile(latencies, 99):.1f} s",
             f"daemon peak RSS: {peak:.0f} MB; with its worker processes {peak + workers_peak:.0f} MB",

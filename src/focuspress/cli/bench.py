@@ -109,13 +109,17 @@ def bench_daemon(
     count: Annotated[int, typer.Option("--count", min=1, help="How many files to drop at once.")] = 200,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
     saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    executor: Annotated[
+        str, typer.Option("--executor", help="The daemon's executor: processes (its default) or local (threads).")
+    ] = "processes",
 ) -> None:
     """Drop COUNT images at once into a real daemon's inbox; report images/s, latency, memory."""
     from focuspress.bench.daemon_load import run_load
 
     if not data.is_dir():
         refuse(f"--data must be a folder of images (got {data})")
-    report_lines = run_load(data, count, workers=workers, saliency=saliency, console=err)
+    check_choice("--executor", executor, ("processes", "local"))
+    report_lines = run_load(data, count, workers=workers, saliency=saliency, executor=executor, console=err)
     for line in report_lines:
         out.print(line, highlight=False, soft_wrap=True)
 
