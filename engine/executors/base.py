@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
@@ -38,6 +39,18 @@ def read_input(path: Path) -> tuple[Work | None, Outcome | None, float]:
     except FocuspressError as exc:
         return None, Outcome(name=name, refusal=Refusal.of(exc)), (time.perf_counter() - t0) * 1000.0
     return Work(data, name), None, (time.perf_counter() - t0) * 1000.0
+
+
+def read_each(paths: Iterable[Path], options: CompressOptions) -> Iterator[tuple[Path, Work | Outcome, float]]:
+    """Every path read for an executor's ``map``: (path, its work with ``options``, read ms), or (path,
+    its refusal, read ms) for a file that could not be read."""
+    for path in paths:
+        work, refusal, read_ms = read_input(path)
+        if work is None:
+            assert refusal is not None
+            yield path, refusal, read_ms
+        else:
+            yield path, replace(work, options=options), read_ms
 
 
 def with_read_time(outcome: Outcome, read_ms: float) -> Outcome:

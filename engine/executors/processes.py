@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from focuspress.engine.errors import Reason
-from focuspress.engine.executors.base import WorkerLost, read_input, with_read_time
+from focuspress.engine.executors.base import WorkerLost, read_each, with_read_time
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.pipeline import Outcome, Work, refused
 
@@ -185,14 +185,11 @@ class ProcessesExecutor:
         window = 2 * self.slots
         with ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="focuspress-feed") as feeders:
             pending: dict[Future[Outcome], Path] = {}
-            for path in paths:
-                work, refusal, read_ms = read_input(path)
-                if work is None:
-                    assert refusal is not None
-                    yield path, refusal
+            for path, work, read_ms in read_each(paths, options):
+                if isinstance(work, Outcome):
+                    yield path, work
                     continue
-                future = feeders.submit(self._one, replace(work, options=options), read_ms)
-                pending[future] = path
+                pending[feeders.submit(self._one, work, read_ms)] = path
                 while len(pending) >= window:
                     yield from self._completed(pending)
             while pending:

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from focuspress.engine.errors import Reason
-from focuspress.engine.executors.base import IN_FLIGHT_PER_WORKER, WorkerLost, read_input, with_read_time
+from focuspress.engine.executors.base import IN_FLIGHT_PER_WORKER, WorkerLost, read_each, with_read_time
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.pipeline import Outcome, Work, refused
 
@@ -173,15 +173,12 @@ class RayExecutor:
         pending: dict[Any, tuple[Path, int, Work, float]] = {}
         slots = itertools.cycle(range(len(self.actors)))
         window = IN_FLIGHT_PER_WORKER * len(self.actors)
-        for path in paths:
-            work, refusal, read_ms = read_input(path)
-            if work is None:
-                assert refusal is not None
-                yield path, refusal
+        for path, item, read_ms in read_each(paths, options):
+            if isinstance(item, Outcome):
+                yield path, item
                 continue
             index = next(slots)
             self._wait_restarted(index)
-            item = replace(work, options=options)
             pending[self.actors[index].compress.remote([item])] = (path, index, item, read_ms)
             while len(pending) >= window:
                 yield self._next_done(pending)
