@@ -67,14 +67,11 @@ def make_processor_plan(config: DaemonConfig, journal: Journal, metrics: DaemonM
     if config.executor == "ray":
         executor = make_executor("ray", config.saliency, config.ray)
         threads, batch_size = IN_FLIGHT_PER_WORKER * config.ray.actors, 1
-    elif config.executor == "processes":
-        # a model per worker process; two threads per process keep each one's next photo read
-        executor = make_executor("processes", config.saliency, workers=config.workers)
-        threads, batch_size = IN_FLIGHT_PER_WORKER * config.workers, config.batch_size
-        isolated = IsolatedExecutor(config.saliency)
     else:
-        executor = make_executor("local", config.saliency)
-        threads, batch_size = config.workers, config.batch_size
+        executor = make_executor(config.executor, config.saliency, workers=config.workers)
+        # worker processes: two feeding threads each keep every process's next photo read
+        feeders = IN_FLIGHT_PER_WORKER if config.executor == "processes" else 1
+        threads, batch_size = feeders * config.workers, config.batch_size
         isolated = IsolatedExecutor(config.saliency)
     executor.warm_up()
     processor = Processor(config, journal, metrics, executor, on_retry, isolated=isolated)

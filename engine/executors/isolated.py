@@ -22,7 +22,7 @@ from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from focuspress.engine.executors.base import WorkerLost, read_input, with_read_time
+from focuspress.engine.executors.base import WorkerLost, read_each, with_read_time
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.pipeline import Outcome, Work
 
@@ -67,13 +67,8 @@ class IsolatedExecutor:
     def map(
         self, paths: Iterable[Path], options: CompressOptions, *, keep_image: bool = False
     ) -> Iterator[tuple[Path, Outcome]]:
-        for path in paths:
-            work, refusal, read_ms = read_input(path)
-            if work is None:
-                assert refusal is not None
-                yield path, refusal
-            else:
-                yield path, with_read_time(self.run(replace(work, options=options)), read_ms)
+        for path, work, read_ms in read_each(paths, options):
+            yield path, work if isinstance(work, Outcome) else with_read_time(self.run(work), read_ms)
 
     def close(self) -> None:
         pass

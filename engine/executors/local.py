@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from focuspress.engine.api import Engine
-from focuspress.engine.executors.base import read_input, with_read_time
+from focuspress.engine.executors.base import read_each, with_read_time
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.pipeline import Outcome, Work
 
@@ -31,16 +31,11 @@ class LocalExecutor:
     def map(
         self, paths: Iterable[Path], options: CompressOptions, *, keep_image: bool = False
     ) -> Iterator[tuple[Path, Outcome]]:
-        for path in paths:
-            work, refusal, read_ms = read_input(path)
-            if work is None:
-                assert refusal is not None
-                yield path, refusal
+        for path, work, read_ms in read_each(paths, options):
+            if isinstance(work, Outcome):
+                yield path, work
             else:
-                yield (
-                    path,
-                    with_read_time(self.run_batch([replace(work, options=options, keep_image=keep_image)])[0], read_ms),
-                )
+                yield path, with_read_time(self.run_batch([replace(work, keep_image=keep_image)])[0], read_ms)
 
     def close(self) -> None:
         pass

@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from focuspress.engine.errors import Reason
-from focuspress.engine.executors.base import WorkerLost, read_each, with_read_time
+from focuspress.engine.executors.base import IN_FLIGHT_PER_WORKER, WorkerLost, read_each, with_read_time
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.pipeline import Outcome, Work, refused
 
@@ -182,7 +182,7 @@ class ProcessesExecutor:
         """Photos read here, run on every worker at once; outcomes as they complete (the decoded photo
         never comes back: the caller loads it again where it needs it)."""
         self.warm_up()
-        window = 2 * self.slots
+        window = IN_FLIGHT_PER_WORKER * self.slots
         with ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="focuspress-feed") as feeders:
             pending: dict[Future[Outcome], Path] = {}
             for path, work, read_ms in read_each(paths, options):
