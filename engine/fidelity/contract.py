@@ -306,6 +306,10 @@ def _lowest(
                 x = max(x0 + tolerance, x0 + 1.25 * (-v0 + 0.4 * CLOSE_ENOUGH) / measured)
             if max_step is not None:
                 x = float(np.clip(x, x0 - max_step, x0 + max_step))
+            if best is not None and x - lo_bound < tolerance:
+                # within the knob's resolution of its end: the end itself (a trial just short of it
+                # that passes by a wide margin would only lead to a trial at the end)
+                x = lo_bound
         value = probe(x)
     passing = [p for p in points if p[1] >= 0]
     del value

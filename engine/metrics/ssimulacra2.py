@@ -37,6 +37,8 @@ _STRIPE = 128  # core rows per stripe at every scale (even, so downsampling neve
 _OPSIN = _s2.kOpsinAbsorbanceMatrix.reshape(3, 3).astype(np.float32)
 _BIAS = _s2.kOpsinAbsorbanceBias.astype(np.float32)
 _CBRT_BIAS = np.cbrt(_BIAS).astype(np.float32)
+_OPSIN_AFFINE = np.hstack([_OPSIN, _BIAS[:, None]]).astype(np.float32)
+assert (_OPSIN >= 0).all() and (_BIAS > 0).all()  # what lets _xyb skip its clamp
 _C2 = np.float32(_s2.kC2)
 # From cube roots c to positive XYB, as one affine map (subtracting cbrt(bias) folded in):
 # x = 14 * (c0 - c1) / 2 + 0.42, y = (c0 + c1) / 2 + 0.01, b = c2 - (c0 + c1) / 2 + 0.55.
@@ -59,10 +61,10 @@ def _linear(image: np.ndarray) -> np.ndarray:
 
 def _xyb(linear: np.ndarray) -> np.ndarray:
     """Linear RGB (h, w, 3) to the package's "positive XYB" planes, float32."""
-    mixed = cv2.transform(linear, _OPSIN)  # per pixel: opsin matrix times RGB
-    mixed += _BIAS
-    np.maximum(mixed, 0.0, out=mixed)
-    mixed = cv2.pow(mixed, 1.0 / 3.0)  # cube root (non-negative here), much faster than np.cbrt
+    # per pixel: opsin matrix times RGB plus the bias, one affine map (every entry of both is
+    # positive and linear RGB is not negative, so nothing here is below zero: no clamp needed)
+    mixed = cv2.transform(linear, _OPSIN_AFFINE)
+    np.cbrt(mixed, out=mixed)  # numpy 2's vectorized cube root: 5x OpenCV's pow(x, 1/3) on a tile
     return cv2.transform(mixed, _POSITIVE_XYB)
 
 
