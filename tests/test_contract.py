@@ -323,3 +323,43 @@ def test_photos_a_tile_window_wide_or_less_are_scored_whole(size):
     result = focuspress.compress(source, saliency="none")
     with Image.open(io.BytesIO(result.data)) as shown:
         assert shown.size == (width, height)
+
+
+@pytest.mark.parametrize("subsampling", [1, 2])  # 4:2:2 (kept or taken to 4:2:0), 4:2:0
+def test_a_snapshot_probed_whole_shows_its_tiles_as_the_mosaic_does(subsampling):
+    """Where the tiles' windows hold as many blocks as the photo (a 640x480 snapshot), a trial codes
+    the whole photo instead of a mosaic: every tile's pixels are the mosaic's, to the level."""
+    from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, decode_mosaic
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.options import CompressOptions
+
+    source = encoded(detailed_photo(480, 640, seed=7), "JPEG", quality=95, subsampling=subsampling)
+    image = load_image(source)
+    prepared, subject, _ = prepare_contract(image, _blob_map(480, 640, [(100, 120, 380, 520)]), CompressOptions())
+    probe = prepared.tiles
+    assert probe is not None
+    for variant in (probe, prepared.alternative or probe):
+        tiles = TileEstimator(variant, subject).tiles
+        rows, cols = variant.grid
+        assert len(tiles) * (tiles[0].size + 2 * MARGIN_BLOCKS) ** 2 >= rows * cols  # the whole photo's path
+        for quality, background in ((92.0, 1.0), (88.0, 12.0)):
+            whole = variant.probe(quality, background, tiles)
+            mosaic = decode_mosaic(variant.tile_jpeg(quality, background, tiles), tiles, variant.grid)
+            assert all(np.array_equal(a, b) for a, b in zip(whole, mosaic))
+
+
+def test_the_subject_score_skips_tiles_holding_a_sliver_of_it():
+    """The subject's tiles are the fullest ones holding 95% of its pixels: a tile with 3% of them
+    beside tiles with the rest is not probed for the subject, and every fuller one is."""
+    from focuspress.engine.fidelity.estimate import SUBJECT_SHARE, _holding_most
+
+    full = np.ones((4, 4), np.float32)
+    weights = [full * 0.03, None, full * 0.5, full * 0.47]
+    assert _holding_most(weights) == [2, 3]
+    assert _holding_most([full * 0.02, None, full]) == [2]
+    assert _holding_most([full * 0.3, full * 0.3, full * 0.4]) == [0, 1, 2]
+    kept = _holding_most(weights)
+    assert sum(float(weights[i].sum()) for i in kept) >= SUBJECT_SHARE * sum(  # type: ignore[union-attr]
+        float(w.sum()) for w in weights if w is not None
+    )

@@ -38,6 +38,8 @@ from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_
 TILE_BLOCKS = 32
 #: Tiles for the photo score: about this fraction of the photo, within these bounds.
 PHOTO_FRACTION, PHOTO_TILES = 0.04, (3, 10)
+#: Photos under this many pixels choose their chroma sampling on one tile (:meth:`TileEstimator.sampling_choice`).
+ONE_TILE_CHOICE_PIXELS = 1_000_000
 #: Tiles for the subject score: about this fraction of the subject, within these bounds (the photo
 #: tiles that hold some of the subject count too).
 SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (2, 8)
@@ -102,7 +104,7 @@ class TileEstimator:
         self.photo_count = len(photo)
         weights = [_weight(subject, tile) for tile in self.tiles]
         #: tiles holding some of the subject (their indices), photo tiles first
-        self.subject_index = [i for i, w in enumerate(weights) if w is not None]
+        self.subject_index = _holding_most(weights)
         pixels = prepared.reference(self.tiles) if self.tiles else []
         self._refs = [Reference(tile, self.scales, weight) for tile, weight in zip(pixels, weights)]
 
@@ -134,10 +136,11 @@ class TileEstimator:
 
         # every other photo tile (still spread over the photo): on camera-native's crops at three
         # sizes the choice was the same as on all of them for 49 of 51 photos, at half the cost.
-        # A photo of the fewest photo tiles (under about 4 MP) decides on its first tile alone: on
-        # camera-native's 640x480 and 1280x720 crops that chose as two tiles did for 35 of 36
-        # photos, and there the choice is a tenth of the contract's time.
-        step = 2 if self.photo_count > PHOTO_TILES[0] else PHOTO_TILES[0]
+        # A photo under a megapixel decides on its first tile alone: on camera-native's 640x480 and
+        # 1280x720 crops that chose as two tiles did for 35 of 36 photos, and there the choice
+        # is a tenth of the contract's time.
+        rows, cols = self.prepared.grid
+        step = self.photo_count if rows * cols * 64 < ONE_TILE_CHOICE_PIXELS else 2
         tiles = self.tiles[: self.photo_count : step]
         if not tiles:
             return None
@@ -155,6 +158,29 @@ class TileEstimator:
 
     def _fix(self, raw: float, kind: str) -> float:
         return raw if self.raw else debias(raw, kind)
+
+
+#: The subject score pools the tiles that hold this share of the subject's pixels in all tiles, the
+#: fullest first: a tile holding a sliver of the subject costs as much to probe as one holding a lot
+#: of it, and adds almost nothing to a pooled score (see :func:`_holding_most`).
+SUBJECT_SHARE = 0.95
+
+
+def _holding_most(weights: list[np.ndarray | None]) -> list[int]:
+    """Indices of the tiles (ascending) holding :data:`SUBJECT_SHARE` of the subject's weight over all
+    tiles, the fullest first; the tiles left out hold a sliver of it each (on 640x480 crops of camera
+    photos, where four tiles cover most of the frame, a tile with 4% of the subject beside one
+    with 96%)."""
+    totals = [(float(w.sum()), i) for i, w in enumerate(weights) if w is not None]
+    whole = sum(total for total, _ in totals)
+    kept: list[int] = []
+    held = 0.0
+    for total, index in sorted(totals, reverse=True):
+        if kept and held >= SUBJECT_SHARE * whole:
+            break
+        kept.append(index)
+        held += total
+    return sorted(kept)
 
 
 def _weight(subject: Subject, tile: Tile) -> np.ndarray | None:

@@ -358,7 +358,7 @@ class Reference:
     def sums(self, distorted: np.ndarray) -> list[_Sums]:
         """The per-scale sums of ``distorted`` against this reference (every scale it keeps; a
         region scored on fewer scales pools only the first ones: each scale's sums are the same)."""
-        return self.both_sums(distorted)[0]
+        return self.both_sums(distorted, region=False)[0]
 
     def both_sums(
         self, distorted: np.ndarray, *, whole: bool = True, region: bool = True

@@ -89,10 +89,15 @@ def mosaic(
     return write_dct(jpeg, progressive="never", optimize=optimize)
 
 
+def decode_rgb(data: bytes) -> np.ndarray:
+    """A JPEG (no markers: as stored) decoded to RGB by libjpeg-turbo, as a viewer decodes it."""
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
 def decode_mosaic(data: bytes, tiles: list[Tile], grid: tuple[int, int]) -> list[np.ndarray]:
     """The ``tiles`` of a mosaic of their windows as RGB arrays, decoded by libjpeg-turbo, margins cut off."""
-    with Image.open(io.BytesIO(data)) as image:
-        rgb = np.asarray(image.convert("RGB"))
+    rgb = decode_rgb(data)
     width = rgb.shape[1] // len(tiles)
     out = []
     for index, tile in enumerate(tiles):

@@ -28,7 +28,14 @@ import numpy as np
 from focuspress.engine.compositor import Encoded, Route
 from focuspress.engine.compositor.block.encoder import BlockSettings, luma_weights, quantization_tables
 from focuspress.engine.compositor.block.masking import block_importance, upsample_blocks
-from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, Tile, decode_mosaic, mosaic, plane_slice
+from focuspress.engine.compositor.block.probe import (
+    MARGIN_BLOCKS,
+    Tile,
+    decode_mosaic,
+    decode_rgb,
+    mosaic,
+    plane_slice,
+)
 from focuspress.engine.compositor.block.quantize import STRIPE_ROWS, quantize_rdo
 from focuspress.engine.compositor.block.resample import chroma_subsampling, chroma_to_420, factors_to_420
 from focuspress.engine.compositor.block.tables import TableTuning
@@ -173,14 +180,19 @@ class PreparedTranscode:
         (by ``background ** (1 - importance)``): the subject keeps its steps, the rest gets cheaper."""
         components = 1 + len(self.chroma)
         tables, asked = self.tables(quality)
-        planes = [self._quantize(self.luma, 0, tables, asked, background)]
-        for index, plane in enumerate(self.chroma, start=1):
-            planes.append(self._quantize(plane, index, tables, asked, background))
+        planes = self._levels(quality, background)
         exact = not self.resampled and all(
             _same_coefficients(planes[i], tables[i], level, self.source_tables[i])
             for i, level in enumerate([self.luma, *self.chroma])
         )
         return Encoded(self._write(planes, tables[:components]), exact=exact)
+
+    def _levels(self, quality: float, background: float) -> list[np.ndarray]:
+        tables, asked = self.tables(quality)
+        planes = [self._quantize(self.luma, 0, tables, asked, background)]
+        for index, plane in enumerate(self.chroma, start=1):
+            planes.append(self._quantize(plane, index, tables, asked, background))
+        return planes
 
     def _quantize(self, plane, index, tables, asked, background, tile: Tile | None = None) -> np.ndarray:
         factor = self.factors[index]
@@ -239,8 +251,25 @@ class PreparedTranscode:
         return self.jpeg.height // 8, self.jpeg.width // 8
 
     def probe(self, quality: float, background: float, tiles: list[Tile]) -> list[np.ndarray]:
-        """The tiles as the encode at (``quality``, ``background``) would show them (see ``probe.py``)."""
-        return decode_mosaic(self.tile_jpeg(quality, background, tiles), tiles, self.grid)
+        """The tiles as the encode at (``quality``, ``background``) would show them (see ``probe.py``).
+
+        Where the tiles' windows hold as many blocks as the photo (four tiles of a 640x480 snapshot),
+        the whole photo is coded and decoded instead, without optimized tables or a re-scan: fewer
+        blocks, and the same pixels inside every tile (its window's margin is what makes the
+        mosaic's tiles equal the photo's)."""
+        window = tiles[0].size + 2 * MARGIN_BLOCKS if tiles else 0
+        rows, cols = self.grid
+        if len(tiles) * window * window < rows * cols:
+            return decode_mosaic(self.tile_jpeg(quality, background, tiles), tiles, self.grid)
+        tables, _ = self.tables(quality)
+        planes = self._levels(quality, background)
+        jpeg = self._coefficient_image(planes, tables[: len(planes)])
+        shown = decode_rgb(write_dct(jpeg, progressive="never", optimize=False))
+        out = []
+        for tile in tiles:
+            top, left, bottom, right = tile.pixels
+            out.append(np.ascontiguousarray(shown[top:bottom, left:right]))
+        return out
 
     def tile_jpeg(self, quality: float, background: float, tiles: list[Tile], *, optimize: bool = False) -> bytes:
         """The mosaic JPEG of ``tiles`` at (``quality``, ``background``); ``optimize``: coded as the
@@ -266,6 +295,11 @@ class PreparedTranscode:
         return decode_mosaic(data, tiles, self.grid)
 
     def _write(self, planes: list[np.ndarray], tables: np.ndarray) -> bytes:
+        jpeg = self._coefficient_image(planes, tables)
+        with native_warnings(self.warnings):
+            return write_dct(jpeg, progressive=self.settings.progressive)
+
+    def _coefficient_image(self, planes: list[np.ndarray], tables: np.ndarray) -> jpeglib.DCTJPEG:
         if self.resampled:
             jpeg = jpeglib.from_dct(
                 planes[0], planes[1], planes[2], qt=tables.astype(np.uint16), quant_tbl_no=[0, 1, 2]
@@ -279,8 +313,7 @@ class PreparedTranscode:
                 jpeg.Cb, jpeg.Cr = planes[1], planes[2]
             jpeg.qt = tables.astype(np.uint16)
             jpeg.quant_tbl_no = np.arange(len(planes))
-        with native_warnings(self.warnings):
-            return write_dct(jpeg, progressive=self.settings.progressive)
+        return jpeg
 
 
 def prepare_transcode(
