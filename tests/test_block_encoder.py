@@ -148,6 +148,33 @@ def test_progressive_auto_keeps_the_smaller(photo):
     )
 
 
+def test_progressive_auto_writes_the_optimized_baseline_only_where_it_could_win(monkeypatch):
+    """The re-scan reads a standard-table baseline (one pass); the optimized baseline is written too
+    only where the progressive file is not clearly smaller, and then the smaller file is kept."""
+    from focuspress.engine.compositor.block import writer
+
+    calls: list[bool] = []
+    original = writer._write_via_tempfile
+
+    def counting(jpeg, optimize=True):
+        calls.append(optimize)
+        return original(jpeg, optimize)
+
+    monkeypatch.setattr(writer, "_write_via_tempfile", counting)
+    from focuspress.bench.photos import detailed_photo, encoded
+    from focuspress.engine.compositor.block.writer import read_dct
+
+    jpeg = read_dct(encoded(detailed_photo(256, 320), "JPEG", quality=90))
+    clear = writer.write_dct(jpeg, progressive="auto")
+    assert calls == [False]  # a camera-like photo: progressive is clearly the smaller
+    calls.clear()
+    monkeypatch.setattr(writer, "CLEARLY_SMALLER", 0.0)  # never clear: both are written, the smaller kept
+    both = writer.write_dct(jpeg, progressive="auto")
+    assert calls == [False, True]
+    baseline = writer.write_dct(jpeg, progressive="never")
+    assert both == clear and len(both) < len(baseline)
+
+
 def test_large_icc_profile_spans_several_markers(photo):
     fake = bytes(range(256)) * 600  # 153,600 bytes: three APP2 chunks
     data = encode_block(photo, None, 75, settings=BlockSettings(progressive="never"), icc_profile=fake)
