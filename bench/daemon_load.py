@@ -4,7 +4,9 @@ Copies ``count`` images (cycling through ``data``) into a fresh inbox as fast as
 each via a temp name and a rename (as uploaders do), then waits for every output. Reports
 sustained images/s (first drop to last output), arrival-to-output latency p50/p99 (output
 mtime minus the drop time), the daemon's peak RSS (VmHWM) and its own plus its worker processes'
-(the sum of each one's peak: an upper bound of what they held at once), and lost/duplicated counts.
+(the sum of each one's peak: an upper bound of what they held at once), the CPU time per photo the
+daemon and its workers spent during the burst (from /proc: where a photo's time goes), and
+lost/duplicated counts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ def _peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds a process has used so far, from /proc (0 where it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks  # utime, stime (fields 14 and 15)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -87,6 +99,8 @@ def run_load(
         assert daemon.proc is not None
         proc = daemon.proc
         inbox, outbox = root / "in", root / "out"
+        workers_at_start = _descendants(proc.pid)
+        cpu_before = {pid: _cpu_seconds(pid) for pid in [proc.pid, *workers_at_start]}
         dropped: dict[str, float] = {}
         dropped_mp: dict[str, float] = {}
         for i in range(count):
@@ -118,6 +132,15 @@ def run_load(
         duplicated = len([s for s in outputs if s not in expected])
         elapsed = max(outputs.values()) - first_drop if outputs else float("nan")
         written_mp = sum(dropped_mp[s] for s in outputs if s in dropped_mp)
+        cpu = {pid: _cpu_seconds(pid) for pid in [proc.pid, *_descendants(proc.pid)]}
+
+        def spent(pids: list[int]) -> tuple[float, float]:
+            user = sum(cpu.get(p, (0.0, 0.0))[0] - cpu_before.get(p, (0.0, 0.0))[0] for p in pids)
+            system = sum(cpu.get(p, (0.0, 0.0))[1] - cpu_before.get(p, (0.0, 0.0))[1] for p in pids)
+            return 1000.0 * user / max(1, len(outputs)), 1000.0 * system / max(1, len(outputs))
+
+        main_cpu = spent([proc.pid])
+        worker_cpu = spent([p for p in cpu if p != proc.pid])
         peak = _peak_rss_mb(proc.pid)
         workers_peak = sum(v for v in (_peak_rss_mb(child) for child in _descendants(proc.pid)) if v == v)
         return [
@@ -129,6 +152,8 @@ def run_load(
             f"latency arrival->output: p50 {np.percentile(latencies, 50):.1f} s, "
             f"p99 {np.percentile(latencies, 99):.1f} s",
             f"daemon peak RSS: {peak:.0f} MB; with its worker processes {peak + workers_peak:.0f} MB",
+            f"CPU per photo: daemon {main_cpu[0]:.0f} ms user + {main_cpu[1]:.0f} ms system; its worker "
+            f"processes {worker_cpu[0]:.0f} ms user + {worker_cpu[1]:.0f} ms system",
         ]
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:

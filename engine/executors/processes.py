@@ -52,8 +52,10 @@ def _worker(saliency: str, threads: int, tasks: Connection, results: Connection)
     import cv2
 
     from focuspress.engine.allocator import keep_freed_memory
+    from focuspress.engine.compositor.block import dct
 
     cv2.setNumThreads(threads)
+    dct.FFT_WORKERS = threads
     keep_freed_memory()
     from focuspress.engine.api import Engine
 

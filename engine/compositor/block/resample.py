@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import dctn, idctn
 
-from focuspress.engine.compositor.block.dct import from_blocks, to_blocks
+from focuspress.engine.compositor.block.dct import fft_workers, from_blocks, to_blocks
 
 
 def chroma_subsampling(samp_factor: np.ndarray) -> tuple[int, int]:
@@ -51,7 +51,7 @@ def chroma_to_420(
     """
     height, width = image_size
     coefficients = levels.astype(np.float32) * table.astype(np.float32)
-    plane = from_blocks(idctn(coefficients, axes=(2, 3), norm="ortho", workers=-1))
+    plane = from_blocks(idctn(coefficients, axes=(2, 3), norm="ortho", workers=fft_workers()))
     valid = (-(-height // source_subsampling[0]), -(-width // source_subsampling[1]))
     plane = plane[: valid[0], : valid[1]]
     fy, fx = factors
@@ -64,4 +64,6 @@ def chroma_to_420(
     small = small[: target[0], : target[1]]
     if small.shape != target:  # replicate the last row/column, as libjpeg pads
         small = np.pad(small, ((0, target[0] - small.shape[0]), (0, target[1] - small.shape[1])), mode="edge")
-    return dctn(to_blocks(np.ascontiguousarray(small)), axes=(2, 3), norm="ortho", workers=-1).astype(np.float32)
+    return dctn(to_blocks(np.ascontiguousarray(small)), axes=(2, 3), norm="ortho", workers=fft_workers()).astype(
+        np.float32
+    )
