@@ -255,3 +255,33 @@ def test_the_maps_default_pull_is_gentler_on_a_jpeg_than_on_pixels():
     assert encode(source, roi_strength=0.85) != encode(source, roi_strength=JPEG_ROI_STRENGTH)
     assert encode(rgb) == encode(rgb, roi_strength=DEFAULT_ROI_STRENGTH)
     assert encode(rgb) != encode(rgb, roi_strength=JPEG_ROI_STRENGTH)
+
+
+@pytest.mark.parametrize(
+    "subsampling, size", [((1, 2), (37, 61)), ((2, 1), (45, 30)), ((1, 1), (29, 53)), ((2, 2), (16, 16))]
+)
+def test_chroma_taken_to_420_is_the_box_average_of_its_samples(subsampling, size):
+    """4:2:2, 4:4:0 and 4:4:4 chroma becomes the 2x2 (or 2x1) box average of its exact samples, odd
+    edges replicated as libjpeg pads, at every photo size (the strided sums equal a plain mean)."""
+    from focuspress.engine.compositor.block.dct import forward_dct, inverse_dct
+    from focuspress.engine.compositor.block.resample import chroma_to_420, factors_to_420
+
+    factors = factors_to_420(subsampling)
+    if factors is None:
+        assert subsampling == (2, 2)
+        return
+    height, width = size
+    rows, cols = -(-height // subsampling[0]), -(-width // subsampling[1])
+    rng = np.random.default_rng(3)
+    samples = rng.integers(0, 256, (-(-rows // 8) * 8, -(-cols // 8) * 8)).astype(np.float64)
+    table = np.full((8, 8), 2.0, np.float32)
+    levels = np.rint(forward_dct(samples) / table).astype(np.int16)
+    exact = inverse_dct(levels.astype(np.float64) * table)[:rows, :cols]
+    fy, fx = factors
+    padded = np.pad(exact, ((0, (-rows) % fy), (0, (-cols) % fx)), mode="edge")
+    average = padded.reshape(padded.shape[0] // fy, fy, padded.shape[1] // fx, fx).mean(axis=(1, 3))
+    out = inverse_dct(chroma_to_420(levels, table, factors, (height, width), subsampling).astype(np.float64))
+    target = (-(-height // 16) * 8, -(-width // 16) * 8)
+    average = np.pad(average, ((0, target[0] - average.shape[0]), (0, target[1] - average.shape[1])), mode="edge")
+    assert out.shape == target
+    np.testing.assert_allclose(out - 128.0, average - 128.0, atol=1e-3)
