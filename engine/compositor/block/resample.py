@@ -59,13 +59,12 @@ def chroma_to_420(
     if any(pad):
         plane = np.pad(plane, ((0, pad[0]), (0, pad[1])), mode="edge")
     # the box average as strided sums (a reshape's mean over two axes is several times slower)
-    small = plane[::fy, ::fx].copy() if fy > 1 or fx > 1 else plane
+    small = plane[::fy, ::fx].copy()
     for dy in range(fy):
         for dx in range(fx):
             if dy or dx:
                 small += plane[dy::fy, dx::fx]
-    if fy * fx > 1:
-        small *= np.float32(1.0 / (fy * fx))
+    small *= np.float32(1.0 / (fy * fx))
     blocks = (-(-height // 16), -(-width // 16))
     target = (blocks[0] * 8, blocks[1] * 8)
     small = small[: target[0], : target[1]]

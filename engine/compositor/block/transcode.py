@@ -180,15 +180,15 @@ class PreparedTranscode:
         (by ``background ** (1 - importance)``): the subject keeps its steps, the rest gets cheaper."""
         components = 1 + len(self.chroma)
         tables, asked = self.tables(quality)
-        planes = self._levels(quality, background)
+        planes = self._levels(tables, asked, background)
         exact = not self.resampled and all(
             _same_coefficients(planes[i], tables[i], level, self.source_tables[i])
             for i, level in enumerate([self.luma, *self.chroma])
         )
         return Encoded(self._write(planes, tables[:components]), exact=exact)
 
-    def _levels(self, quality: float, background: float) -> list[np.ndarray]:
-        tables, asked = self.tables(quality)
+    def _levels(self, tables: np.ndarray, asked: np.ndarray, background: float) -> list[np.ndarray]:
+        """Every plane's levels at the (used, asked) tables of a quality."""
         planes = [self._quantize(self.luma, 0, tables, asked, background)]
         for index, plane in enumerate(self.chroma, start=1):
             planes.append(self._quantize(plane, index, tables, asked, background))
@@ -261,8 +261,8 @@ class PreparedTranscode:
         rows, cols = self.grid
         if len(tiles) * window * window < rows * cols:
             return decode_mosaic(self.tile_jpeg(quality, background, tiles), tiles, self.grid)
-        tables, _ = self.tables(quality)
-        planes = self._levels(quality, background)
+        tables, asked = self.tables(quality)
+        planes = self._levels(tables, asked, background)
         jpeg = self._coefficient_image(planes, tables[: len(planes)])
         shown = decode_rgb(write_dct(jpeg, progressive="never", optimize=False))
         out = []
