@@ -257,6 +257,93 @@ def test_small_files_get_mozjpegs_scan_search_big_ones_turbojpeg(monkeypatch):
     assert rescan.progressive(baseline, pixels=int(at * 1.1) + 1) == moz
 
 
+#: cjpeg's -sample per sampling (None: greyscale), for the one-pass progressive write's tests
+_CJPEG_SAMPLES = {"444": "1x1", "422": "2x1", "420": "2x2", "440": "1x2", "411": "4x1", "grey": None}
+
+
+def _cjpeg(rgb: np.ndarray, sampling: str, tmp_path) -> bytes:
+    """A baseline JPEG of ``rgb`` written by libjpeg-turbo's cjpeg with ``sampling``."""
+    import shutil
+    import subprocess
+
+    cjpeg = shutil.which("cjpeg")
+    if cjpeg is None:
+        pytest.skip("cjpeg not installed (apt install libjpeg-turbo-progs)")
+    source = tmp_path / "in.ppm"
+    sample = _CJPEG_SAMPLES[sampling]
+    if sample is None:
+        Image.fromarray(rgb).convert("L").save(tmp_path / "in.pgm")
+        source = tmp_path / "in.pgm"
+        args = [cjpeg, "-grayscale", "-quality", "90"]
+    else:
+        Image.fromarray(rgb).save(source)
+        args = [cjpeg, "-sample", sample, "-quality", "90"]
+    return subprocess.run([*args, str(source)], check=True, capture_output=True).stdout
+
+
+@pytest.mark.parametrize("sampling", list(_CJPEG_SAMPLES))
+@pytest.mark.parametrize("size", [(97, 129), (64, 48), (33, 65), (8, 8)])
+def test_the_one_pass_progressive_file_is_the_rescan_of_its_baseline(sampling, size, tmp_path, monkeypatch):
+    """The progressive file written in one pass (TurboJPEG's transform of a blank carrier, filled by
+    its custom filter) holds the same levels, tables and sampling, decodes to the same pixels and is
+    as small as the re-scan of a baseline written first; at every sampling libjpeg reads, at sizes
+    that are not multiples of an MCU."""
+    from focuspress.engine.compositor.block import rescan, writer
+
+    if rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    monkeypatch.setattr(rescan, "MOZJPEG_BELOW_PIXELS", 1)  # the one-pass write at any size
+    monkeypatch.setattr(rescan, "MOZJPEG_BELOW_BPP", 0.0)  # TurboJPEG's file whatever its density
+    jpeg = writer.read_dct(_cjpeg(synthetic_photo(*size, seed=size[0]), sampling, tmp_path))
+    calls: list[bool] = []
+    original = writer._write_via_tempfile
+    monkeypatch.setattr(
+        writer, "_write_via_tempfile", lambda j, optimize=True: calls.append(optimize) or original(j, optimize)
+    )
+    one_pass = writer.write_dct(jpeg, progressive="always")
+    assert calls == []  # no baseline was written
+    rescanned = rescan.turbojpeg_progressive(original(jpeg, False))
+    assert b"\xff\xc2" in one_pass[:2048] and len(one_pass) == len(rescanned)
+    ours, theirs = writer.read_dct(one_pass), writer.read_dct(rescanned)
+    assert np.array_equal(ours.samp_factor, jpeg.samp_factor) and np.array_equal(ours.qt, theirs.qt)
+    for component in ("Y", "Cb", "Cr") if jpeg.has_chrominance else ("Y",):
+        assert np.array_equal(getattr(ours, component), getattr(jpeg, component))
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(one_pass))), np.asarray(Image.open(io.BytesIO(rescanned))))
+
+
+def test_the_one_pass_write_refuses_planes_its_header_does_not_hold():
+    """A plane of another size than the header gives it is refused (libjpeg would write past its
+    arrays): the writer then takes the two-pass route."""
+    from focuspress.engine.compositor.block import rescan
+
+    if rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    tables = np.full((2, 8, 8), 4, np.uint16)
+    planes = [np.zeros((5, 7, 8, 8), np.int16), np.zeros((3, 4, 8, 8), np.int16), np.zeros((3, 4, 8, 8), np.int16)]
+    assert rescan.turbojpeg_from_levels(planes, tables, [0, 1, 1], [(2, 2), (1, 1), (1, 1)], 40, 56)  # 5x7 blocks
+    with pytest.raises(RuntimeError, match="blocks"):
+        rescan.turbojpeg_from_levels(planes, tables, [0, 1, 1], [(2, 2), (1, 1), (1, 1)], 40, 64)  # 5x8 blocks
+
+
+@pytest.mark.parametrize("sampling", [[(1, 1)], [(2, 2), (1, 1), (1, 1)], [(1, 4), (1, 1), (1, 1)], [(1, 1)] * 3])
+def test_the_blank_carrier_is_a_jpeg_of_zero_coefficients(sampling):
+    """The carrier libjpeg reads: every coefficient 0 (mid-grey), its tables as given (16-bit ones too)."""
+    from focuspress.engine.compositor.block.blank import blank_baseline
+    from focuspress.engine.compositor.block.writer import read_dct
+
+    tables = np.stack([np.arange(1, 65).reshape(8, 8) * 5, np.full((8, 8), 300)]).astype(np.uint16)
+    table_of = [0] + [1] * (len(sampling) - 1)
+    data = blank_baseline(37, 53, sampling, tables, table_of)
+    assert data is not None
+    image = Image.open(io.BytesIO(data))
+    assert image.size == (53, 37)
+    assert np.all(np.abs(np.asarray(image.convert("L")).astype(int) - 128) <= 1)
+    jpeg = read_dct(data)
+    assert not jpeg.Y.any() and np.array_equal(jpeg.qt[jpeg.quant_tbl_no[0]], tables[0])
+    if len(sampling) == 3:
+        assert np.array_equal(jpeg.qt[jpeg.quant_tbl_no[1]], tables[1])
+
+
 def test_the_engine_reads_and_writes_through_libjpeg_turbo(photo, tmp_path):
     """The writer loads libjpeg-turbo's build into jpeglib (faster Huffman coding); a coefficient
     read and write through it keeps every level."""
@@ -271,3 +358,33 @@ def test_the_engine_reads_and_writes_through_libjpeg_turbo(photo, tmp_path):
     for plane in ("Y", "Cb", "Cr"):
         assert np.array_equal(getattr(before, plane), getattr(after, plane))
     assert np.array_equal(before.qt, after.qt)
+
+
+@pytest.mark.parametrize("factors", [[(1, 1)], [(1, 1), (2, 2), (2, 2)], [(1, 1), (1, 2), (1, 2)], [(1, 1)] * 3])
+def test_a_probe_mosaic_is_the_same_jpeg_whichever_library_writes_it(factors, monkeypatch):
+    """The contract's probe mosaics (a baseline with standard tables, only decoded) are written by
+    TurboJPEG in one pass where it is installed and by jpeglib elsewhere: the same levels, tables
+    and sampling, so the same decoded pixels."""
+    from focuspress.engine.compositor.block import probe, rescan
+    from focuspress.engine.compositor.block.writer import read_dct
+
+    if rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    rng = np.random.default_rng(3)
+    size, count = 8, 3
+    planes = [
+        [rng.integers(-20, 20, (size // fv, size // fh, 8, 8)).astype(np.int16) for _ in range(count)]
+        for fv, fh in factors
+    ]
+    tables = np.stack([np.full((8, 8), 3 + i) for i in range(3)]).astype(np.float64)
+    turbo = probe.mosaic(planes, tables, factors, size)
+
+    def absent(*_args, **_kwargs):
+        raise RuntimeError("libturbojpeg is not installed")
+
+    monkeypatch.setattr(rescan, "turbojpeg_from_levels", absent)
+    libjpeg = probe.mosaic(planes, tables, factors, size)
+    assert turbo != libjpeg  # (two writers: the ids and headers differ)
+    assert np.array_equal(probe.decode_rgb(turbo), probe.decode_rgb(libjpeg))
+    ours = read_dct(turbo)
+    assert np.array_equal(ours.Y, np.concatenate(planes[0], axis=1))
