@@ -314,15 +314,15 @@ def test_the_one_pass_progressive_file_is_the_rescan_of_its_baseline(sampling, s
 def test_the_one_pass_write_refuses_planes_its_header_does_not_hold():
     """A plane of another size than the header gives it is refused (libjpeg would write past its
     arrays): the writer then takes the two-pass route."""
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.compositor.block import rescan, turbojpeg
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
     tables = np.full((2, 8, 8), 4, np.uint16)
     planes = [np.zeros((5, 7, 8, 8), np.int16), np.zeros((3, 4, 8, 8), np.int16), np.zeros((3, 4, 8, 8), np.int16)]
-    assert rescan.turbojpeg_from_levels(planes, tables, [0, 1, 1], [(2, 2), (1, 1), (1, 1)], 40, 56)  # 5x7 blocks
+    assert turbojpeg.from_levels(planes, tables, [0, 1, 1], [(2, 2), (1, 1), (1, 1)], 40, 56)  # 5x7 blocks
     with pytest.raises(RuntimeError, match="blocks"):
-        rescan.turbojpeg_from_levels(planes, tables, [0, 1, 1], [(2, 2), (1, 1), (1, 1)], 40, 64)  # 5x8 blocks
+        turbojpeg.from_levels(planes, tables, [0, 1, 1], [(2, 2), (1, 1), (1, 1)], 40, 64)  # 5x8 blocks
 
 
 @pytest.mark.parametrize("sampling", [[(1, 1)], [(2, 2), (1, 1), (1, 1)], [(1, 4), (1, 1), (1, 1)], [(1, 1)] * 3])
@@ -365,7 +365,7 @@ def test_a_probe_mosaic_is_the_same_jpeg_whichever_library_writes_it(factors, mo
     """The contract's probe mosaics (a baseline with standard tables, only decoded) are written by
     TurboJPEG in one pass where it is installed and by jpeglib elsewhere: the same levels, tables
     and sampling, so the same decoded pixels."""
-    from focuspress.engine.compositor.block import probe, rescan
+    from focuspress.engine.compositor.block import probe, rescan, turbojpeg
     from focuspress.engine.compositor.block.writer import read_dct
 
     if rescan.backend() != "turbojpeg":
@@ -382,9 +382,36 @@ def test_a_probe_mosaic_is_the_same_jpeg_whichever_library_writes_it(factors, mo
     def absent(*_args, **_kwargs):
         raise RuntimeError("libturbojpeg is not installed")
 
-    monkeypatch.setattr(rescan, "turbojpeg_from_levels", absent)
+    monkeypatch.setattr(turbojpeg, "from_levels", absent)
     libjpeg = probe.mosaic(planes, tables, factors, size)
     assert turbo != libjpeg  # (two writers: the ids and headers differ)
     assert np.array_equal(probe.decode_rgb(turbo), probe.decode_rgb(libjpeg))
     ours = read_dct(turbo)
     assert np.array_equal(ours.Y, np.concatenate(planes[0], axis=1))
+
+
+@pytest.mark.parametrize("sampling", list(_CJPEG_SAMPLES))
+@pytest.mark.parametrize("size", [(97, 129), (33, 65)])
+def test_turbojpegs_coefficient_read_is_jpeglibs(sampling, size, tmp_path, monkeypatch):
+    """The coefficients, tables, sampling and size read through TurboJPEG (one pass, no temporary
+    files) are those jpeglib reads, at every sampling and at sizes off the MCU grid; a damaged
+    file (TurboJPEG warns) is left to jpeglib, which reads what is there."""
+    from focuspress.engine.compositor.block import rescan, writer
+
+    if rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    data = _cjpeg(synthetic_photo(*size, seed=size[1]), sampling, tmp_path)
+    through_turbojpeg = writer._read_through_turbojpeg
+    fast = through_turbojpeg(data)
+    assert fast is not None
+    monkeypatch.setattr(writer, "_read_through_turbojpeg", lambda _data: None)
+    slow = writer.read_dct(data)
+    components = ("Y", "Cb", "Cr") if slow.has_chrominance else ("Y",)
+    assert fast.has_chrominance == slow.has_chrominance and (fast.height, fast.width) == (slow.height, slow.width)
+    for index, component in enumerate(components):
+        assert np.array_equal(getattr(fast, component), getattr(slow, component))
+        assert np.array_equal(fast.qt[fast.quant_tbl_no[index]], slow.qt[slow.quant_tbl_no[index]])
+        assert np.array_equal(np.atleast_2d(fast.samp_factor)[index], np.atleast_2d(slow.samp_factor)[index])
+    damaged = data[: len(data) * 2 // 3]
+    assert through_turbojpeg(damaged) is None
+    assert writer.read_dct(damaged).Y.shape == slow.Y.shape

@@ -144,3 +144,38 @@ def test_a_header_jpeglib_sizes_negative_takes_the_pixel_route():
     mutated = mutate(dict(SEEDS)["baseline.jpg"], _Scripted([1, 1, 1, 5, 0]), [d for _, d in SEEDS])
     outcome, detail = run_case(mutated, quality=5)
     assert outcome in ("ok", "refused"), detail
+
+
+#: a mutated 64x48 4:2:0 JPEG (hypothesis drew it in the full suite's order): bad Huffman codes
+#: that decode to chroma levels mozjpeg's progressive coder refuses
+_MOZJPEG_EXIT_CASE = (
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAoHBwgHBgoICAgLCgoLDhgQDg0NDh0VFhEYIx8lJCIfIiEmKzcvJik0KSEiMEExNDk7"
+    "Pj4+JS5ESUM8SDc9Pjv/2wBDAQoLCw4NDhwQEBw7KCIoOzs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7Ozs7"
+    "Ozs7Ozs7Ozv/wgARCAAwAEADASIAAhEBAxEB/8QAGAABAQEBAQAAAAAAAAAAAAAAAwIEAQD/xAAZAQADAQEBAAAAAAAAAAAAAAAK"
+    "BAYBBQP/2gAMAwEAAhADEAAAARaFQdMNQ6BSs0PG68aBbhpWbcNMOYn+AdKXEafvvLdi3usEKh4S64j/2dAtrC2O7fbsDWO+YSvK"
+    "Hj+0loFviys02Qaw0B400XG9oPQDn//EABkQAQEBgvMJTgUd5vqnNhJnePXym+MljXhhKkFE0hxmEUuV+5u6/ohKlnuPc6sE2l26"
+    "gp7Xe12Hvz/mL+OGnZ+f9DFSIENs1881kGpqMVZzlYzhXVcoroSTU/UDbX85SDqHXW6oN9Ir7EzjDzdJdsutkvIbZ1mdfRB87Spf"
+    "KOvDyKsPWB9QtqYRGUN78CE942QroHCDmCt45W4AipWpwGKWt9pfixI4V6OlpGhXTjiiq7l+tK1Q6pxrVDIf/voG+ihZaRXJXp1B"
+    "k7dWA3qYhw0HXRtXPI3rkNGg7aDO5lapNB1v8GekWdWXb/mnMXJ4K88BEcp4dPukkIVlOTgmnw7YVdrhFsGGmPNgVPrlKsa584/n"
+    "C7iRN0SNs8kxNotSHmgNVE/k0NLeygSi1Dk3ShncMF02kj8ZCd1B99GdGAC2SSykNiHGcF3TkYQvA1kJmtRy5pb5WMJqxB1JVHgX"
+    "uo3tD3s05tI7Fid7EC5zP4eCzNzzLkDGbNbRB7m0dNg8xu8zkH8dq/IcKizASe+gWLdBpkjWAZJjgrBSGDDIUmf25dsSii+Fhzu0"
+    "4u4QEY1EWrIGQssfpuXewcHGMdA4MLXEsL9mRdYcke6zKClf8VyQWbkzRU3EblQTy5FMfgxL7RM7A9OQHZmoh1hMpJyGSFH6kuwX"
+    "xt7wlwzi8PBMTr4QdDRwKO1DnS1XkdqDB8oEYD3TrzYxMqKtcLtHSFLTM02S8PNn0FYTrVqFy6nGywjW1pjlBlmX/9+G+rAkGYGo"
+    "W07sycAA"
+)
+
+
+def test_a_damaged_source_mozjpeg_cannot_rescan_does_not_end_the_process():
+    """Where the steered output is not smaller, the source's lossless re-scan was mozjpeg's, whose
+    library calls exit(1) on coefficients it cannot code: on this file the whole process ended,
+    no message. TurboJPEG reads the source first and refuses it: the case is compressed or refused."""
+    import base64
+
+    data = base64.b64decode("".join(_MOZJPEG_EXIT_CASE))
+    script = (
+        "import sys; from focuspress.bench.fuzz.cases import run_case; "
+        "outcome, detail = run_case(sys.stdin.buffer.read(), quality=100.0); print(outcome)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-500:]
+    assert done.stdout.decode().strip() in ("ok", "refused")

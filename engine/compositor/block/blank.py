@@ -1,6 +1,6 @@
 """A blank baseline JPEG: every coefficient zero, the given size, sampling and quantization tables.
 
-It is the carrier of the one-pass progressive write (``rescan.turbojpeg_from_levels``): TurboJPEG's
+It is the carrier of the one-pass write (``turbojpeg.from_levels``): TurboJPEG's
 lossless transform reads it, its custom filter puts the real levels into the coefficient
 arrays, and the progressive file is coded from them. The carrier's own entropy data is never
 kept, so it is the cheapest stream libjpeg will read: one Huffman table per class with a single
