@@ -388,30 +388,3 @@ def test_a_probe_mosaic_is_the_same_jpeg_whichever_library_writes_it(factors, mo
     assert np.array_equal(probe.decode_rgb(turbo), probe.decode_rgb(libjpeg))
     ours = read_dct(turbo)
     assert np.array_equal(ours.Y, np.concatenate(planes[0], axis=1))
-
-
-@pytest.mark.parametrize("sampling", list(_CJPEG_SAMPLES))
-@pytest.mark.parametrize("size", [(97, 129), (33, 65)])
-def test_turbojpegs_coefficient_read_is_jpeglibs(sampling, size, tmp_path, monkeypatch):
-    """The coefficients, tables, sampling and size read through TurboJPEG (one pass, no temporary
-    files) are those jpeglib reads, at every sampling and at sizes off the MCU grid; a damaged
-    file (TurboJPEG warns) is left to jpeglib, which reads what is there."""
-    from focuspress.engine.compositor.block import rescan, writer
-
-    if rescan.backend() != "turbojpeg":
-        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
-    data = _cjpeg(synthetic_photo(*size, seed=size[1]), sampling, tmp_path)
-    through_turbojpeg = writer._read_through_turbojpeg
-    fast = through_turbojpeg(data)
-    assert fast is not None
-    monkeypatch.setattr(writer, "_read_through_turbojpeg", lambda _data: None)
-    slow = writer.read_dct(data)
-    components = ("Y", "Cb", "Cr") if slow.has_chrominance else ("Y",)
-    assert fast.has_chrominance == slow.has_chrominance and (fast.height, fast.width) == (slow.height, slow.width)
-    for index, component in enumerate(components):
-        assert np.array_equal(getattr(fast, component), getattr(slow, component))
-        assert np.array_equal(fast.qt[fast.quant_tbl_no[index]], slow.qt[slow.quant_tbl_no[index]])
-        assert np.array_equal(np.atleast_2d(fast.samp_factor)[index], np.atleast_2d(slow.samp_factor)[index])
-    damaged = data[: len(data) * 2 // 3]
-    assert through_turbojpeg(damaged) is None
-    assert writer.read_dct(damaged).Y.shape == slow.Y.shape

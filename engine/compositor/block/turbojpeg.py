@@ -2,7 +2,7 @@
 
 Loaded with ctypes from the system's ``libturbojpeg`` (Debian: ``libturbojpeg0``, which
 ``libjpeg-turbo-progs`` pulls in); where it is absent every caller has a slower path through
-jpeglib (``writer.py``) or mozjpeg (``rescan.py``). Three uses of one C function, ``tjTransform``:
+jpeglib (``writer.py``) or mozjpeg (``rescan.py``). Two uses of one C function, ``tjTransform``:
 
 * :func:`progressive`: a baseline re-scanned progressive (``jpegtran -progressive``);
 * :func:`from_levels`: a JPEG written from quantized levels in one pass. The transform calls a
@@ -10,14 +10,10 @@ jpeglib (``writer.py``) or mozjpeg (``rescan.py``). Three uses of one C function
   codes anything; given a blank carrier of the same size, sampling and tables (``blank.py``), the
   filter writes the levels in and TurboJPEG codes the file (progressive, or a baseline with
   standard tables). Writing a baseline through jpeglib (a temporary file) and decoding it again
-  for the re-scan cost as much as the progressive coding itself;
-* :func:`read_levels`: a JPEG's levels, the filter copying each row out and nothing written
-  (``TJXOPT_NOOUTPUT``): jpeglib reads every file twice (its header pass decodes the whole
-  entropy stream to count scans) through two temporary files. On camera photos here: 55-100 ms
-  instead of 150-240.
+  for the re-scan cost as much as the progressive coding itself.
 
 The filter is told each component's size in blocks by libjpeg itself, so a plane is never copied
-into or out of an array of another size (a plane that does not match is refused).
+into an array of another size (a plane that does not match is refused).
 
 Why ctypes and not a binding package: PyTurboJPEG, the maintained one, exposes crops and scaling
 but not the progressive transform or the custom filter; the functions used here are TurboJPEG's
@@ -35,9 +31,7 @@ import numpy as np
 
 from focuspress.engine.compositor.block.blank import blank_baseline
 
-#: tjTransform options (turbojpeg.h): no output file, progressive output, no markers copied (the
-#: writer adds them)
-_TJXOPT_NOOUTPUT = 16
+#: tjTransform options (turbojpeg.h): progressive output, no markers copied (the writer adds them)
 _TJXOPT_PROGRESSIVE = 32
 _TJXOPT_COPYNONE = 64
 
@@ -99,7 +93,7 @@ def library() -> ctypes.CDLL | None:
 def transform(data: bytes, options: int, row_filter: RowFilter | None = None) -> bytes:
     """``tjTransform`` of ``data`` with ``options`` (no geometric operation), ``row_filter`` called
     with every row of coefficient blocks of every component before anything is coded. The output
-    file (empty with ``_TJXOPT_NOOUTPUT``); ``RuntimeError`` with TurboJPEG's message (or the
+    file; ``RuntimeError`` with TurboJPEG's message (or the
     filter's exception) when it fails."""
     lib = library()
     if lib is None:
@@ -170,21 +164,3 @@ def from_levels(
             ctypes.memmove(coefficients, plane[row].ctypes.data, plane.shape[1] * 2)
 
     return transform(carrier, (_TJXOPT_PROGRESSIVE if progressive else 0) | _TJXOPT_COPYNONE, fill)
-
-
-def read_levels(data: bytes) -> list[np.ndarray]:
-    """The quantized levels of every component of ``data``, (rows, cols, 8, 8) int16 in natural
-    order, each the size libjpeg gives it (``RuntimeError`` where TurboJPEG refuses the file)."""
-    planes: dict[int, np.ndarray] = {}
-
-    def copy(coefficients, row: int, blocks: tuple[int, int], component: int) -> None:
-        plane = planes.get(component)
-        if plane is None:
-            plane = planes[component] = np.empty((blocks[0], blocks[1] * 64), np.int16)
-        if row < plane.shape[0]:
-            ctypes.memmove(plane[row].ctypes.data, coefficients, plane.shape[1] * 2)
-
-    transform(data, _TJXOPT_NOOUTPUT | _TJXOPT_COPYNONE, copy)
-    if sorted(planes) != list(range(len(planes))) or not planes:
-        raise RuntimeError("TurboJPEG gave no coefficients")
-    return [planes[i].reshape(planes[i].shape[0], -1, 8, 8) for i in range(len(planes))]

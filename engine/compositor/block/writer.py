@@ -29,14 +29,12 @@ so nothing in the engine switches it per call (the bench's mozjpeg codec does, i
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from typing import get_args
 
 import jpeglib
 import numpy as np
-from PIL import Image
 
 from focuspress.engine.compositor.block import rescan, turbojpeg
 from focuspress.engine.compositor.block.rescan import progressive as progressive_rescan
@@ -161,11 +159,11 @@ def _write_via_tempfile(jpeg: jpeglib.DCTJPEG, optimize: bool = True) -> bytes:
 
 
 def read_dct(data: bytes) -> jpeglib.DCTJPEG:
-    """A JPEG's coefficients, tables and sampling: read by TurboJPEG where it can
-    (:func:`_read_through_turbojpeg`), else by jpeglib (from a private temp file: it reads paths)."""
-    fast = _read_through_turbojpeg(data)
-    if fast is not None:
-        return fast
+    """A JPEG's coefficients, tables and sampling (jpeglib reads from a path: a private temp file).
+
+    (TurboJPEG's transform can read them too, its custom filter copying each row out, in 40% of
+    jpeglib's time on a camera photo; tried in round 4 and left out: the daemon's workers peaked
+    about 300 MB higher with it on 8-12 MP photos, for no throughput that showed.)"""
     fd, name = tempfile.mkstemp(prefix="focuspress-", suffix=".jpg")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -175,50 +173,3 @@ def read_dct(data: bytes) -> jpeglib.DCTJPEG:
         return jpeg
     finally:
         os.unlink(name)
-
-
-#: component ids that make libjpeg read a 3-component file without JFIF or Adobe markers as RGB
-_RGB_IDS = (ord("R"), ord("G"), ord("B"))
-
-
-def _read_through_turbojpeg(data: bytes) -> jpeglib.DCTJPEG | None:
-    """The coefficients by ``turbojpeg.read_levels`` (one pass, no temporary files: about 40% of
-    jpeglib's time), the tables and sampling from Pillow's reading of the header, in a jpeglib
-    container the rest of the engine (and jpeglib's writer) takes. None, and jpeglib reads the
-    file, where anything is unusual: not 1 or 3 components, an RGB or CMYK file, a table missing,
-    TurboJPEG's refusal or warning (a damaged file: jpeglib's read reports its warnings), or planes
-    of another size than the header gives."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in ("JPEG", "MPO"):
-                return None
-            layers = list(getattr(image, "layer", None) or [])
-            quantization = dict(getattr(image, "quantization", None) or {})
-            width, height = image.size
-            adobe = image.info.get("adobe_transform") if "adobe" in image.info else None
-    except (OSError, ValueError, SyntaxError):
-        return None
-    if len(layers) not in (1, 3) or adobe not in (None, 1) or tuple(layer[0] for layer in layers) == _RGB_IDS:
-        return None
-    used = sorted({layer[3] for layer in layers})
-    if any(len(quantization.get(index) or ()) != 64 for index in used):
-        return None
-    try:
-        planes = turbojpeg.read_levels(data)
-    except RuntimeError:
-        return None
-    sampling = [(int(v), int(h)) for _, h, v, _ in layers]
-    vmax, hmax = max(v for v, _ in sampling), max(h for _, h in sampling)
-    # libjpeg's blocks per component: ceil(size * factor / (largest factor * 8))
-    expected = [(-(-height * v // (vmax * 8)), -(-width * h // (hmax * 8))) for v, h in sampling]
-    if len(planes) != len(layers) or [plane.shape[:2] for plane in planes] != expected:
-        return None
-    tables = np.stack([np.asarray(quantization[index], dtype=np.uint16).reshape(8, 8) for index in used])
-    table_of = [used.index(layer[3]) for layer in layers]
-    if len(planes) == 1:
-        jpeg = jpeglib.from_dct(planes[0], qt=tables, quant_tbl_no=table_of)
-    else:
-        jpeg = jpeglib.from_dct(planes[0], planes[1], planes[2], qt=tables, quant_tbl_no=table_of)
-        jpeg.samp_factor = np.array([[v, h] for v, h in sampling])
-    jpeg.height, jpeg.width = height, width
-    return jpeg
