@@ -1,4 +1,4 @@
-"""libjpeg-turbo's TurboJPEG lossless transform, the engine's fast way into and out of coefficients.
+"""libjpeg-turbo's TurboJPEG lossless transform: the engine's fast way from levels to a JPEG file.
 
 Loaded with ctypes from the system's ``libturbojpeg`` (Debian: ``libturbojpeg0``, which
 ``libjpeg-turbo-progs`` pulls in); where it is absent every caller has a slower path through
@@ -93,8 +93,7 @@ def library() -> ctypes.CDLL | None:
 def transform(data: bytes, options: int, row_filter: RowFilter | None = None) -> bytes:
     """``tjTransform`` of ``data`` with ``options`` (no geometric operation), ``row_filter`` called
     with every row of coefficient blocks of every component before anything is coded. The output
-    file; ``RuntimeError`` with TurboJPEG's message (or the
-    filter's exception) when it fails."""
+    file; ``RuntimeError`` with TurboJPEG's message (or the filter's exception) when it fails."""
     lib = library()
     if lib is None:
         raise RuntimeError("libturbojpeg is not installed")

@@ -37,7 +37,6 @@ import jpeglib
 import numpy as np
 
 from focuspress.engine.compositor.block import rescan, turbojpeg
-from focuspress.engine.compositor.block.rescan import progressive as progressive_rescan
 from focuspress.engine.options import Progressive
 
 #: the jpeglib build the engine uses (see the module's docstring); jpeglib's default where absent
@@ -105,13 +104,13 @@ def write_dct(jpeg: jpeglib.DCTJPEG, *, progressive: str = "auto", optimize: boo
     if progressive not in PROGRESSIVE_CHOICES:
         raise ValueError(f"progressive must be one of {PROGRESSIVE_CHOICES}")
     jpeg.markers = []
-    if progressive == "never" or (progressive == "auto" and jpeg.width * jpeg.height > PROGRESSIVE_AUTO_PIXELS):
+    pixels = jpeg.width * jpeg.height
+    if progressive == "never" or (progressive == "auto" and pixels > PROGRESSIVE_AUTO_PIXELS):
         if not optimize:  # a file only decoded (the contract's whole-photo probe): TurboJPEG's one pass
             one_pass = _one_pass(jpeg, progressive=False)
             if one_pass is not None:
                 return one_pass
         return _write_via_tempfile(jpeg, optimize)
-    pixels = jpeg.width * jpeg.height
     if pixels >= rescan.MOZJPEG_BELOW_PIXELS:
         direct = _one_pass(jpeg, progressive=True)
         if direct is not None:
@@ -122,7 +121,7 @@ def write_dct(jpeg: jpeglib.DCTJPEG, *, progressive: str = "auto", optimize: boo
     # the re-scan codes its own optimized tables whatever its input's: a baseline with libjpeg's
     # standard tables (one pass instead of two) gives the same progressive file
     standard = _write_via_tempfile(jpeg, optimize=False)
-    progressive_bytes = progressive_rescan(standard, pixels=jpeg.width * jpeg.height)
+    progressive_bytes = rescan.progressive(standard, pixels=pixels)
     if progressive == "always" or len(progressive_bytes) <= CLEARLY_SMALLER * len(standard):
         return progressive_bytes
     baseline = _write_via_tempfile(jpeg, optimize) if optimize else standard
