@@ -388,3 +388,51 @@ def test_a_probe_mosaic_is_the_same_jpeg_whichever_library_writes_it(factors, mo
     assert np.array_equal(probe.decode_rgb(turbo), probe.decode_rgb(libjpeg))
     ours = read_dct(turbo)
     assert np.array_equal(ours.Y, np.concatenate(planes[0], axis=1))
+
+
+@pytest.mark.parametrize("sampling", list(_CJPEG_SAMPLES))
+@pytest.mark.parametrize("size", [(97, 129), (33, 65), (8, 8), (1, 17)])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_the_coefficient_read_described_from_the_header_is_jpeglibs(sampling, size, progressive, tmp_path):
+    """``read_dct`` sizes the coefficient image from the frame header (no information pass): the
+    same sizes in blocks, sampling, colour space, tables and levels as jpeglib's own route, at every
+    sampling cjpeg writes and at sizes off the MCU grid (a size in blocks that differed from
+    libjpeg's would have it write past the arrays)."""
+    from focuspress.engine.compositor.block.writer import _coefficient_image, read_dct
+
+    data = _cjpeg(synthetic_photo(*size, seed=size[1]), sampling, tmp_path)
+    if progressive:
+        data = _progressive_of(data)
+    assert _coefficient_image(data) is not None  # the header route, not the fallback
+    ours, theirs = read_dct(data), _read_dct(data, tmp_path)
+    theirs.load()
+    assert (ours.height, ours.width) == (theirs.height, theirs.width)
+    assert np.array_equal(ours.block_dims, theirs.block_dims)
+    assert np.array_equal(ours.samp_factor, theirs.samp_factor)
+    assert ours.jpeg_color_space == theirs.jpeg_color_space
+    assert np.array_equal(ours.qt, theirs.qt) and np.array_equal(ours.quant_tbl_no, theirs.quant_tbl_no)
+    for component in ("Y", "Cb", "Cr") if theirs.has_chrominance else ("Y",):
+        assert np.array_equal(getattr(ours, component), getattr(theirs, component))
+
+
+def _progressive_of(data: bytes) -> bytes:
+    import mozjpeg_lossless_optimization
+
+    return mozjpeg_lossless_optimization.optimize(data)
+
+
+def test_an_rgb_jpeg_is_read_by_jpeglibs_whole_route(tmp_path):
+    """A file libjpeg takes for RGB (cjpeg -rgb: component ids R, G, B, no JFIF) is not described
+    from its header: jpeglib's own route reads it, colour space included."""
+    import shutil
+    import subprocess
+
+    from focuspress.engine.compositor.block.writer import _coefficient_image, read_dct
+
+    cjpeg = shutil.which("cjpeg")
+    if cjpeg is None:
+        pytest.skip("cjpeg not installed (apt install libjpeg-turbo-progs)")
+    Image.fromarray(synthetic_photo(24, 40, seed=2)).save(tmp_path / "in.ppm")
+    data = subprocess.run([cjpeg, "-rgb", str(tmp_path / "in.ppm")], check=True, capture_output=True).stdout
+    assert _coefficient_image(data) is None
+    assert str(read_dct(data).jpeg_color_space) == "JCS_RGB"
