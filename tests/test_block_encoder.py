@@ -149,10 +149,12 @@ def test_progressive_auto_keeps_the_smaller(photo):
 
 
 def test_progressive_auto_writes_the_optimized_baseline_only_where_it_could_win(monkeypatch):
-    """The re-scan reads a standard-table baseline (one pass); the optimized baseline is written too
-    only where the progressive file is not clearly smaller, and then the smaller file is kept."""
+    """Without TurboJPEG's one pass (or for a file it cannot carry) the re-scan reads a standard-table
+    baseline; the optimized baseline is written too only where the progressive file is not clearly
+    smaller, and then the smaller file is kept."""
     from focuspress.engine.compositor.block import writer
 
+    monkeypatch.setattr(writer, "_one_pass", lambda *_a, **_k: None)  # as where libturbojpeg is absent
     calls: list[bool] = []
     original = writer._write_via_tempfile
 
@@ -235,10 +237,9 @@ def test_the_rescan_falls_back_to_mozjpeg(monkeypatch):
     assert rescan.progressive(baseline, pixels=128 * 160) == rescan.mozjpeg_progressive(baseline)
 
 
-def test_small_files_get_mozjpegs_scan_search_big_ones_turbojpeg(monkeypatch):
-    """Under MOZJPEG_BELOW_BPP, or for a photo under MOZJPEG_BELOW_PIXELS, the re-scan is mozjpeg's
-    (its scan search saves most there, and costs little), otherwise TurboJPEG's (where it is
-    installed)."""
+def test_sparse_files_get_mozjpegs_scan_search_dense_ones_turbojpeg():
+    """Under MOZJPEG_BELOW_BPP the re-scan is mozjpeg's (its scan search saves most there, and costs
+    little), otherwise TurboJPEG's (where it is installed), whatever the photo's size."""
     from focuspress.engine.compositor.block import rescan
 
     if rescan.backend() != "turbojpeg":
@@ -248,13 +249,26 @@ def test_small_files_get_mozjpegs_scan_search_big_ones_turbojpeg(monkeypatch):
     at = bits / rescan.MOZJPEG_BELOW_BPP  # the pixel count at which this file sits on the threshold
     turbo, moz = rescan.turbojpeg_progressive(baseline), rescan.mozjpeg_progressive(baseline)
     assert turbo != moz
-    # the photo's size rule: a file this dense is mozjpeg's while the photo is small...
-    assert int(at * 0.9) < rescan.MOZJPEG_BELOW_PIXELS
-    assert rescan.progressive(baseline, pixels=int(at * 0.9)) == moz
-    # ...and the density rule once the photo counts as big
-    monkeypatch.setattr(rescan, "MOZJPEG_BELOW_PIXELS", 1)
     assert rescan.progressive(baseline, pixels=int(at * 0.9)) == turbo
     assert rescan.progressive(baseline, pixels=int(at * 1.1) + 1) == moz
+
+
+def test_a_small_photo_is_the_smaller_of_its_one_pass_progressive_file_and_its_baseline(monkeypatch):
+    """Under SMALL_PHOTO_PIXELS the writer weighs the optimized baseline beside the one-pass
+    progressive file: a photo of a few blocks (its scan headers outweigh its data) comes out
+    baseline, a detailed one progressive, and never through the baseline-then-re-scan route."""
+    from focuspress.engine.compositor.block import rescan, writer
+
+    if rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    from focuspress.bench.photos import detailed_photo
+
+    monkeypatch.setattr(rescan, "progressive", lambda *_a, **_k: pytest.fail("the two-pass route was taken"))
+    tiny = writer.read_dct(encode(synthetic_photo(16, 16, seed=1), "JPEG", quality=90))
+    detailed = writer.read_dct(encode(detailed_photo(256, 320), "JPEG", quality=90))
+    small_file, big_file = writer.write_dct(tiny), writer.write_dct(detailed)
+    assert b"\xff\xc2" not in small_file and len(small_file) <= len(writer._one_pass(tiny, progressive=True))
+    assert b"\xff\xc2" in big_file[:4096]
 
 
 #: cjpeg's -sample per sampling (None: greyscale), for the one-pass progressive write's tests
@@ -292,7 +306,6 @@ def test_the_one_pass_progressive_file_is_the_rescan_of_its_baseline(sampling, s
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
-    monkeypatch.setattr(rescan, "MOZJPEG_BELOW_PIXELS", 1)  # the one-pass write at any size
     monkeypatch.setattr(rescan, "MOZJPEG_BELOW_BPP", 0.0)  # TurboJPEG's file whatever its density
     jpeg = writer.read_dct(_cjpeg(synthetic_photo(*size, seed=size[0]), sampling, tmp_path))
     calls: list[bool] = []

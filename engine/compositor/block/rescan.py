@@ -9,25 +9,26 @@ that one lossless transform (``jpegtran -progressive``):
 * **mozjpeg's** (``mozjpeg-lossless-optimization``, always installed): it also searches the scan
   script (``optimize_scans``), which saves about 1% more and costs about three times as long.
 
-Which one, per file, by its baseline's bits per pixel (:data:`MOZJPEG_BELOW_BPP`) and its size
-(:data:`MOZJPEG_BELOW_PIXELS`). Measured on
-the 22 camera-native photos at q30-95 (110 files): under 0.5 bpp TurboJPEG's file is 4.6%
-larger than mozjpeg's (median; 28% on a flat Leica frame at 0.08 bpp), from 0.5 to 1 bpp 1.8%,
-above 1 bpp 0.8-1.0%; mozjpeg's extra time is 11, 18 and 28-58 ms per megapixel. So small files
-(where the scan search pays most and costs least) get mozjpeg's, the rest TurboJPEG's: the
-re-scan is the largest single cost of a camera photo's encode, and the default must keep at
-least mozjpeg's own speed (``focuspress bench latency --sizes``). Until round 4 the line was 1 bpp;
-the contract's camera outputs mostly fall between 0.5 and 1.5 bpp, where mozjpeg's re-scan was a
-quarter of the whole photo's time (the daemon did 1.46 camera photos a second with it, 1.69
-without) for 1.8% of bytes: the line is 0.5 bpp since. Without TurboJPEG every file gets
-mozjpeg's. A photo under a megapixel (a web image, Kodak's 0.4 MP, ECSSD's; not a camera's, nor
-the benchmarks' 1.2 MP camera crops) gets mozjpeg's at any size: the scan search costs it under
-60 ms in all, and TurboJPEG's file would be 0.4-1.4% larger (Kodak at q50-94; on Kodak's BD-rate
-against libjpeg-turbo that was 0.6 points).
+Which one, per file, by its bits per pixel (:data:`MOZJPEG_BELOW_BPP`). Measured on the 22
+camera-native photos at q30-95 (110 files): under 0.5 bpp TurboJPEG's file is 4.6% larger than
+mozjpeg's (median; 28% on a flat Leica frame at 0.08 bpp), from 0.5 to 1 bpp 1.8%, above 1 bpp
+0.8-1.0%; mozjpeg's extra time is 11, 18 and 28-58 ms per megapixel. So sparse files (where the
+scan search pays most and costs least) get mozjpeg's, the rest TurboJPEG's: the re-scan is the
+largest single cost of a camera photo's encode, and the default must keep at least mozjpeg's own
+speed (``focuspress bench latency --sizes``). Until round 4 the line was 1 bpp; the contract's
+camera outputs mostly fall between 0.5 and 1.5 bpp, where mozjpeg's re-scan was a quarter of the
+whole photo's time (the daemon did 1.46 camera photos a second with it, 1.69 without) for 1.8% of
+bytes: the line is 0.5 bpp since. Without TurboJPEG every file gets mozjpeg's.
+
+Photos under a megapixel (IoT snapshots, Kodak's 0.4 MP, ECSSD's) had mozjpeg's at any density
+until round 4's fourth session. Measured then at the contract's defaults, against TurboJPEG's
+one-pass file for the same levels: mozjpeg's scan search made the 22 camera-native photos cropped
+to 1280x720 0.8% smaller (coded image, median 0.7%, at most 3.6%) and Kodak's 24 0.7% smaller, and
+it cost 50-90 ms a photo, a sixth of a 720p snapshot's whole time. The daemon's throughput at 720p
+is what IoT operators buy, so the density line now holds at every size.
 TurboJPEG's side lives in ``turbojpeg.py`` (with the one-pass write that makes this re-scan's
-file without a baseline: ``writer.py`` uses it for photos of :data:`MOZJPEG_BELOW_PIXELS` and
-more, and then the mozjpeg line reads the progressive file's bits per pixel, about 8% under its
-baseline's).
+file without a baseline, which ``writer.py`` uses wherever TurboJPEG is installed; there the
+mozjpeg line reads the progressive file's bits per pixel, about 8% under its baseline's).
 """
 
 from __future__ import annotations
@@ -45,17 +46,18 @@ def backend() -> str:
     return "turbojpeg" if _turbojpeg() is not None else "mozjpeg"
 
 
-#: a baseline under this many bits per pixel, or of a photo under this many pixels, is re-scanned
-#: by mozjpeg (see the module's docstring)
+#: a file under this many bits per pixel is re-scanned by mozjpeg (see the module's docstring)
 MOZJPEG_BELOW_BPP = 0.5
-MOZJPEG_BELOW_PIXELS = 1_000_000
+#: under this many pixels the writer also weighs the optimized baseline (``writer.py``): a small
+#: photo's scan headers weigh more
+SMALL_PHOTO_PIXELS = 1_000_000
 
 
 def progressive(baseline: bytes, *, pixels: int) -> bytes:
     """``baseline`` (a JPEG without markers, ``pixels`` in the image) re-scanned progressive,
     losslessly, by the implementation its size calls for (see the module's docstring)."""
-    big = pixels >= MOZJPEG_BELOW_PIXELS and len(baseline) * 8 >= MOZJPEG_BELOW_BPP * pixels
-    if big and _turbojpeg() is not None:
+    dense = len(baseline) * 8 >= MOZJPEG_BELOW_BPP * pixels
+    if dense and _turbojpeg() is not None:
         try:
             return turbojpeg_progressive(baseline)
         except RuntimeError:

@@ -5,17 +5,19 @@ bitstream is libjpeg's own. Progressive output saves 2-6% on small photos and 3-
 photos, so ``auto`` writes it for every photo up to :data:`PROGRESSIVE_AUTO_PIXELS`; ``always``
 and ``never`` do what they say. Two ways to it (``rescan.py``):
 
-* a photo of :data:`~focuspress.engine.compositor.block.rescan.MOZJPEG_BELOW_PIXELS` or more, where
-  TurboJPEG is installed: written progressive in one pass (TurboJPEG's transform of a blank
-  carrier filled with the levels; a file under 0.5 bpp then gets mozjpeg's scan search too). No
-  baseline is written, so none is compared: on the contract's 22 camera-native outputs the
-  progressive file was the smaller on 21, and 0.2% larger on the other. On a camera photo this
-  takes the final write from about 60 to 35 ms per megapixel here (the same file, byte for
-  byte but for the components' ids).
-* smaller photos (and any photo without TurboJPEG): a baseline with libjpeg's standard tables,
-  re-scanned losslessly (mozjpeg's scan search under 1 MP), and ``auto`` keeps the smaller of that
-  and the optimized baseline (which is written only where the progressive file is not clearly
-  the smaller: :data:`CLEARLY_SMALLER`).
+* where TurboJPEG is installed: written progressive in one pass (TurboJPEG's transform of a blank
+  carrier filled with the levels; a file under 0.5 bpp then gets mozjpeg's scan search too). A
+  photo of :data:`~focuspress.engine.compositor.block.rescan.SMALL_PHOTO_PIXELS` or more writes no
+  baseline, so none is compared: on the contract's 22 camera-native outputs the progressive file
+  was the smaller on 21, and 0.2% larger on the other. A smaller photo's scan headers weigh more
+  (on a photo of a few hundred pixels the baseline is often the smaller): there ``auto`` also
+  writes the optimized baseline and keeps the smaller (about 20 ms per megapixel). On a camera
+  photo the one pass takes the final write from about 60 to 35 ms per megapixel here (the same
+  file, byte for byte but for the components' ids).
+* without TurboJPEG (or a file it cannot carry: CMYK, a sampling no single scan holds): a
+  baseline with libjpeg's standard tables, re-scanned losslessly, and ``auto`` keeps the smaller
+  of that and the optimized baseline (written only where the progressive file is not clearly
+  the smaller).
 
 Metadata segments are added afterwards by :func:`focuspress.engine.io.metadata.with_metadata`.
 
@@ -112,13 +114,15 @@ def write_dct(jpeg: jpeglib.DCTJPEG, *, progressive: str = "auto", optimize: boo
             if one_pass is not None:
                 return one_pass
         return _write_via_tempfile(jpeg, optimize)
-    if pixels >= rescan.MOZJPEG_BELOW_PIXELS:
-        direct = _one_pass(jpeg, progressive=True)
-        if direct is not None:
-            if len(direct) * 8 >= rescan.MOZJPEG_BELOW_BPP * pixels:
-                return direct
-            # a small file: mozjpeg's scan search pays there (the same coefficients either way)
-            return min(direct, rescan.mozjpeg_progressive(direct), key=len)
+    direct = _one_pass(jpeg, progressive=True)
+    if direct is not None:
+        if len(direct) * 8 < rescan.MOZJPEG_BELOW_BPP * pixels:
+            # a sparse file: mozjpeg's scan search pays there (the same coefficients either way)
+            direct = min(direct, rescan.mozjpeg_progressive(direct), key=len)
+        if progressive == "auto" and optimize and pixels < rescan.SMALL_PHOTO_PIXELS:
+            # a small photo's scan headers weigh more: its optimized baseline may be the smaller
+            direct = min(direct, _write_via_tempfile(jpeg, optimize=True), key=len)
+        return direct
     # the re-scan codes its own optimized tables whatever its input's: a baseline with libjpeg's
     # standard tables (one pass instead of two) gives the same progressive file
     standard = _write_via_tempfile(jpeg, optimize=False)
