@@ -253,22 +253,29 @@ def test_sparse_files_get_mozjpegs_scan_search_dense_ones_turbojpeg():
     assert rescan.progressive(baseline, pixels=int(at * 1.1) + 1) == moz
 
 
-def test_a_small_photo_is_the_smaller_of_its_one_pass_progressive_file_and_its_baseline(monkeypatch):
-    """Under SMALL_PHOTO_PIXELS the writer weighs the optimized baseline beside the one-pass
-    progressive file: a photo of a few blocks (its scan headers outweigh its data) comes out
-    baseline, a detailed one progressive, and never through the baseline-then-re-scan route."""
+def test_a_small_file_is_the_smaller_of_its_one_pass_progressive_file_and_its_baseline(monkeypatch):
+    """Under SMALL_FILE_BYTES the writer weighs the optimized baseline beside the one-pass
+    progressive file (a small file's scan headers weigh more: on this smooth photo the baseline is
+    the smaller); above it the progressive file is written alone. Never through the
+    baseline-then-re-scan route."""
     from focuspress.engine.compositor.block import rescan, writer
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
-    from focuspress.bench.photos import detailed_photo
-
     monkeypatch.setattr(rescan, "progressive", lambda *_a, **_k: pytest.fail("the two-pass route was taken"))
-    tiny = writer.read_dct(encode(synthetic_photo(16, 16, seed=1), "JPEG", quality=90))
-    detailed = writer.read_dct(encode(detailed_photo(256, 320), "JPEG", quality=90))
-    small_file, big_file = writer.write_dct(tiny), writer.write_dct(detailed)
-    assert b"\xff\xc2" not in small_file and len(small_file) <= len(writer._one_pass(tiny, progressive=True))
-    assert b"\xff\xc2" in big_file[:4096]
+    calls: list[bool] = []
+    original = writer._write_via_tempfile
+    monkeypatch.setattr(
+        writer, "_write_via_tempfile", lambda j, optimize=True: calls.append(optimize) or original(j, optimize)
+    )
+    jpeg = writer.read_dct(encode(synthetic_photo(), "JPEG", quality=75))
+    progressive = writer._one_pass(jpeg, progressive=True)
+    assert progressive is not None and len(progressive) < writer.SMALL_FILE_BYTES
+    small = writer.write_dct(jpeg)
+    assert calls == [True] and b"\xff\xc2" not in small and len(small) < len(progressive)
+    calls.clear()
+    monkeypatch.setattr(writer, "SMALL_FILE_BYTES", len(progressive))  # the same file counts as big
+    assert writer.write_dct(jpeg) == progressive and calls == []
 
 
 #: cjpeg's -sample per sampling (None: greyscale), for the one-pass progressive write's tests

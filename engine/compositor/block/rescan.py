@@ -48,9 +48,6 @@ def backend() -> str:
 
 #: a file under this many bits per pixel is re-scanned by mozjpeg (see the module's docstring)
 MOZJPEG_BELOW_BPP = 0.5
-#: under this many pixels the writer also weighs the optimized baseline (``writer.py``): a small
-#: photo's scan headers weigh more
-SMALL_PHOTO_PIXELS = 1_000_000
 
 
 def progressive(baseline: bytes, *, pixels: int) -> bytes:

@@ -6,14 +6,12 @@ photos, so ``auto`` writes it for every photo up to :data:`PROGRESSIVE_AUTO_PIXE
 and ``never`` do what they say. Two ways to it (``rescan.py``):
 
 * where TurboJPEG is installed: written progressive in one pass (TurboJPEG's transform of a blank
-  carrier filled with the levels; a file under 0.5 bpp then gets mozjpeg's scan search too). A
-  photo of :data:`~focuspress.engine.compositor.block.rescan.SMALL_PHOTO_PIXELS` or more writes no
-  baseline, so none is compared: on the contract's 22 camera-native outputs the progressive file
-  was the smaller on 21, and 0.2% larger on the other. A smaller photo's scan headers weigh more
-  (on a photo of a few hundred pixels the baseline is often the smaller): there ``auto`` also
-  writes the optimized baseline and keeps the smaller (about 20 ms per megapixel). On a camera
-  photo the one pass takes the final write from about 60 to 35 ms per megapixel here (the same
-  file, byte for byte but for the components' ids).
+  carrier filled with the levels; a file under 0.5 bpp then gets mozjpeg's scan search too). No
+  baseline is written beside it, so none is compared: on the contract's 22 camera-native outputs
+  the progressive file was the smaller on 21, and 0.2% larger on the other. A small file's scan headers (a Huffman
+  table per scan) weigh more: under :data:`SMALL_FILE_BYTES` ``auto`` also writes the optimized
+  baseline and keeps the smaller. On a camera photo the one pass takes the final write from about
+  60 to 35 ms per megapixel here (the same file, byte for byte but for the components' ids).
 * without TurboJPEG (or a file it cannot carry: CMYK, a sampling no single scan holds): a
   baseline with libjpeg's standard tables, re-scanned losslessly, and ``auto`` keeps the smaller
   of that and the optimized baseline (written only where the progressive file is not clearly
@@ -69,6 +67,12 @@ PROGRESSIVE_AUTO_PIXELS = 64_000_000
 #: of implementation (``rescan.py``'s bits-per-pixel line) then reads the standard baseline's size,
 #: 4-23% above the optimized one's.
 CLEARLY_SMALLER = 0.93
+#: ``auto`` weighs the optimized baseline beside a one-pass progressive file under this many bytes.
+#: The progressive file's extra scan headers are a few hundred bytes: on a smooth 96x128 photo the
+#: baseline was 6.7% smaller; on the contract's outputs of the 22 camera-native photos cropped to
+#: 1280x720 (60-300 KB) it was smaller on one (by 1.8%), on Kodak's 24 and on 59 ECSSD photos on
+#: none, and writing it cost 20 ms of a 720p snapshot's 500.
+SMALL_FILE_BYTES = 32 * 1024
 
 
 def write_jpeg(
@@ -119,8 +123,8 @@ def write_dct(jpeg: jpeglib.DCTJPEG, *, progressive: str = "auto", optimize: boo
         if len(direct) * 8 < rescan.MOZJPEG_BELOW_BPP * pixels:
             # a sparse file: mozjpeg's scan search pays there (the same coefficients either way)
             direct = min(direct, rescan.mozjpeg_progressive(direct), key=len)
-        if progressive == "auto" and optimize and pixels < rescan.SMALL_PHOTO_PIXELS:
-            # a small photo's scan headers weigh more: its optimized baseline may be the smaller
+        if progressive == "auto" and optimize and len(direct) < SMALL_FILE_BYTES:
+            # a small file's scan headers weigh more: its optimized baseline may be the smaller
             direct = min(direct, _write_via_tempfile(jpeg, optimize=True), key=len)
         return direct
     # the re-scan codes its own optimized tables whatever its input's: a baseline with libjpeg's
