@@ -456,3 +456,21 @@ def test_an_rgb_jpeg_is_read_by_jpeglibs_whole_route(tmp_path):
     data = subprocess.run([cjpeg, "-rgb", str(tmp_path / "in.ppm")], check=True, capture_output=True).stdout
     assert _coefficient_image(data) is None
     assert str(read_dct(data).jpeg_color_space) == "JCS_RGB"
+
+
+def test_a_sources_lossless_rescan_is_the_smaller_of_turbojpegs_and_mozjpegs(monkeypatch):
+    """The never-larger path's re-scan of a source keeps the smaller of the two implementations'
+    files (TurboJPEG's had been computed only to check the source, then thrown away), and holds the
+    source's levels."""
+    from focuspress.engine.compositor.block import rescan
+
+    if rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    source = encode(synthetic_photo(128, 160, seed=9), "JPEG", quality=92)
+    turbo, moz = rescan.turbojpeg_progressive(source), rescan.mozjpeg_progressive(source)
+    assert rescan.source_rescan(source) == min(moz, turbo, key=len)
+    monkeypatch.setattr(rescan, "_turbojpeg", lambda: None)  # as without libturbojpeg: mozjpeg's alone
+    assert rescan.source_rescan(source) == moz
+    from focuspress.engine.compositor.block.writer import read_dct
+
+    assert np.array_equal(read_dct(source).Y, read_dct(rescan.source_rescan(source)).Y)

@@ -179,3 +179,24 @@ def test_a_damaged_source_mozjpeg_cannot_rescan_does_not_end_the_process():
     done = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-500:]
     assert done.stdout.decode().strip() in ("ok", "refused")
+
+
+def test_without_turbojpeg_a_source_mozjpeg_cannot_rescan_is_refused_by_its_levels():
+    """Where libturbojpeg is absent (a pip-only install), the same file: jpeglib reads its levels,
+    a chroma DC past a baseline's 11 bits refuses it before mozjpeg sees it, and the process lives."""
+    import base64
+
+    data = base64.b64decode("".join(_MOZJPEG_EXIT_CASE))
+    script = (
+        "import sys; from focuspress.engine.compositor.block import rescan, turbojpeg\n"
+        "turbojpeg.library = lambda: None; rescan._turbojpeg = lambda: None\n"
+        "from focuspress.bench.fuzz.cases import run_case\n"
+        "data = sys.stdin.buffer.read()\n"
+        "try:\n    rescan.source_rescan(data)\nexcept ValueError as exc:\n    print('refused:', exc)\n"
+        "outcome, detail = run_case(data, quality=100.0); print(outcome)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-500:]
+    lines = done.stdout.decode().strip().splitlines()
+    assert lines[0].startswith("refused:") and "out of a baseline JPEG's range" in lines[0]
+    assert lines[-1] in ("ok", "refused")

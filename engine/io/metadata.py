@@ -410,21 +410,9 @@ def _primary_only(coded: bytes) -> bytes:
 
 
 def lossless_optimize(jpeg: bytes) -> bytes:
-    """The same coefficients, smaller: mozjpeg's jpegtran re-scan (progressive, optimized Huffman).
+    """The same coefficients, smaller: the source's lossless progressive re-scan, checked first so
+    that no damaged source can end the process (``ValueError`` where it is refused; see
+    :func:`focuspress.engine.compositor.block.rescan.source_rescan`, which owns both re-scans)."""
+    from focuspress.engine.compositor.block import rescan
 
-    A source is read by TurboJPEG's re-scan first, where it is installed: mozjpeg's library ends
-    the whole process (``exit(1)``, no message) on entropy data it cannot code, and a damaged
-    source can hold such data (the fuzz test found one: a mutated 64x48 JPEG whose bad Huffman
-    codes decode to chroma levels mozjpeg's progressive coder refuses), while TurboJPEG raises.
-    ``ValueError`` where TurboJPEG refuses the file (warnings included: a damaged source is kept
-    as it is)."""
-    import mozjpeg_lossless_optimization as mozjpeg
-
-    from focuspress.engine.compositor.block import turbojpeg
-
-    if turbojpeg.library() is not None:
-        try:
-            turbojpeg.progressive(jpeg)
-        except RuntimeError as exc:
-            raise ValueError(f"TurboJPEG refused to re-scan it: {exc}") from None
-    return mozjpeg.optimize(jpeg, copy=mozjpeg.COPY_MARKERS.NONE)  # the metadata is spliced in after
+    return rescan.source_rescan(jpeg)  # the metadata is spliced in after

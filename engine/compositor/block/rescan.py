@@ -34,6 +34,7 @@ mozjpeg line reads the progressive file's bits per pixel, about 8% under its bas
 from __future__ import annotations
 
 import mozjpeg_lossless_optimization as mozjpeg_opt
+import numpy as np
 
 from focuspress.engine.compositor.block import turbojpeg
 
@@ -70,3 +71,46 @@ def mozjpeg_progressive(baseline: bytes) -> bytes:
 def turbojpeg_progressive(baseline: bytes) -> bytes:
     """libjpeg-turbo's progressive re-scan (``RuntimeError`` with TurboJPEG's message when it fails)."""
     return turbojpeg.progressive(baseline)
+
+
+def source_rescan(jpeg: bytes) -> bytes:
+    """A source JPEG (as a camera wrote it, markers and all) re-scanned losslessly: the smaller of
+    TurboJPEG's and mozjpeg's progressive files, without markers (the never-larger path's lossless
+    outcome). ``ValueError`` where the source is refused.
+
+    Why the checks: mozjpeg's library ends the whole process (``exit(1)``, no message) on levels it
+    cannot code, and a damaged source can decode to such levels (the fuzz test found one: a mutated
+    64x48 JPEG whose bad Huffman codes decode to a chroma DC of 4474, past the 11 bits a baseline
+    DC holds). Where TurboJPEG is installed its re-scan reads the source first and raises on any
+    warning (a damaged source is kept as it is), and its file is one of the two weighed; elsewhere
+    jpeglib reads the levels (a fatal libjpeg error raises) and a level out of a baseline's range
+    refuses the source."""
+    turbo = None
+    if _turbojpeg() is not None:
+        try:
+            turbo = turbojpeg_progressive(jpeg)
+        except RuntimeError as exc:
+            raise ValueError(f"TurboJPEG refused to re-scan it: {exc}") from None
+    else:
+        _check_levels(jpeg)
+    moz = mozjpeg_opt.optimize(jpeg, copy=mozjpeg_opt.COPY_MARKERS.NONE)
+    return moz if turbo is None or len(moz) <= len(turbo) else turbo
+
+
+def _check_levels(jpeg: bytes) -> None:
+    """``ValueError`` unless jpeglib reads ``jpeg``'s levels and each fits a baseline JPEG's codes."""
+    from focuspress.engine.compositor.block.transcode import DC_LEVELS, MAX_AC_LEVEL
+    from focuspress.engine.compositor.block.writer import read_dct
+
+    try:
+        coefficients = read_dct(jpeg)
+    except (OSError, ValueError, IndexError) as exc:
+        raise ValueError(f"libjpeg cannot read its levels: {exc}") from None
+    for name in ("Y", "Cb", "Cr", "K"):
+        levels = getattr(coefficients, name, None)
+        if levels is None:
+            continue
+        dc = levels[..., 0, 0]
+        ac = np.abs(levels.reshape(*levels.shape[:-2], 64)[..., 1:])
+        if dc.size and (dc.min() < DC_LEVELS[0] or dc.max() > DC_LEVELS[1] or ac.max() > MAX_AC_LEVEL):
+            raise ValueError(f"its {name} levels are out of a baseline JPEG's range (damaged entropy data)")
