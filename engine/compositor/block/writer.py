@@ -8,10 +8,11 @@ and ``never`` do what they say. Two ways to it (``rescan.py``):
 * where TurboJPEG is installed: written progressive in one pass (TurboJPEG's transform of a blank
   carrier filled with the levels; a file under 0.5 bpp then gets mozjpeg's scan search too). No
   baseline is written beside it, so none is compared: on the contract's 22 camera-native outputs
-  the progressive file was the smaller on 21, and 0.2% larger on the other. A small file's scan headers (a Huffman
-  table per scan) weigh more: under :data:`SMALL_FILE_BYTES` ``auto`` also writes the optimized
-  baseline and keeps the smaller. On a camera photo the one pass takes the final write from about
-  60 to 35 ms per megapixel here (the same file, byte for byte but for the components' ids).
+  the progressive file was the smaller on 21, and 0.2% larger on the other. A small file's scan
+  headers (a Huffman table per scan) weigh more: under :data:`SMALL_FILE_BYTES` ``auto`` also
+  writes the optimized baseline and keeps the smaller. On a camera photo the one pass takes the
+  final write from about 60 to 35 ms per megapixel here (the same file, byte for byte but for the
+  components' ids).
 * without TurboJPEG (or a file it cannot carry: CMYK, a sampling no single scan holds): a
   baseline with libjpeg's standard tables, re-scanned losslessly, and ``auto`` keeps the smaller
   of that and the optimized baseline (written only where the progressive file is not clearly
