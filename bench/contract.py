@@ -108,8 +108,8 @@ def _jpegli(rgb: np.ndarray, quality: int) -> bytes:
 
 def measure_photo(path_text: str) -> dict:
     """One photo's row (see the module's docstring)."""
+    from focuspress.engine.compositor.block.rescan import mozjpeg_progressive
     from focuspress.engine.fidelity.subject import find_subject
-    from focuspress.engine.io.metadata import lossless_optimize
     from focuspress.engine.options import CompressOptions
     from focuspress.engine.pipeline import Work
     from focuspress.evaluation import coded_image, source_coded_image, split_of
@@ -160,7 +160,7 @@ def measure_photo(path_text: str) -> dict:
         "jpegli_bytes": len(jli),
         "jpegli_quality": jli_q,
         "jpegli_scores": jli_scores,
-        "mozjpeg_lossless_bytes": len(lossless_optimize(source_image)),
+        "mozjpeg_lossless_bytes": len(mozjpeg_progressive(source_image)),
         "jxl_jpeg_bytes": jxl,
     }
 

@@ -213,8 +213,8 @@ def memory(source: Path, megapixels: float = 24.0) -> list[str]:
 def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]:
     """Default settings over real JPEGs: per photo and median saving and SSIMULACRA2 against the source."""
     from focuspress.engine import CompressOptions, Engine
+    from focuspress.engine.compositor.block.rescan import mozjpeg_progressive
     from focuspress.engine.io import decode_upright, load_image
-    from focuspress.engine.io.metadata import lossless_optimize
     from focuspress.engine.metrics import ssimulacra2
 
     engine = Engine(saliency=saliency)
@@ -226,7 +226,7 @@ def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]
         saving = 1.0 - result.bytes / image.source_bytes
         moz = float("nan")
         if image.jpeg is not None and image.data is not None:
-            moz = 1.0 - len(lossless_optimize(image.data)) / image.source_bytes
+            moz = 1.0 - len(mozjpeg_progressive(image.data)) / image.source_bytes
         saved.append(saving)
         scores.append(score)
         lossless.append(moz)

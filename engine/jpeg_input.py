@@ -22,8 +22,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from focuspress.engine.compositor.block.rescan import source_rescan
 from focuspress.engine.io.load import LoadedImage
-from focuspress.engine.io.metadata import Metadata, lossless_optimize, orientation_only_exif, with_metadata
+from focuspress.engine.io.metadata import Metadata, orientation_only_exif, with_metadata
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.results import ResultKind
 
@@ -102,8 +103,8 @@ def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> t
         return data, "recompressed"
     metadata = output_metadata(image, options)
     try:
-        with image.native():  # mozjpeg's jpegtran reads the source: its complaints are this photo's
-            rescanned = lossless_optimize(source)
+        with image.native():  # the re-scans read the source: their complaints are this photo's
+            rescanned = source_rescan(source)  # (checked first: see its docstring)
         lossless: bytes | None = with_metadata(rescanned, metadata)
     except Exception:  # a source mozjpeg cannot re-scan: keeping its bytes is still right
         lossless = None

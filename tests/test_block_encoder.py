@@ -474,3 +474,19 @@ def test_a_sources_lossless_rescan_is_the_smaller_of_turbojpegs_and_mozjpegs(mon
     from focuspress.engine.compositor.block.writer import read_dct
 
     assert np.array_equal(read_dct(source).Y, read_dct(rescan.source_rescan(source)).Y)
+
+
+def test_within_baseline_holds_the_bounds_clip_to_baseline_clips_to():
+    """The check before mozjpeg's re-scan: a baseline's DC range and 10-bit AC, an int16 -32768 included
+    (it has no absolute value in int16); clipped levels always pass."""
+    from focuspress.engine.compositor.block.transcode import DC_LEVELS, MAX_AC_LEVEL, clip_to_baseline, within_baseline
+
+    levels = np.zeros((2, 3, 8, 8), np.int16)
+    levels[0, 0, 0, 0], levels[1, 2, 7, 7] = DC_LEVELS[0], MAX_AC_LEVEL
+    assert within_baseline(levels)
+    for block, value in (((0, 1, 0, 0), DC_LEVELS[1] + 1), ((1, 1, 0, 1), MAX_AC_LEVEL + 1), ((1, 1, 3, 3), -32768)):
+        bad = levels.copy()
+        bad[block] = value
+        assert not within_baseline(bad)
+        clip_to_baseline(bad)
+        assert within_baseline(bad)

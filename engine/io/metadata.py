@@ -407,12 +407,3 @@ def _primary_only(coded: bytes) -> bytes:
 
     end = primary_end(b"\xff\xd8" + coded)
     return coded[: end - 2] if end is not None else coded
-
-
-def lossless_optimize(jpeg: bytes) -> bytes:
-    """The same coefficients, smaller: the source's lossless progressive re-scan, checked first so
-    that no damaged source can end the process (``ValueError`` where it is refused; see
-    :func:`focuspress.engine.compositor.block.rescan.source_rescan`, which owns both re-scans)."""
-    from focuspress.engine.compositor.block import rescan
-
-    return rescan.source_rescan(jpeg)  # the metadata is spliced in after

@@ -35,7 +35,6 @@ mozjpeg line reads the progressive file's bits per pixel, about 8% under its bas
 from __future__ import annotations
 
 import mozjpeg_lossless_optimization as mozjpeg_opt
-import numpy as np
 
 from focuspress.engine.compositor.block import turbojpeg
 
@@ -94,13 +93,13 @@ def source_rescan(jpeg: bytes) -> bytes:
             raise ValueError(f"TurboJPEG refused to re-scan it: {exc}") from None
     else:
         _check_levels(jpeg)
-    moz = mozjpeg_opt.optimize(jpeg, copy=mozjpeg_opt.COPY_MARKERS.NONE)
+    moz = mozjpeg_progressive(jpeg)
     return moz if turbo is None or len(moz) <= len(turbo) else turbo
 
 
 def _check_levels(jpeg: bytes) -> None:
     """``ValueError`` unless jpeglib reads ``jpeg``'s levels and each fits a baseline JPEG's codes."""
-    from focuspress.engine.compositor.block.transcode import DC_LEVELS, MAX_AC_LEVEL
+    from focuspress.engine.compositor.block.transcode import within_baseline
     from focuspress.engine.compositor.block.writer import read_dct
 
     try:
@@ -109,9 +108,5 @@ def _check_levels(jpeg: bytes) -> None:
         raise ValueError(f"libjpeg cannot read its levels: {exc}") from None
     for name in ("Y", "Cb", "Cr", "K"):
         levels = getattr(coefficients, name, None)
-        if levels is None:
-            continue
-        dc = levels[..., 0, 0]
-        ac = np.abs(levels.reshape(*levels.shape[:-2], 64)[..., 1:])
-        if dc.size and (dc.min() < DC_LEVELS[0] or dc.max() > DC_LEVELS[1] or ac.max() > MAX_AC_LEVEL):
+        if levels is not None and not within_baseline(levels):
             raise ValueError(f"its {name} levels are out of a baseline JPEG's range (damaged entropy data)")

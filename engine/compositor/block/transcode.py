@@ -91,6 +91,19 @@ MAX_AC_LEVEL = 1023
 DC_LEVELS = (-1024, 1023)
 
 
+def within_baseline(levels: np.ndarray) -> bool:
+    """Whether every level of ``levels`` (..., 8, 8 blocks) is one a baseline JPEG can code: the
+    bounds :func:`clip_to_baseline` clips a damaged source's levels to. (Bounds by min and max, not
+    by ``abs``: an int16 -32768 has no absolute value in int16.)"""
+    if not levels.size:
+        return True
+    dc = levels[..., 0, 0]
+    ac = levels.reshape(*levels.shape[:-2], 64)[..., 1:]
+    return bool(
+        dc.min() >= DC_LEVELS[0] and dc.max() <= DC_LEVELS[1] and ac.min() >= -MAX_AC_LEVEL and ac.max() <= MAX_AC_LEVEL
+    )
+
+
 def clip_to_baseline(levels: np.ndarray) -> None:
     """Clip a damaged source's levels, in place, to what a baseline JPEG can code.
 
