@@ -222,8 +222,14 @@ def test_scores_are_in_the_log_line_status_and_metrics(tmp_path):
         astronaut = Path(__file__).resolve().parents[1] / "samples" / "astronaut.png"
         shutil.copy(astronaut, tmp_path / "in0" / "astronaut.png")
         wait_for(lambda: (tmp_path / "out0" / "astronaut.jpg").exists(), 120, message=daemon.log())
-        records = [json.loads(line) for line in daemon.log().splitlines() if line.startswith("{")]
-        done = next(r for r in records if r.get("file") == "astronaut.png" and r.get("outcome") == "recompressed")
+
+        def finished() -> list[dict]:
+            records = [json.loads(line) for line in daemon.log().splitlines() if line.startswith("{")]
+            return [r for r in records if r.get("file") == "astronaut.png" and r.get("outcome") == "recompressed"]
+
+        # the output is made durable before the photo's log line and metrics are written: wait for both
+        wait_for(lambda: finished() and daemon.metric("focuspress_subject_ssimulacra2_count", 'inbox="cam0"') == 1, 30)
+        done = finished()[0]
         # a 512x512 photo is scored on tiles (estimated); the margins are the stated errors
         exact = done["scores"] == "exact"
         assert done["scores"] in ("exact", "estimated")
