@@ -47,6 +47,40 @@ def test_face_term_lights_the_face(astronaut):
     assert face_value > 0.95 and combined.mean() < 0.5
 
 
+def test_faces_are_found_where_they_are_in_any_layout(astronaut):
+    """Two faces side by side (a wide photo, letterboxed with bars above and below), the same photo
+    upright and turned: each face is found once, where it is, in the photo's coordinates."""
+    faces = load_saliency("faces")
+    (x, y, w, h), *_ = faces.detect(astronaut)
+    width = astronaut.shape[1]
+    pair = faces.detect(np.hstack([astronaut, astronaut]))
+    assert len(pair) == 2
+    for found, shift in zip(sorted(pair), (0, width)):
+        assert abs(found[0] - (x + shift)) < 0.1 * w and abs(found[1] - y) < 0.1 * h
+        assert 0.8 < found[2] / w < 1.25
+    tall = faces.detect(np.vstack([astronaut, astronaut[::-1, ::-1]]))  # the second face upside down
+    assert len(tall) >= 1 and abs(tall[0][1] - y) < 0.1 * h
+
+
+def test_no_face_no_box(kodak_dir):
+    """Photos without a person (a lighthouse, parrots, a barn, a plane) light nothing: the term must
+    not spend bytes on whatever looks a little like a face."""
+    faces = load_saliency("faces")
+    for index in (19, 23, 22, 20):
+        rgb = np.asarray(Image.open(kodak_dir / f"kodim{index:02d}.png").convert("RGB"))
+        assert faces.detect(rgb) == [], f"kodim{index:02d}"
+
+
+def test_the_shipped_face_weights_are_the_extracted_ones():
+    """The file the map runs is the one ``training/extract_face_detector.py`` extracts and checks."""
+    import hashlib
+
+    from focuspress.engine.saliency.faces import MODEL_PATH
+    from focuspress.training.extract_face_detector import SHA256
+
+    assert hashlib.sha256(MODEL_PATH.read_bytes()).hexdigest() == SHA256
+
+
 def test_batch_equals_single(astronaut):
     model = load_saliency("cam")
     other = astronaut[::-1].copy()

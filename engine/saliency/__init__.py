@@ -2,8 +2,8 @@
 
 Backends, each in a module of its own: ``trained`` (a salient-object decoder on
 EfficientNet-Lite0 features, trained by ``focuspress train saliency``), ``cam`` (top-k class
-activation maps of EfficientNet-Lite0, the original report's map), ``faces`` (OpenCV's face
-detector), ``combined`` (objects + faces, the default) and ``none`` (uniform: masking alone
+activation maps of EfficientNet-Lite0, the original report's map), ``faces`` (MediaPipe's BlazeFace
+face detector on LiteRT), ``combined`` (objects + faces, the default) and ``none`` (uniform: masking alone
 steers the encoder). Models are built once per process.
 """
 

@@ -37,8 +37,8 @@ class CombinedSaliency:
             faces = load_saliency("faces")  # the shared detector: loaded once per process
         self.faces: SaliencyModel = faces
         self.device = getattr(self.objects, "device", "cpu")
-        # The face cascade (OpenCV) and the object model (TensorFlow) both release the GIL:
-        # running the faces beside the model hides most of their cost on a multi-core machine.
+        # The face detector and the object network both release the GIL in their native calls:
+        # running the faces beside the network hides their few milliseconds on a multi-core machine.
         self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="faces")
 
     def predict(self, rgb: np.ndarray) -> np.ndarray:

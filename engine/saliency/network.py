@@ -86,7 +86,7 @@ class LiteRtNetwork:
     def __init__(self, path: Path = TFLITE_PATH, threads: int | None = None) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
-        with _quiet_stderr():  # LiteRT announces its CPU delegate on stderr
+        with quiet_stderr():  # LiteRT announces its CPU delegate on stderr
             self._interpreter = Interpreter(model_path=str(path), num_threads=threads or map_threads())
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._output = self._interpreter.get_output_details()[0]["index"]
@@ -97,7 +97,7 @@ class LiteRtNetwork:
         with self._lock:
             if batch.shape[0] != self._batch:
                 self._interpreter.resize_tensor_input(self._input, list(batch.shape))
-                with _quiet_stderr():
+                with quiet_stderr():
                     self._interpreter.allocate_tensors()
                 self._batch = batch.shape[0]
             self._interpreter.set_tensor(self._input, np.ascontiguousarray(batch, dtype=np.float32))
@@ -144,7 +144,7 @@ def load_network(runtime: str | None = None):
     return LiteRtNetwork() if choose_runtime(runtime) == "litert" else KerasNetwork()
 
 
-class _quiet_stderr:
+class quiet_stderr:
     """Point file descriptor 2 at /dev/null for a native call that prints there (not thread-safe for
     other writers of fd 2; used only while a model loads)."""
 
