@@ -38,8 +38,9 @@ from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_
 TILE_BLOCKS = 32
 #: Tiles for the photo score: about this fraction of the photo, within these bounds.
 PHOTO_FRACTION, PHOTO_TILES = 0.04, (3, 10)
-#: Photos under this many pixels choose their chroma sampling on one tile (:meth:`TileEstimator.sampling_choice`).
-ONE_TILE_CHOICE_PIXELS = 1_000_000
+#: Photos under this many pixels (1080p snapshots and smaller) choose their chroma sampling on one tile
+#: (:meth:`TileEstimator.sampling_choice`).
+ONE_TILE_CHOICE_PIXELS = 2_500_000
 #: Tiles for the subject score: about this fraction of the subject, within these bounds (the photo
 #: tiles that hold some of the subject count too).
 SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (2, 8)
@@ -136,9 +137,9 @@ class TileEstimator:
 
         # every other photo tile (still spread over the photo): on camera-native's crops at three
         # sizes the choice was the same as on all of them for 49 of 51 photos, at half the cost.
-        # A photo under a megapixel decides on its first tile alone: on camera-native's 640x480 and
-        # 1280x720 crops that chose as two tiles did for 35 of 36 photos, and there the choice
-        # is a tenth of the contract's time.
+        # A photo up to 1080p decides on its first tile alone: on camera-native's 640x480 and
+        # 1280x720 crops that chose as two tiles did for 35 of 36 photos, on its 1920x1080 crops
+        # for 18 of 18, and there the choice is a tenth of the contract's time.
         rows, cols = self.prepared.grid
         step = self.photo_count if rows * cols * 64 < ONE_TILE_CHOICE_PIXELS else 2
         tiles = self.tiles[: self.photo_count : step]
