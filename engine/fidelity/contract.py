@@ -232,10 +232,7 @@ def settle(estimator: Estimator, subject_target: float | None, photo_target: flo
 #: training split (median of the measured slopes).
 SUBJECT_QUALITY_SLOPE = 2.5
 QUALITY_SLOPE = 1.5
-#: the photo's, per doubling of the background, seen from a passing trial and from a failing one:
-#: the curve is flatter on the passing side (about 3) than where the background is already coarse
-#: (5 to 7); one prior of 4 made steps too short from one side and too long from the other
-BACKGROUND_SLOPE = (3.0, 5.0)
+BACKGROUND_SLOPE = 4.0
 #: log2 of the first background multiplier tried: where camera photos settle (about 8 to 16 on
 #: camera-native's training split), so that the first trials bracket it
 BACKGROUND_LOG2_START = 3.5
@@ -243,25 +240,24 @@ BACKGROUND_LOG2_START = 3.5
 #: the start (a detailed background) is on the steep part of its curve, and the prior's step from
 #: there went straight back to a multiplier of 1 (a wasted trial)
 BACKGROUND_MAX_STEP = 2.0
-#: a passing trial this close to its target ends a search (the knob could gain a few % at most),
-#: per knob. 1.0 for the background saved 0.3 trials a photo more, but on the whole camera-native
-#: photos it settled closer to the photo's target and its p10 fell from 80.1 to 79.9 (the tile
-#: estimate errs by about a point), so both stay at 0.75
+#: a passing trial this close to its target ends a search (the knob could gain a few % at most)
 CLOSE_ENOUGH = 0.75
 QUALITY_CLOSE = BACKGROUND_CLOSE = CLOSE_ENOUGH
 #: where a search's next trial aims, in units of its close-enough slack: a secant inside a bracket,
-#: and a Newton step from one side (OVERSHOOT stretches a step from a failing trial, so that the
-#: next trial brackets the target: at 1.25 it overshot more often than it saved a trial)
-SECANT_AIM, NEWTON_AIM, OVERSHOOT = 0.3, 0.4, 1.0
-#: (BACKGROUND_SLOPE's two sides and OVERSHOOT 1.0 were chosen by replaying the search on the
-#: estimator's score curves of camera-native's training split at 640x480, 1280x720 and 1920x1080.)
+#: and a Newton step from one side, stretched by OVERSHOOT from a failing trial so that the next
+#: trial brackets the target. (Tried on 2026-12-06 and left out: the background's prior slope per
+#: side, 3 from a passing trial and 5 from a failing one, with OVERSHOOT 1.0. Replayed on the
+#: training split's score curves, it took the validation crops from 5.0 to 4.5 trials a photo, and
+#: 1920x1080 snapshots from 1.04-1.10x to 0.90-0.93x mozjpeg's time; but on the whole camera-native
+#: photos the search settled closer to the photo's target and their p10 fell from 80.1 to 79.9.)
+SECANT_AIM, NEWTON_AIM, OVERSHOOT = 0.3, 0.4, 1.25
 
 
 def _lowest(
     slack: Callable[[float], float],
     bounds: tuple[float, float],
     start: float,
-    slope: float | tuple[float, float],
+    slope: float,
     tolerance: float,
     *,
     close_enough: float | None = None,
@@ -271,7 +267,7 @@ def _lowest(
     """The lowest x in ``bounds`` where ``slack(x) >= 0`` (slack rising with x, about ``slope`` per
     unit), to ``tolerance``: Newton steps from ``start`` with the prior slope, then secants inside
     the bracket, at most :data:`MAX_TRIALS` evaluations. A passing x ends the search when its slack
-    is within :data:`CLOSE_ENOUGH` or ``close(x)`` says it is near enough by another measure. A
+    is within ``close_enough`` (default :data:`CLOSE_ENOUGH`). A
     Newton step goes at most ``max_step`` (a score far from its target is where its slope is least
     like the prior's). The upper bound when nothing meets (best effort), the lower bound when
     everything does; ``trials`` evaluations at most."""
@@ -311,12 +307,11 @@ def _lowest(
             # within a factor of the prior: a score curve has flat steps where the tables do not move)
             side = sorted(passing if best is not None else failing)
             x0, v0 = best if best is not None else worst  # type: ignore[misc]
-            prior = slope if isinstance(slope, float | int) else slope[0 if best is not None else 1]
-            measured = prior
+            measured = slope
             if len(side) >= 2:
                 (xa, va), (xb, vb) = side[0], side[-1]
                 if xb - xa > 1e-9:
-                    measured = float(np.clip((vb - va) / (xb - xa), 0.4 * prior, 2.5 * prior))
+                    measured = float(np.clip((vb - va) / (xb - xa), 0.4 * slope, 2.5 * slope))
             if best is not None:
                 x = min(x0 - tolerance, x0 - (v0 - NEWTON_AIM * enough) / measured)
             else:
