@@ -369,3 +369,25 @@ def test_the_subject_score_skips_tiles_holding_a_sliver_of_it():
     assert sum(float(weights[i].sum()) for i in kept) >= SUBJECT_SHARE * sum(  # type: ignore[union-attr]
         float(w.sum()) for w in weights if w is not None
     )
+
+
+def test_a_search_step_takes_the_slope_of_the_side_it_starts_from():
+    """The background's score curve is flatter on the passing side than on the failing one: a Newton
+    step from a passing trial uses the first prior slope, from a failing trial the second, and a
+    curve shaped like that is crossed in two trials from either side (swapping the two priors, or
+    taking one for both, costs a third trial from at least one side)."""
+    from focuspress.engine.fidelity.contract import CLOSE_ENOUGH, _lowest
+
+    def slack(x: float) -> float:  # 3 points per unit above the crossing at 0, 5 below it
+        return 3.0 * x if x >= 0 else 5.0 * x
+
+    for start in (2.0, -2.0):
+        probes: list[float] = []
+
+        def counted(x: float, probes: list[float] = probes) -> float:
+            probes.append(x)
+            return slack(x)
+
+        found = _lowest(counted, (-5.0, 5.0), start, (3.0, 5.0), 0.2)
+        assert len(probes) == 2, (start, probes)
+        assert 0.0 <= slack(found) <= CLOSE_ENOUGH
