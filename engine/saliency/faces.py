@@ -30,10 +30,9 @@ MIN_SCORE = 0.6
 #: Boxes overlapping more than this (intersection over union) are one face (MediaPipe's weighted
 #: non-maximum suppression: the overlapping boxes' average, weighted by score).
 SAME_FACE_IOU = 0.3
-#: The blob around a face box (x, y, w, h): its centre a little above the box's (the box stops at
-#: the eyebrows, hair and forehead matter too) and its radii this many box widths and heights.
-#: Sized to cover what the Haar cascade's blob covered (its boxes were 1.1x as wide, centred 5%
-#: of a height higher, on the 111 faces both found).
+#: The blob around a face box (x, y, w, h): its centre a little above the box's and its radii this
+#: many box widths and heights, so that it covers what the Haar cascade's blob covered (on the 111
+#: faces both found, the cascade's boxes were 1.1x as wide and centred 5% of a height higher).
 BLOB_RISE, BLOB_RX, BLOB_RY = 0.05, 0.83, 1.05
 
 Box = tuple[int, int, int, int]
@@ -128,7 +127,10 @@ def _letterbox(rgb: np.ndarray) -> tuple[np.ndarray, float, tuple[int, int]]:
 
 def _merge(boxes: np.ndarray, scores: np.ndarray) -> list[tuple[float, float, float, float]]:
     """MediaPipe's weighted non-maximum suppression: the surest box and every box overlapping it by
-    more than :data:`SAME_FACE_IOU` become their score-weighted average; repeat on the rest."""
+    more than :data:`SAME_FACE_IOU` become their score-weighted average; repeat on the rest.
+    (Written here because OpenCV's ``cv2.dnn.NMSBoxes`` keeps the surest box of a group instead of
+    averaging it: the network's neighbouring anchors each place the box a little off, and their
+    average is the placement MediaPipe's own pipeline reports.)"""
     order = np.argsort(-scores)
     boxes, scores = boxes[order], scores[order]
     merged = []
