@@ -268,8 +268,9 @@ class _ScriptedEstimator:
 
     exact = False
 
-    def __init__(self, photo_per_doubling: float = 4.0) -> None:
+    def __init__(self, photo_per_doubling: float = 4.0, photo_with_subject: bool = False) -> None:
         self.photo_per_doubling = photo_per_doubling
+        self.photo_with_subject = photo_with_subject
         self.calls: list[tuple[float, float, bool, bool]] = []
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True):
@@ -296,6 +297,24 @@ def test_the_search_meets_both_targets_in_few_trials(photo_per_doubling):
     assert settlement.scores.photo <= 80.0 + margin["photo"] + CLOSE_ENOUGH + 0.5 or settlement.background == 32.0
     assert settlement.trials == len(estimator.calls) <= 8
     assert all(not (photo and subject) for _, _, photo, subject in estimator.calls)  # never both at once
+
+
+@pytest.mark.parametrize("photo_per_doubling", [1.5, 4.0, 8.0])
+def test_a_subject_trial_that_scores_the_photo_too_is_the_background_steps_first(photo_per_doubling):
+    """Where the estimator scores the photo alongside the subject, the quality step's trials are the
+    background step's first guess: the same knobs are never tried twice, one trial fewer than
+    scoring them apart, and both targets are still met."""
+    from focuspress.engine.fidelity.contract import MARGIN, settle
+
+    apart, joint = _ScriptedEstimator(photo_per_doubling), _ScriptedEstimator(photo_per_doubling, True)
+    separate, together = settle(apart, 90.0, 80.0), settle(joint, 90.0, 80.0)
+    margin = MARGIN[False]
+    assert together.scores.photo >= 80.0 + margin["photo"] and together.scores.subject >= 90.0 + margin["subject"]
+    assert (together.quality, together.background) == pytest.approx((separate.quality, separate.background))
+    knobs = [(round(q, 3), round(b, 4)) for q, b, _, _ in joint.calls]
+    assert len(knobs) == len(set(knobs))  # no trial repeated
+    assert together.trials == len(joint.calls) == separate.trials - 1
+    assert any(photo and subject for _, _, photo, subject in joint.calls)
 
 
 def test_one_reference_serves_the_photo_and_the_subject():

@@ -150,8 +150,10 @@ def estimator_for(image: LoadedImage, prepared: Prepared, subject: Subject, stor
 def settle(estimator: Estimator, subject_target: float | None, photo_target: float) -> Settlement:
     """The search of the module's docstring, on any estimator.
 
-    1. The lowest quality whose subject keeps its target, the background as fine as the subject
-       (only the subject's tiles are probed); without a subject, the photo's target sets it.
+    1. The lowest quality whose subject keeps its target (the subject's tiles are probed, and the
+       photo's too where the estimator says they come almost free: ``photo_with_subject``); without
+       a subject, the photo's target sets it. Its trials run at the background multiplier step 2
+       starts from, so that step 2's first trial is one step 1 already made.
     2. At that quality, the highest background multiplier whose photo keeps its target (only the
        photo's tiles: the subject's blocks are coded the same at every multiplier).
     """
@@ -190,9 +192,13 @@ def settle(estimator: Estimator, subject_target: float | None, photo_target: flo
             lambda q: photo_slack(scores(q, 1.0, True, False)), QUALITY_RANGE, start, QUALITY_SLOPE, QUALITY_TOLERANCE
         )
         return Settlement(quality, 1.0, scores(quality, 1.0, True, False), trials, estimator.exact)
-    # 1. the lowest quality that keeps the subject
+    # 1. the lowest quality that keeps the subject, tried at the background multiplier step 2 starts
+    # from (the subject's score is the same at every multiplier); where the estimator scores the
+    # photo alongside for little more, the trial at the quality settled on is step 2's first
+    first_background = 2.0**BACKGROUND_LOG2_START
+    with_photo = estimator.photo_with_subject
     quality = _lowest(
-        lambda q: subject_slack(scores(q, 1.0, False, True)),
+        lambda q: subject_slack(scores(q, first_background, with_photo, True)),
         QUALITY_RANGE,
         start,
         SUBJECT_QUALITY_SLOPE,
@@ -218,10 +224,11 @@ def settle(estimator: Estimator, subject_target: float | None, photo_target: flo
             QUALITY_TOLERANCE,
         )
         u = 0.0
-    # the subject's score where it settled is the one step 1 measured: its blocks are coded the same
-    # at every background multiplier (tests/test_contract.py checks both that and the estimate)
+    # the subject's score where it settled is the one step 1 measured (at step 2's first multiplier):
+    # its blocks are coded the same at every multiplier (tests/test_contract.py checks both that and
+    # the estimate)
     photo = scores(quality, 2.0**u, True, False).photo
-    subject = scores(quality, 1.0, False, True).subject
+    subject = scores(quality, first_background, False, True).subject
     return Settlement(quality, 2.0**u, Scores(photo, subject), trials, estimator.exact)
 
 

@@ -93,28 +93,6 @@ class _Sums:
         self.values = np.zeros((3, 6), dtype=np.float64)
         self.count = 0.0
 
-    def add(self, ssim_d: np.ndarray, artifact: np.ndarray, lost: np.ndarray) -> None:
-        for column, plane in enumerate((ssim_d, artifact, lost)):
-            self.values[:, 2 * column] += cv2.sumElems(plane)[:3]  # per-channel sums, in double
-            fourth = cv2.multiply(plane, plane)
-            cv2.multiply(fourth, fourth, dst=fourth)
-            self.values[:, 2 * column + 1] += cv2.sumElems(fourth)[:3]
-        self.count += ssim_d.shape[0] * ssim_d.shape[1]
-
-    def add_weighted(self, ssim_d: np.ndarray, artifact: np.ndarray, lost: np.ndarray, weight: np.ndarray) -> None:
-        """The same sums with each pixel counted ``weight`` (H x W, 0..1; or H x W x 3, the same weight
-        per channel) times: the region it marks."""
-        w3 = weight if weight.ndim == 3 else cv2.merge([weight, weight, weight])
-        total = float(cv2.sumElems(w3)[0])
-        if total <= 0.0:
-            return
-        for column, plane in enumerate((ssim_d, artifact, lost)):
-            square = cv2.multiply(plane, plane)
-            self.values[:, 2 * column] += cv2.sumElems(cv2.multiply(plane, w3))[:3]
-            cv2.multiply(square, square, dst=square)
-            self.values[:, 2 * column + 1] += cv2.sumElems(cv2.multiply(square, w3))[:3]
-        self.count += total
-
     def scale(self) -> _s2.MsssimScale:
         """The package's per-scale record: averages and 4-norms in its order."""
         mean = self.values / max(1, self.count)
@@ -123,6 +101,43 @@ class _Sums:
         edge = np.stack([mean[:, 2], mean[:, 3] ** 0.25, mean[:, 4], mean[:, 5] ** 0.25], axis=1)
         result.avg_edgediff = edge.reshape(-1)
         return result
+
+
+def _accumulate(
+    maps: tuple[np.ndarray, np.ndarray, np.ndarray],
+    whole: _Sums | None,
+    region: _Sums | None,
+    weight: np.ndarray | None,
+) -> None:
+    """Pool one scale's three error maps (H x W x 3 each) into ``whole`` (every pixel once) and into
+    ``region`` (each pixel ``weight`` times, H x W), each map's fourth power computed once for both.
+
+    The weighted sums are a matrix-vector product (the flat weights times the maps' pixel-by-channel
+    rows: BLAS, float32, a relative error about 2e-6 against sums in double): on a 256-pixel tile
+    it is half what weighting a three-channel copy of the weights and summing cost (0.35 against
+    0.64 ms a scale), and a subject trial pools every tile it probes this way."""
+    flat: np.ndarray | None = None
+    total = 0.0
+    if region is not None and weight is not None:
+        flat = np.ascontiguousarray(weight, dtype=np.float32).reshape(-1)
+        total = float(flat.sum(dtype=np.float64))
+        if total <= 0.0:
+            flat = None
+    if whole is None and flat is None:
+        return
+    for column, plane in enumerate(maps):
+        fourth = cv2.multiply(plane, plane)
+        cv2.multiply(fourth, fourth, dst=fourth)
+        if whole is not None:
+            whole.values[:, 2 * column] += cv2.sumElems(plane)[:3]  # per-channel sums, in double
+            whole.values[:, 2 * column + 1] += cv2.sumElems(fourth)[:3]
+        if region is not None and flat is not None:
+            region.values[:, 2 * column] += flat @ np.ascontiguousarray(plane).reshape(flat.size, 3)
+            region.values[:, 2 * column + 1] += flat @ fourth.reshape(flat.size, 3)
+    if whole is not None:
+        whole.count += maps[0].shape[0] * maps[0].shape[1]
+    if region is not None and flat is not None:
+        region.count += total
 
 
 def _maps(
@@ -146,9 +161,7 @@ def _maps(
     ssim_d = np.maximum(1.0 - num_m * num_s / denom_s, 0.0)
     d1 = (1.0 + np.abs(img2[core] - m2)) / (1.0 + np.abs(img1[core] - m1)) - 1.0
     artifact, lost = np.maximum(d1, 0.0), np.maximum(-d1, 0.0)
-    sums.add(ssim_d, artifact, lost)
-    if region is not None and weight is not None:
-        region.add_weighted(ssim_d, artifact, lost, weight[core])
+    _accumulate((ssim_d, artifact, lost), sums, region, None if weight is None else weight[core])
 
 
 def _scale(
@@ -345,7 +358,7 @@ class Reference:
             planes = [plane]
             for _ in range(scales - 1):
                 planes.append(_downsample_weight(planes[-1]))
-            self.weights = [cv2.merge([w, w, w]) for w in planes]  # per channel, as the maps are
+            self.weights = planes
         linear = _linear(reference)
         for scale in range(scales):
             xyb = _xyb(linear)
@@ -397,14 +410,12 @@ class Reference:
             d1 += 1.0
             d1 *= inverse1
             d1 -= 1.0
-            sums = _Sums()
+            sums, in_region = _Sums(), _Sums()
             artifact, lost = np.maximum(d1, 0.0), np.maximum(-d1, 0.0)
-            if whole:
-                sums.add(ssim_d, artifact, lost)
+            weight = self.weights[scale] if in_regions is not None and self.weights is not None else None
+            _accumulate((ssim_d, artifact, lost), sums if whole else None, in_region, weight)
             out.append(sums)
-            if in_regions is not None and self.weights is not None:
-                in_region = _Sums()
-                in_region.add_weighted(ssim_d, artifact, lost, self.weights[scale])
+            if in_regions is not None:
                 in_regions.append(in_region)
             if scale < len(self.levels) - 1:
                 linear = _downsample(linear)
