@@ -94,6 +94,30 @@ def test_ssimulacra2_matches_package(tmp_path):
     assert ssimulacra2(ref, ref) == pytest.approx(100.0, abs=0.01)
 
 
+@pytest.mark.parametrize("height", [256, 200, 131, 64, 9])
+def test_a_kept_reference_scores_in_stripes_as_the_image_whole(height):
+    """:meth:`Reference.both_sums` computes a tile's error maps in stripes of rows (each with its
+    blur's context rows): the photo's and the region's scores are those of the one-pass function
+    on the whole image, at heights on and off the stripe grid, including a stripe of a few rows."""
+    from PIL import Image
+
+    from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_sums, ssimulacra2_with_region
+
+    ref = synthetic_photo(height, 256, seed=5)
+    buffer = io.BytesIO()
+    Image.fromarray(ref).save(buffer, "JPEG", quality=60)
+    dist = np.asarray(Image.open(buffer).convert("RGB"))
+    weight = np.zeros((height, 256), np.float32)
+    weight[height // 4 : height // 4 + max(1, height // 2), 40:200] = 1.0
+    weight[:, 200:230] = 0.5
+    whole, region = Reference(ref, scale_count(height, 256), weight).both_sums(dist)
+    assert region is not None
+    expected_whole, expected_region = ssimulacra2_with_region(ref, dist, weight)
+    scales = scale_count(height, 256)
+    assert score_sums([whole], scales) == pytest.approx(expected_whole, abs=1e-3)
+    assert score_sums([region], scales) == pytest.approx(expected_region, abs=1e-3)
+
+
 def test_a_small_region_keeps_each_weight_on_its_own_feature():
     """Under 256 pixels a side the reference shifts its weights across channels (one running
     index over fewer scales): a uniformly compressed photo's 128-pixel crop then scores some 20
