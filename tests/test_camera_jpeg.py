@@ -258,11 +258,23 @@ def test_the_maps_default_pull_is_gentler_on_a_jpeg_than_on_pixels():
 
 
 @pytest.mark.parametrize(
-    "subsampling, size", [((1, 2), (37, 61)), ((2, 1), (45, 30)), ((1, 1), (29, 53)), ((2, 2), (16, 16))]
+    "subsampling, size",
+    [
+        ((1, 2), (37, 61)),
+        ((2, 1), (45, 30)),
+        ((1, 1), (29, 53)),
+        ((2, 2), (16, 16)),
+        ((1, 2), (208, 301)),
+        ((1, 2), (128, 256)),
+        ((2, 1), (131, 96)),
+        ((1, 1), (97, 250)),
+        ((1, 1), (64, 48)),
+    ],
 )
 def test_chroma_taken_to_420_is_the_box_average_of_its_samples(subsampling, size):
     """4:2:2, 4:4:0 and 4:4:4 chroma becomes the 2x2 (or 2x1) box average of its exact samples, odd
-    edges replicated as libjpeg pads, at every photo size (the strided sums equal a plain mean)."""
+    edges replicated as libjpeg pads, at every photo size: whole pairs of blocks through the
+    coefficients' matrix, the edges through samples (the strided sums equal a plain mean)."""
     from focuspress.engine.compositor.block.dct import forward_dct, inverse_dct
     from focuspress.engine.compositor.block.resample import chroma_to_420, factors_to_420
 
