@@ -268,9 +268,12 @@ class _ScriptedEstimator:
 
     exact = False
 
-    def __init__(self, photo_per_doubling: float = 4.0, photo_with_subject: bool = False) -> None:
+    def __init__(
+        self, photo_per_doubling: float = 4.0, photo_with_subject: bool = False, subject_ceiling: float = 100.0
+    ) -> None:
         self.photo_per_doubling = photo_per_doubling
         self.photo_with_subject = photo_with_subject
+        self.subject_ceiling = subject_ceiling  # (a subject its chroma sampling cannot keep stops here)
         self.calls: list[tuple[float, float, bool, bool]] = []
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True):
@@ -278,7 +281,7 @@ class _ScriptedEstimator:
 
         self.calls.append((quality, background, photo, subject))
         doublings = float(np.log2(background))
-        subject_score = 90.0 + 2.5 * (quality - 92.0)
+        subject_score = min(self.subject_ceiling, 90.0 + 2.5 * (quality - 92.0))
         photo_score = 89.0 + 1.5 * (quality - 92.0) - self.photo_per_doubling * doublings
         return Scores(photo_score if photo else float("nan"), subject_score if subject else float("nan"))
 
@@ -315,6 +318,25 @@ def test_a_subject_trial_that_scores_the_photo_too_is_the_background_steps_first
     assert len(knobs) == len(set(knobs))  # no trial repeated
     assert together.trials == len(joint.calls) == separate.trials - 1
     assert any(photo and subject for _, _, photo, subject in joint.calls)
+
+
+def test_a_subject_out_of_reach_ends_the_search_where_another_sampling_waits():
+    """Where no quality keeps the subject (4:2:0 on fine red detail) and the caller has the source's
+    own sampling to try, the search stops after the quality step, unmet, with the best subject score
+    it saw; without that fallback it settles the background as best it can."""
+    from focuspress.engine.fidelity.contract import MAX_TRIALS, _met, settle
+
+    short = _ScriptedEstimator(subject_ceiling=89.4)
+    ended = settle(short, 90.0, 80.0, fallback=True)
+    assert not _met(ended, 90.0, 80.0)
+    assert ended.scores.subject == pytest.approx(89.4)
+    assert ended.trials == len(short.calls) <= MAX_TRIALS
+    assert not any(photo for _, _, photo, _ in short.calls)  # no background step
+    alone = _ScriptedEstimator(subject_ceiling=89.4)
+    best_effort = settle(alone, 90.0, 80.0)
+    assert best_effort.trials > ended.trials and any(photo for _, _, photo, _ in alone.calls)
+    reachable = _ScriptedEstimator()
+    assert _met(settle(reachable, 90.0, 80.0, fallback=True), 90.0, 80.0)
 
 
 def test_one_reference_serves_the_photo_and_the_subject():

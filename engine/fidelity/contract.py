@@ -107,13 +107,18 @@ def meet_contract(
         chosen = estimator.sampling_choice(prepared.alternative, _start(subject_target, options.photo_ssimulacra2))
         if chosen is not None:
             prepared, estimator = chosen, estimator.with_probe(chosen)
-    settlement = settle(estimator, subject_target, options.photo_ssimulacra2)
     alternative = prepared.alternative
+    settlement = settle(estimator, subject_target, options.photo_ssimulacra2, fallback=alternative is not None)
     if not _met(settlement, subject_target, options.photo_ssimulacra2) and alternative is not None:
         # 4:2:0 cannot reach the targets on this photo (fine saturated detail): its own sampling can
-        prepared = alternative
-        estimator = estimator_for(image, prepared, subject, stored)
+        # (the same tiles of the same source: the references serve it too)
+        prepared, spent = alternative, settlement.trials
+        if isinstance(estimator, TileEstimator) and alternative.tiles is not None:
+            estimator = estimator.with_probe(alternative)
+        else:
+            estimator = estimator_for(image, prepared, subject, stored)
         settlement = settle(estimator, subject_target, options.photo_ssimulacra2)
+        settlement = Settlement(**{**settlement.__dict__, "trials": settlement.trials + spent})
     settlement = Settlement(**{**settlement.__dict__, "subject_share": subject.share})
     encoded = prepared.encode(settlement.quality, settlement.background)
     return RateResult(encoded, settlement.quality, settlement.trials + 1), prepared, settlement
@@ -147,7 +152,9 @@ def estimator_for(image: LoadedImage, prepared: Prepared, subject: Subject, stor
     return FullEstimator(prepared, reference, subject)
 
 
-def settle(estimator: Estimator, subject_target: float | None, photo_target: float) -> Settlement:
+def settle(
+    estimator: Estimator, subject_target: float | None, photo_target: float, *, fallback: bool = False
+) -> Settlement:
     """The search of the module's docstring, on any estimator.
 
     1. The lowest quality whose subject keeps its target (the subject's tiles are probed, and the
@@ -156,6 +163,11 @@ def settle(estimator: Estimator, subject_target: float | None, photo_target: flo
        starts from, so that step 2's first trial is one step 1 already made.
     2. At that quality, the highest background multiplier whose photo keeps its target (only the
        photo's tiles: the subject's blocks are coded the same at every multiplier).
+
+    ``fallback``: the caller has another preparation to try (the source's own chroma sampling).
+    Where step 1 finds no quality that keeps the subject, the search ends there, unmet, instead of
+    settling the background for an encode that will not be used (on camera-native's Nikon D40,
+    whose red subject 4:2:0 cannot keep, three of its eleven trials).
     """
     margin = MARGIN[estimator.exact]
     trials = 0
@@ -204,6 +216,12 @@ def settle(estimator: Estimator, subject_target: float | None, photo_target: flo
         SUBJECT_QUALITY_SLOPE,
         QUALITY_TOLERANCE,
     )
+    if fallback:
+        reached = seen.get((round(quality, 3), round(first_background, 4)))
+        if reached is None or subject_slack(reached) < 0:
+            subjects = [s.subject for s in seen.values() if s.subject is not None and not np.isnan(s.subject)]
+            best = max(subjects, default=float("nan"))
+            return Settlement(quality, 1.0, Scores(float("nan"), best), trials, estimator.exact)
     # 2. the highest background multiplier that keeps the photo (searched on -log2, which raises the score)
     u = -_lowest(
         lambda x: photo_slack(scores(quality, 2.0**-x, True, False)),
