@@ -22,7 +22,7 @@ import focuspress
 from focuspress.bench.photos import detailed_photo, encoded
 from focuspress.engine.fidelity.subject import find_subject
 from focuspress.engine.io import decode_upright, load_image
-from focuspress.engine.metrics.ssimulacra2 import pooled_ssimulacra2, ssimulacra2, ssimulacra2_with_region
+from focuspress.engine.metrics.ssimulacra2 import Reference, pooled_ssimulacra2, ssimulacra2, ssimulacra2_with_region
 from tests.conftest import SHARED
 from tests.daemon_harness import Daemon, wait_for, write_config
 
@@ -337,6 +337,34 @@ def test_a_subject_out_of_reach_ends_the_search_where_another_sampling_waits():
     assert best_effort.trials > ended.trials and any(photo for _, _, photo, _ in alone.calls)
     reachable = _ScriptedEstimator()
     assert _met(settle(reachable, 90.0, 80.0, fallback=True), 90.0, 80.0)
+
+
+@pytest.mark.parametrize("orientation, subsampling", [(1, 1), (6, 1), (5, 2), (1, 0)])
+def test_the_source_tiles_cut_from_the_decoded_photo_are_the_ones_its_coefficients_decode_to(
+    orientation, subsampling
+):
+    """A snapshot decoded at load gives the estimator its source tiles by cutting them out (in the
+    coefficients' stored orientation); they are, pixel for pixel, the tiles a mosaic of the source's
+    own coefficients decodes to, at 4:2:2, 4:2:0 and 4:4:4 and under EXIF rotations and transposes."""
+    from focuspress.engine.fidelity.contract import estimator_for, prepare_contract
+    from focuspress.engine.fidelity.estimate import TileEstimator, _source_tiles
+    from focuspress.engine.options import CompressOptions
+    from tests.camera import camera_jpeg
+
+    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=3)).resize((640, 480), Image.BICUBIC))
+    image = load_image(camera_jpeg(rgb, subsampling=subsampling, orientation=orientation))
+    assert image.decoded and image.orientation == orientation
+    importance = _blob_map(image.height, image.width, [(100, 100, 300, 300)])
+    prepared, subject, stored = prepare_contract(image, importance, CompressOptions())
+    estimator = estimator_for(image, prepared, subject, stored)
+    assert isinstance(estimator, TileEstimator) and prepared.tiles is not None and len(estimator.tiles) >= 4
+    pixels = image.rgb if orientation == 1 else np.ascontiguousarray(np.asarray(Image.open(io.BytesIO(image.data))))
+    cut = _source_tiles(prepared.tiles, estimator.tiles, pixels)  # (the stored pixels, as Pillow decodes them)
+    decoded = prepared.tiles.reference(estimator.tiles)
+    assert all(np.array_equal(a, b) for a, b in zip(cut, decoded))
+    # and the estimator's references are built from exactly these
+    for reference, tile in zip(estimator._refs, decoded):
+        assert np.array_equal(reference.levels[0][0], Reference(tile, 1).levels[0][0])
 
 
 def test_one_reference_serves_the_photo_and_the_subject():

@@ -144,10 +144,15 @@ def _stored_size(image: LoadedImage) -> tuple[int, int]:
 
 
 def estimator_for(image: LoadedImage, prepared: Prepared, subject: Subject, stored: bool) -> Estimator:
-    """Tiles wherever a tile fits the photo and the compositor can probe them; else whole encodes."""
+    """Tiles wherever a tile fits the photo and the compositor can probe them; else whole encodes.
+    The source's tiles are cut from the pixels where the photo was decoded at load (snapshots up to
+    ``io.load.LAZY_PIXELS``), else decoded from its coefficients."""
     probe = prepared.tiles
     if probe is not None and fits_tiles(probe.grid):
-        return TileEstimator(probe, subject)
+        pixels = None
+        if image.decoded and (stored or image.orientation == 1):
+            pixels = to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
+        return TileEstimator(probe, subject, source_pixels=pixels)
     reference = to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
     return FullEstimator(prepared, reference, subject)
 
