@@ -340,9 +340,7 @@ def test_a_subject_out_of_reach_ends_the_search_where_another_sampling_waits():
 
 
 @pytest.mark.parametrize("orientation, subsampling", [(1, 1), (6, 1), (5, 2), (1, 0)])
-def test_the_source_tiles_cut_from_the_decoded_photo_are_the_ones_its_coefficients_decode_to(
-    orientation, subsampling
-):
+def test_the_source_tiles_cut_from_the_decoded_photo_are_the_ones_its_coefficients_decode_to(orientation, subsampling):
     """A snapshot decoded at load gives the estimator its source tiles by cutting them out (in the
     coefficients' stored orientation); they are, pixel for pixel, the tiles a mosaic of the source's
     own coefficients decodes to, at 4:2:2, 4:2:0 and 4:4:4 and under EXIF rotations and transposes."""
