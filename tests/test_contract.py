@@ -402,7 +402,7 @@ def test_photos_a_tile_window_wide_or_less_are_scored_whole(size):
 def test_a_snapshot_probed_whole_shows_its_tiles_as_the_mosaic_does(subsampling):
     """Where the tiles' windows hold as many blocks as the photo (a 640x480 snapshot), a trial codes
     the whole photo instead of a mosaic: every tile's pixels are the mosaic's, to the level."""
-    from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, decode_mosaic
+    from focuspress.engine.compositor.block.probe import decode_mosaic
     from focuspress.engine.fidelity.contract import prepare_contract
     from focuspress.engine.fidelity.estimate import TileEstimator
     from focuspress.engine.options import CompressOptions
@@ -415,11 +415,75 @@ def test_a_snapshot_probed_whole_shows_its_tiles_as_the_mosaic_does(subsampling)
     for variant in (probe, prepared.alternative or probe):
         tiles = TileEstimator(variant, subject).tiles
         rows, cols = variant.grid
-        assert len(tiles) * (tiles[0].size + 2 * MARGIN_BLOCKS) ** 2 >= rows * cols  # the whole photo's path
+        assert len(tiles) * (tiles[0].size + 2 * variant.margin) ** 2 >= rows * cols  # the whole photo's path
         for quality, background in ((92.0, 1.0), (88.0, 12.0)):
             whole = variant.probe(quality, background, tiles)
-            mosaic = decode_mosaic(variant.tile_jpeg(quality, background, tiles), tiles, variant.grid)
+            mosaic = decode_mosaic(variant.tile_jpeg(quality, background, tiles), tiles, variant.grid, variant.margin)
             assert all(np.array_equal(a, b) for a, b in zip(whole, mosaic))
+
+
+@pytest.mark.parametrize("sampling", ["420", "422", "444", "440", "411", "grey"])
+def test_a_mosaic_shows_its_tiles_as_the_whole_encode_does_at_every_sampling(sampling, tmp_path):
+    """A trial's mosaic puts one MCU of the photo around each tile (``probe.margin_for``: 2 blocks at
+    4:2:0 and 4:2:2, 1 at 4:4:4 and grey, 4 at 4:1:1) and cuts it off after decoding: each tile is,
+    pixel for pixel, what the real encode at those knobs decodes to there, for both preparations
+    (4:2:0 and the source's own sampling) and the source's tiles the estimator compares against."""
+    from focuspress.engine.compositor.block.probe import margin_for
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.options import CompressOptions
+    from tests.test_block_encoder import _cjpeg
+
+    rgb = np.asarray(Image.fromarray(detailed_photo(240, 400, seed=9)).resize((1000, 600), Image.BICUBIC))
+    image = load_image(_cjpeg(rgb, sampling, tmp_path))
+    prepared, subject, _ = prepare_contract(image, _blob_map(600, 1000, [(150, 200, 450, 700)]), CompressOptions())
+    variants = [prepared.tiles, prepared.alternative.tiles if prepared.alternative is not None else None]
+    for variant in [v for v in variants if v is not None]:
+        margin = variant.margin
+        chroma = variant.factors[1] if len(variant.factors) > 1 else (1, 1)
+        assert margin == margin_for(variant.factors) == {(1, 1): 1, (1, 4): 4}.get(tuple(chroma), 2)
+        tiles = TileEstimator(variant, subject).tiles
+        rows, cols = variant.grid
+        assert len(tiles) * (tiles[0].size + 2 * margin) ** 2 < rows * cols  # the mosaic's path
+        for quality, background in ((92.0, 1.0), (85.0, 16.0)):
+            shown = np.asarray(Image.open(io.BytesIO(variant.encode(quality, background).data)).convert("RGB"))
+            for tile, probed in zip(tiles, variant.probe(quality, background, tiles)):
+                top, left, bottom, right = tile.pixels
+                assert np.array_equal(probed, shown[top:bottom, left:right]), (sampling, quality, tile)
+        source = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGB"))
+        for tile, pixels in zip(tiles, variant.reference(tiles)):
+            top, left, bottom, right = tile.pixels
+            assert np.array_equal(pixels, source[top:bottom, left:right])
+
+
+@pytest.mark.parametrize("sampling", ["444", "422"])
+def test_the_sampling_choice_weighs_two_mosaics_of_the_same_blocks(sampling, tmp_path, monkeypatch):
+    """4:2:0 and the camera's own sampling are compared by their mosaics' sizes: both code the same
+    blocks around each tile (the wider MCU), though each alone would use its own (4:4:4's one block
+    against 4:2:0's two), so that a smaller margin is never counted as a cheaper sampling."""
+    from focuspress.engine.compositor.block import probe
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.options import CompressOptions
+    from tests.test_block_encoder import _cjpeg
+
+    rgb = np.asarray(Image.fromarray(detailed_photo(240, 400, seed=4)).resize((1000, 600), Image.BICUBIC))
+    image = load_image(_cjpeg(rgb, sampling, tmp_path))
+    prepared, subject, _ = prepare_contract(image, _blob_map(600, 1000, [(150, 200, 450, 700)]), CompressOptions())
+    assert prepared.tiles is not None and prepared.alternative is not None
+    estimator = TileEstimator(prepared.tiles, subject)
+    sizes: list[tuple[int, int]] = []
+    original = probe.decode_rgb
+
+    def measured(data: bytes) -> np.ndarray:
+        rgb = original(data)
+        sizes.append(rgb.shape[:2])
+        return rgb
+
+    monkeypatch.setattr(probe, "decode_rgb", measured)
+    estimator.sampling_choice(prepared.alternative, 92.5)
+    assert len(sizes) == 2 and sizes[0] == sizes[1]
+    assert {prepared.tiles.margin, prepared.alternative.tiles.margin} == ({1, 2} if sampling == "444" else {2})
 
 
 def test_the_subject_score_skips_tiles_holding_a_sliver_of_it():

@@ -22,7 +22,7 @@ from focuspress.engine.compositor.block.encoder import (
     prepared_tables,
     quantize_plane,
 )
-from focuspress.engine.compositor.block.probe import MARGIN_BLOCKS, Tile, decode_mosaic, mosaic
+from focuspress.engine.compositor.block.probe import Tile, decode_mosaic, margin_for, mosaic
 from focuspress.engine.compositor.block.sampling import choose_sampling
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
@@ -69,15 +69,14 @@ class PreparedBlock:
         """The tiles as the encode at (``quality``, ``background``) would show them (see ``probe.py``)."""
         prepared = self.prepared
         tables = prepared_tables(prepared, quality, self.settings)
+        margin = margin_for(prepared.factors)
+        windows = [tile.window(self.grid, margin)[0] for tile in tiles]
         planes = [
-            [
-                quantize_plane(prepared, index, tables, self.settings, background, tile.window(self.grid)[0])
-                for tile in tiles
-            ]
+            [quantize_plane(prepared, index, tables, self.settings, background, window) for window in windows]
             for index in range(len(prepared.coefficients))
         ]
         return decode_mosaic(
-            mosaic(planes, tables[0], prepared.factors, tiles[0].size + 2 * MARGIN_BLOCKS), tiles, self.grid
+            mosaic(planes, tables[0], prepared.factors, tiles[0].size + 2 * margin), tiles, self.grid, margin
         )
 
     def reference(self, tiles: list[Tile]) -> list[np.ndarray]:

@@ -24,9 +24,19 @@ from focuspress.engine.compositor.block.writer import write_dct
 
 #: Tiles are placed on multiples of this many blocks (32 px): an MCU of every sampling up to 4:1:1.
 ALIGN_BLOCKS = 4
-#: Blocks of the photo around each tile in the mosaic, cut off after decoding: the decoder's chroma
-#: upsampling at a tile's edge then sees the photo's own neighbours, not the next tile.
+#: The most blocks of the photo a mosaic puts around a tile (4:1:1's MCU): tiles keep this far from
+#: the photo's far edges, and a photo holds tiles only with this much room (:func:`window_fits`).
 MARGIN_BLOCKS = 4
+
+
+def margin_for(factors: list[tuple[int, int]]) -> int:
+    """Blocks of the photo around each tile in a mosaic of this sampling (``factors``: luma blocks
+    per block of each component, (vertical, horizontal)), cut off after decoding: one MCU, so the
+    window starts on the photo's own MCU grid and the decoder's chroma upsampling at a tile's edge
+    sees the photo's neighbours (it reaches one chroma sample), not the next tile's. 2 for 4:2:0
+    and 4:2:2, 1 for 4:4:4 and grey, 4 for 4:1:1: a 4:2:0 window is 36 blocks instead of 40, 19%
+    fewer blocks to quantize, code and decode in every trial."""
+    return max(1, *(max(v, h) for v, h in factors))
 
 
 @dataclass(frozen=True)
@@ -42,15 +52,16 @@ class Tile:
         """(top, left, bottom, right) in pixels."""
         return self.row * 8, self.col * 8, (self.row + self.size) * 8, (self.col + self.size) * 8
 
-    def window(self, grid: tuple[int, int]) -> tuple[Tile, int, int]:
-        """What goes into a mosaic: the tile with :data:`MARGIN_BLOCKS` of the photo around it where the
+    def window(self, grid: tuple[int, int], margin: int = MARGIN_BLOCKS) -> tuple[Tile, int, int]:
+        """What goes into a mosaic: the tile with ``margin`` blocks of the photo around it where the
         photo has them (at its edges the window shifts inward: the decoder's own edge handling is
-        what the photo gets there too), and the tile's (row, column) offset in pixels inside it."""
-        size = self.size + 2 * MARGIN_BLOCKS
-        row = min(max(0, self.row - MARGIN_BLOCKS), max(0, grid[0] - size))
-        col = min(max(0, self.col - MARGIN_BLOCKS), max(0, grid[1] - size))
-        row -= row % ALIGN_BLOCKS  # (tiles keep MARGIN_BLOCKS from the far edges: this never uncovers them)
-        col -= col % ALIGN_BLOCKS
+        what the photo gets there too), and the tile's (row, column) offset in pixels inside it.
+        ``margin`` (:func:`margin_for`, at most :data:`MARGIN_BLOCKS`) is the MCU the window keeps to."""
+        size = self.size + 2 * margin
+        row = min(max(0, self.row - margin), max(0, grid[0] - size))
+        col = min(max(0, self.col - margin), max(0, grid[1] - size))
+        row -= row % margin  # (tiles keep MARGIN_BLOCKS from the far edges: this never uncovers them)
+        col -= col % margin
         return Tile(row, col, size), (self.row - row) * 8, (self.col - col) * 8
 
 
@@ -95,13 +106,16 @@ def decode_rgb(data: bytes) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def decode_mosaic(data: bytes, tiles: list[Tile], grid: tuple[int, int]) -> list[np.ndarray]:
-    """The ``tiles`` of a mosaic of their windows as RGB arrays, decoded by libjpeg-turbo, margins cut off."""
+def decode_mosaic(
+    data: bytes, tiles: list[Tile], grid: tuple[int, int], margin: int = MARGIN_BLOCKS
+) -> list[np.ndarray]:
+    """The ``tiles`` of a mosaic of their windows (``margin`` blocks around each) as RGB arrays, decoded
+    by libjpeg-turbo, margins cut off."""
     rgb = decode_rgb(data)
     width = rgb.shape[1] // len(tiles)
     out = []
     for index, tile in enumerate(tiles):
-        _, dy, dx = tile.window(grid)
+        _, dy, dx = tile.window(grid, margin)
         side = tile.size * 8
         out.append(np.ascontiguousarray(rgb[dy : dy + side, index * width + dx : index * width + dx + side]))
     return out

@@ -54,10 +54,13 @@ def keeps_sampling(
     from focuspress.engine.compositor.block.probe import decode_mosaic
 
     scales = len(references[0].levels)
+    # both mosaics code the same blocks (the wider sampling's MCU around each tile): their sizes are
+    # the two rates compared
+    margin = max(resampled.margin, kept.margin)
     results = []
     for variant in (resampled, kept):
-        data = variant.tile_jpeg(quality, 1.0, tiles, optimize=True)
-        shown = decode_mosaic(data, tiles, resampled.grid)
+        data = variant.tile_jpeg(quality, 1.0, tiles, optimize=True, margin=margin)
+        shown = decode_mosaic(data, tiles, resampled.grid, margin)
         score = score_sums([reference.sums(tile) for reference, tile in zip(references, shown)], scales)
         results.append((len(data), score))
     (rate_420, score_420), (rate_kept, score_kept) = results

@@ -29,10 +29,10 @@ from focuspress.engine.compositor import Encoded, Route
 from focuspress.engine.compositor.block.encoder import BlockSettings, luma_weights, quantization_tables
 from focuspress.engine.compositor.block.masking import block_importance, upsample_blocks
 from focuspress.engine.compositor.block.probe import (
-    MARGIN_BLOCKS,
     Tile,
     decode_mosaic,
     decode_rgb,
+    margin_for,
     mosaic,
     plane_slice,
 )
@@ -263,6 +263,11 @@ class PreparedTranscode:
         """Luma blocks that hold the photo (rows, columns): tiles stay inside them."""
         return self.jpeg.height // 8, self.jpeg.width // 8
 
+    @property
+    def margin(self) -> int:
+        """Blocks around each tile in this sampling's mosaics (``probe.margin_for``)."""
+        return margin_for(self.factors)
+
     def probe(self, quality: float, background: float, tiles: list[Tile]) -> list[np.ndarray]:
         """The tiles as the encode at (``quality``, ``background``) would show them (see ``probe.py``).
 
@@ -270,10 +275,10 @@ class PreparedTranscode:
         the whole photo is coded and decoded instead, without optimized tables or a re-scan: fewer
         blocks, and the same pixels inside every tile (its window's margin is what makes the
         mosaic's tiles equal the photo's)."""
-        window = tiles[0].size + 2 * MARGIN_BLOCKS if tiles else 0
+        window = tiles[0].size + 2 * self.margin if tiles else 0
         rows, cols = self.grid
         if len(tiles) * window * window < rows * cols:
-            return decode_mosaic(self.tile_jpeg(quality, background, tiles), tiles, self.grid)
+            return decode_mosaic(self.tile_jpeg(quality, background, tiles), tiles, self.grid, self.margin)
         tables, asked = self.tables(quality)
         planes = self._levels(tables, asked, background)
         jpeg = self._coefficient_image(planes, tables[: len(planes)])
@@ -284,28 +289,32 @@ class PreparedTranscode:
             out.append(np.ascontiguousarray(shown[top:bottom, left:right]))
         return out
 
-    def tile_jpeg(self, quality: float, background: float, tiles: list[Tile], *, optimize: bool = False) -> bytes:
+    def tile_jpeg(
+        self, quality: float, background: float, tiles: list[Tile], *, optimize: bool = False, margin: int | None = None
+    ) -> bytes:
         """The mosaic JPEG of ``tiles`` at (``quality``, ``background``); ``optimize``: coded as the
-        real file would be (its size then estimates the file's rate there)."""
+        real file would be (its size then estimates the file's rate there). ``margin``: blocks around
+        each tile, a multiple of :attr:`margin` (two samplings compared by their mosaics' sizes must
+        code the same blocks)."""
+        margin = self.margin if margin is None else margin
         tables, asked = self.tables(quality)
-        planes = [
-            [self._quantize(self.luma, 0, tables, asked, background, tile.window(self.grid)[0]) for tile in tiles]
-        ]
+        windows = [tile.window(self.grid, margin)[0] for tile in tiles]
+        planes = [[self._quantize(self.luma, 0, tables, asked, background, window) for window in windows]]
         for index, plane in enumerate(self.chroma, start=1):
-            planes.append(
-                [self._quantize(plane, index, tables, asked, background, tile.window(self.grid)[0]) for tile in tiles]
-            )
-        return mosaic(planes, tables[: len(planes)], self.factors, tiles[0].size + 2 * MARGIN_BLOCKS, optimize=optimize)
+            planes.append([self._quantize(plane, index, tables, asked, background, window) for window in windows])
+        return mosaic(planes, tables[: len(planes)], self.factors, tiles[0].size + 2 * margin, optimize=optimize)
 
     def reference(self, tiles: list[Tile]) -> list[np.ndarray]:
         """The same tiles of the source, decoded the same way."""
         sources = [self.luma, *self.source_chroma]
+        margin = margin_for(self.source_factors)
+        windows = [tile.window(self.grid, margin)[0] for tile in tiles]
         planes = [
-            [plane_slice(plane, tile.window(self.grid)[0], self.source_factors[i]) for tile in tiles]
+            [plane_slice(plane, window, self.source_factors[i]) for window in windows]
             for i, plane in enumerate(sources)
         ]
-        data = mosaic(planes, self.source_tables, self.source_factors, tiles[0].size + 2 * MARGIN_BLOCKS)
-        return decode_mosaic(data, tiles, self.grid)
+        data = mosaic(planes, self.source_tables, self.source_factors, tiles[0].size + 2 * margin)
+        return decode_mosaic(data, tiles, self.grid, margin)
 
     def _write(self, planes: list[np.ndarray], tables: np.ndarray) -> bytes:
         jpeg = self._coefficient_image(planes, tables)
