@@ -363,8 +363,17 @@ class Reference:
         for scale in range(scales):
             xyb = _xyb(linear)
             mu = _blur(xyb)
-            variance = _blur(xyb * xyb) - mu * mu + _C2
-            self.levels.append((xyb, mu, variance, 1.0 / (1.0 + np.abs(xyb - mu))))
+            # (in place: a search builds a dozen of these before its first trial)
+            scratch = np.multiply(xyb, xyb)
+            variance = _blur(scratch)
+            np.multiply(mu, mu, out=scratch)
+            variance -= scratch
+            variance += _C2
+            np.subtract(xyb, mu, out=scratch)
+            np.abs(scratch, out=scratch)
+            scratch += 1.0
+            inverse = np.reciprocal(scratch, out=scratch)
+            self.levels.append((xyb, mu, variance, inverse))
             if scale < scales - 1:
                 linear = _downsample(linear)
 
