@@ -28,7 +28,7 @@ encode is taken; never-larger still applies after the contract.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -118,8 +118,8 @@ def meet_contract(
         else:
             estimator = estimator_for(image, prepared, subject, stored)
         settlement = settle(estimator, subject_target, options.photo_ssimulacra2)
-        settlement = Settlement(**{**settlement.__dict__, "trials": settlement.trials + spent})
-    settlement = Settlement(**{**settlement.__dict__, "subject_share": subject.share})
+        settlement = replace(settlement, trials=settlement.trials + spent)
+    settlement = replace(settlement, subject_share=subject.share)
     encoded = prepared.encode(settlement.quality, settlement.background)
     return RateResult(encoded, settlement.quality, settlement.trials + 1), prepared, settlement
 
@@ -148,13 +148,14 @@ def estimator_for(image: LoadedImage, prepared: Prepared, subject: Subject, stor
     The source's tiles are cut from the pixels where the photo was decoded at load (snapshots up to
     ``io.load.LAZY_PIXELS``), else decoded from its coefficients."""
     probe = prepared.tiles
-    if probe is not None and fits_tiles(probe.grid):
-        pixels = None
-        if image.decoded and (stored or image.orientation == 1):
-            pixels = to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
-        return TileEstimator(probe, subject, source_pixels=pixels)
-    reference = to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
-    return FullEstimator(prepared, reference, subject)
+    if probe is None or not fits_tiles(probe.grid):
+        return FullEstimator(prepared, _grid_pixels(image, stored), subject)
+    return TileEstimator(probe, subject, source_pixels=_grid_pixels(image, stored) if image.decoded else None)
+
+
+def _grid_pixels(image: LoadedImage, stored: bool) -> np.ndarray:
+    """The photo's pixels on the encoder's block grid: as stored where it keeps the stored orientation."""
+    return to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
 
 
 def settle(
@@ -178,10 +179,13 @@ def settle(
     trials = 0
     seen: dict[tuple[float, float], Scores] = {}
 
+    def knobs(quality: float, background: float) -> tuple[float, float]:
+        return round(quality, 3), round(background, 4)
+
     def scores(quality: float, background: float, photo: bool, subject: bool) -> Scores:
         nonlocal trials
-        key = (round(quality, 3), round(background, 4))
-        known = seen.get(key)
+        at = knobs(quality, background)
+        known = seen.get(at)
         need_photo = photo and (known is None or np.isnan(known.photo))
         need_subject = subject and (known is None or (known.subject is not None and np.isnan(known.subject)))
         if known is not None and not need_photo and not need_subject:
@@ -193,7 +197,7 @@ def settle(
                 fresh.photo if need_photo else known.photo,
                 fresh.subject if need_subject else known.subject,
             )
-        seen[key] = fresh
+        seen[at] = fresh
         return fresh
 
     def photo_slack(s: Scores) -> float:
@@ -222,7 +226,7 @@ def settle(
         QUALITY_TOLERANCE,
     )
     if fallback:
-        reached = seen.get((round(quality, 3), round(first_background, 4)))
+        reached = seen.get(knobs(quality, first_background))
         if reached is None or subject_slack(reached) < 0:
             subjects = [s.subject for s in seen.values() if s.subject is not None and not np.isnan(s.subject)]
             best = max(subjects, default=float("nan"))

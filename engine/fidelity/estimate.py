@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from focuspress.engine.compositor import Encoded, Prepared, TileProbe
-from focuspress.engine.compositor.block.probe import Tile, sample_tiles, window_fits
+from focuspress.engine.compositor.block.probe import Tile, cut_tiles, sample_tiles, window_fits
 from focuspress.engine.fidelity.subject import Subject
 from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_sums, ssimulacra2_with_region
 
@@ -187,13 +187,7 @@ def _source_tiles(prepared: TileProbe, tiles: list[Tile], source_pixels: np.ndar
     tests/test_contract.py); the cut saves a 640x480 snapshot about 5 ms."""
     if not tiles:
         return []
-    if source_pixels is None:
-        return prepared.reference(tiles)
-    out = []
-    for tile in tiles:
-        top, left, bottom, right = tile.pixels
-        out.append(np.ascontiguousarray(source_pixels[top:bottom, left:right]))
-    return out
+    return prepared.reference(tiles) if source_pixels is None else cut_tiles(source_pixels, tiles)
 
 
 #: The subject score pools the tiles that hold this share of the subject's pixels in all tiles, the

@@ -34,6 +34,10 @@ _RADIUS = int(3.33 * 1.5 + 0.5)  # scipy's gaussian_filter(sigma=1.5, truncate=3
 _KERNEL = np.exp(-0.5 * np.square(np.arange(-_RADIUS, _RADIUS + 1)) / 1.5**2)
 _KERNEL = (_KERNEL / _KERNEL.sum()).astype(np.float32)
 _STRIPE = 128  # core rows per stripe at every scale (even, so downsampling never straddles stripes)
+#: Core rows per stripe of a tile's error maps (:meth:`Reference.both_sums`). A whole 256-pixel tile's
+#: dozen float32 temporaries (786 KB each) spill the cache: in 64-row stripes its first scale took
+#: 1.6 ms per 256 rows against 3.7 ms whole, ten rows of blur context a stripe included.
+_TILE_STRIPE = 64
 _OPSIN = _s2.kOpsinAbsorbanceMatrix.reshape(3, 3).astype(np.float32)
 _BIAS = _s2.kOpsinAbsorbanceBias.astype(np.float32)
 _CBRT_BIAS = np.cbrt(_BIAS).astype(np.float32)
@@ -409,12 +413,6 @@ class Reference:
             if scale < len(self.levels) - 1:
                 linear = _downsample(linear)
         return out, in_regions
-
-
-#: Core rows per stripe of a tile's error maps (:meth:`Reference.both_sums`). A whole 256-pixel tile's
-#: dozen float32 temporaries (786 KB each) spill the cache: in 64-row stripes its first scale took
-#: 1.6 ms per 256 rows against 3.7 ms whole, ten rows of blur context a stripe included.
-_TILE_STRIPE = 64
 
 
 def _distorted_maps(

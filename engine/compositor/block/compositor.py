@@ -22,7 +22,7 @@ from focuspress.engine.compositor.block.encoder import (
     prepared_tables,
     quantize_plane,
 )
-from focuspress.engine.compositor.block.probe import Tile, decode_mosaic, margin_for, mosaic
+from focuspress.engine.compositor.block.probe import Tile, cut_tiles, decode_mosaic, margin_for, mosaic
 from focuspress.engine.compositor.block.sampling import choose_sampling
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
@@ -81,11 +81,7 @@ class PreparedBlock:
 
     def reference(self, tiles: list[Tile]) -> list[np.ndarray]:
         """The same tiles of the pixels encoded."""
-        out = []
-        for tile in tiles:
-            top, left, bottom, right = tile.pixels
-            out.append(np.ascontiguousarray(self.rgb[top:bottom, left:right]))
-        return out
+        return cut_tiles(self.rgb, tiles)
 
 
 def reference_quality(options: CompressOptions) -> float:

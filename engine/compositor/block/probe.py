@@ -106,6 +106,15 @@ def decode_rgb(data: bytes) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
+def cut_tiles(pixels: np.ndarray, tiles: list[Tile]) -> list[np.ndarray]:
+    """The ``tiles`` of a photo's decoded ``pixels`` (H x W x 3, the grid's orientation), each its own array."""
+    out = []
+    for tile in tiles:
+        top, left, bottom, right = tile.pixels
+        out.append(np.ascontiguousarray(pixels[top:bottom, left:right]))
+    return out
+
+
 def decode_mosaic(
     data: bytes, tiles: list[Tile], grid: tuple[int, int], margin: int = MARGIN_BLOCKS
 ) -> list[np.ndarray]:

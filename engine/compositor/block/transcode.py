@@ -30,6 +30,7 @@ from focuspress.engine.compositor.block.encoder import BlockSettings, luma_weigh
 from focuspress.engine.compositor.block.masking import block_importance, upsample_blocks
 from focuspress.engine.compositor.block.probe import (
     Tile,
+    cut_tiles,
     decode_mosaic,
     decode_rgb,
     margin_for,
@@ -282,12 +283,7 @@ class PreparedTranscode:
         tables, asked = self.tables(quality)
         planes = self._levels(tables, asked, background)
         jpeg = self._coefficient_image(planes, tables[: len(planes)])
-        shown = decode_rgb(write_dct(jpeg, progressive="never", optimize=False))
-        out = []
-        for tile in tiles:
-            top, left, bottom, right = tile.pixels
-            out.append(np.ascontiguousarray(shown[top:bottom, left:right]))
-        return out
+        return cut_tiles(decode_rgb(write_dct(jpeg, progressive="never", optimize=False)), tiles)
 
     def tile_jpeg(
         self, quality: float, background: float, tiles: list[Tile], *, optimize: bool = False, margin: int | None = None
