@@ -522,3 +522,90 @@ def test_a_search_step_takes_the_slope_of_the_side_it_starts_from():
         found = _lowest(counted, (-5.0, 5.0), start, (3.0, 5.0), 0.2)
         assert len(probes) == 2, (start, probes)
         assert 0.0 <= slack(found) <= CLOSE_ENOUGH
+
+
+def test_a_photo_trial_pools_the_subject_and_the_rest_by_their_shares_of_the_photo(monkeypatch):
+    """The photo's tiles are a sample: here they hold about twice the subject's share of the photo.
+    Pooled by the photo's own shares (the subject's sums from its own tiles, the rest's from the
+    photo tiles) the estimate follows the full metric as the background coarsens, and a photo trial
+    leaves out the photo tiles that are all subject (they add nothing to the rest) for the same score."""
+    from focuspress.engine.fidelity import estimate
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.options import CompressOptions
+
+    height, width = 768, 1024
+    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=8)).resize((width, height), Image.BICUBIC))
+    rgb = np.clip(rgb.astype(np.int16) + np.random.default_rng(3).integers(-6, 7, rgb.shape), 0, 255).astype(np.uint8)
+    image = load_image(encoded(rgb, "JPEG", quality=95, subsampling=2))
+    # two objects, each (with the subject's margin) one of the sampled photo tiles
+    importance = _blob_map(height, width, [(72, 72, 312, 312), (8, 520, 248, 760)])
+    prepared, subject, _ = prepare_contract(image, importance, CompressOptions())
+    assert prepared.tiles is not None
+    estimator = TileEstimator(prepared.tiles, subject)
+    held = np.mean([_coverage(subject, estimator.tiles[i]) for i in range(estimator.photo_count)])
+    assert held > 1.5 * subject.share and estimator._all_subject  # a sample heavy with subject
+    probed: list[int] = []
+    real_probe = prepared.tiles.probe
+    monkeypatch.setattr(
+        prepared.tiles, "probe", lambda q, b, tiles: probed.append(len(tiles)) or real_probe(q, b, tiles)
+    )
+    quality, errors = 90.0, {}
+    estimator.scores(quality, 8.0, photo=False, subject=True)
+    for stratified in (True, False):
+        monkeypatch.setattr(estimate, "STRATIFY", stratified)
+        for background in (8.0, 32.0):
+            probed.clear()
+            photo = estimator.scores(quality, background, photo=True, subject=False).photo
+            full, _ = ssimulacra2_with_region(
+                image.rgb, decode_upright(prepared.encode(quality, background).data), subject.weight()
+            )
+            errors[stratified, background] = abs(photo - full)
+            if stratified:
+                assert probed == [estimator.photo_count - len(estimator._all_subject)]
+                clone = TileEstimator(prepared.tiles, subject)
+                clone._all_subject = set()  # every photo tile probed: the same score
+                clone.scores(quality, 8.0, photo=False, subject=True)
+                assert clone.scores(quality, background, photo=True, subject=False).photo == pytest.approx(
+                    photo, abs=1e-3
+                )
+    assert errors[True, 32.0] <= PHOTO_ERROR
+    assert errors[True, 32.0] < errors[False, 32.0]
+
+
+def _coverage(subject, tile) -> float:
+    size = tile.size
+    return float(subject.blocks[tile.row : tile.row + size, tile.col : tile.col + size].mean())
+
+
+def test_a_subject_over_every_photo_tile_still_leaves_the_background_sampled(monkeypatch):
+    """A subject that covers all of the photo's sampled tiles (a close-up): the background, which the
+    multiplier coarsens, would go unseen and the photo's estimate would not move with it. Tiles are
+    added where the subject is not, and the estimate follows the full metric as the background
+    coarsens."""
+    from focuspress.engine.fidelity import estimate
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.options import CompressOptions
+
+    height, width = 768, 1024
+    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=9)).resize((width, height), Image.BICUBIC))
+    rgb = np.clip(rgb.astype(np.int16) + np.random.default_rng(5).integers(-6, 7, rgb.shape), 0, 255).astype(np.uint8)
+    image = load_image(encoded(rgb, "JPEG", quality=95, subsampling=2))
+    # the four photo tiles of this grid lie within rows 0-736 and columns 64-928
+    importance = _blob_map(height, width, [(8, 72, 728, 920)])
+    prepared, subject, _ = prepare_contract(image, importance, CompressOptions())
+    assert prepared.tiles is not None
+    errors, shipped = {}, estimate.BACKGROUND_TILES
+    for extra in (shipped, 0):
+        monkeypatch.setattr(estimate, "BACKGROUND_TILES", extra)
+        estimator = TileEstimator(prepared.tiles, subject)
+        sampled = [_coverage(subject, estimator.tiles[i]) for i in range(estimator.photo_count)]
+        if extra:
+            assert min(sampled) < 1.0 and sorted(sampled)[-4:] == [1.0] * 4  # the added tiles hold background
+        else:
+            assert sampled == [1.0] * 4  # (what the photo's own tiles hold: subject only)
+        shown = decode_upright(prepared.encode(92.0, 32.0).data)
+        full, _ = ssimulacra2_with_region(image.rgb, shown, subject.weight())
+        errors[extra] = abs(estimator.scores(92.0, 32.0).photo - full)
+    assert errors[shipped] <= 2 * PHOTO_ERROR < errors[0]  # (within twice the stated error)

@@ -116,6 +116,54 @@ def test_a_kept_reference_scores_in_stripes_as_the_image_whole(height):
     scales = scale_count(height, 256)
     assert score_sums([whole], scales) == pytest.approx(expected_whole, abs=1e-3)
     assert score_sums([region], scales) == pytest.approx(expected_region, abs=1e-3)
+    # the region alone (a subject trial), and the rest of the image (a stratified photo trial, which
+    # leaves out rows all inside the region): the same scores, for a region off every edge too
+    blob = np.zeros((height, 256), np.float32)
+    blob[height // 3 : height // 3 + max(1, height // 4), 90:150] = 1.0
+    for marked in (weight, blob):
+        _, alone = Reference(ref, scales, marked).both_sums(dist, whole=False)
+        assert alone is not None
+        assert score_sums([alone], scales) == pytest.approx(ssimulacra2_with_region(ref, dist, marked)[1], abs=1e-3)
+        rest, _ = Reference(ref, scales, marked).both_sums(dist, region=False, rest=True)
+        outside = ssimulacra2_with_region(ref, dist, 1.0 - marked)[1]
+        assert score_sums([rest], scales) == pytest.approx(outside, abs=1e-3)
+
+
+def test_post_stratified_tiles_score_the_photo_their_strata_make():
+    """Two sampled tiles, one all subject (held fine) and one all background (coarse), from a photo
+    whose subject is a quarter of it: pooled plainly they weigh the two halves alike; stratified
+    by the subject's share they score what the photo made of one such subject tile and three
+    such background tiles scores (its means are a quarter one and three quarters the other)."""
+    from PIL import Image
+
+    from focuspress.engine.metrics.ssimulacra2 import (
+        Reference,
+        pooled_ssimulacra2,
+        score_sums,
+        stratified_score,
+    )
+
+    def coded(image: np.ndarray, quality: int) -> np.ndarray:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+        return np.asarray(Image.open(buffer).convert("RGB"))
+
+    subject, background = synthetic_photo(256, 256, seed=3), synthetic_photo(256, 256, seed=4)
+    fine, coarse = coded(subject, 95), coded(background, 20)
+    ones, zeros = np.ones((256, 256), np.float32), np.zeros((256, 256), np.float32)
+    whole_s, _ = Reference(subject, 6, ones).both_sums(fine)
+    rest_s, inside_s = Reference(subject, 6, ones).both_sums(fine, rest=True)
+    whole_b, inside_b = Reference(background, 6, zeros).both_sums(coarse, rest=True)
+    assert inside_s is not None and inside_b is None  # (no subject in the background tile)
+    assert rest_s[0].count == 0  # (all subject: nothing of the rest computed)
+    photo = pooled_ssimulacra2([(subject, fine)] + [(background, coarse)] * 3)
+    plain = score_sums([whole_s, whole_b], 6)
+    stratified = stratified_score([rest_s, whole_b], [inside_s], 0.25, 6)
+    assert stratified == pytest.approx(photo, abs=1e-3)
+    assert abs(plain - photo) > 3  # (what the plain pooling would have said)
+    # a sample with nothing outside the subject: the subject's means stand for the rest
+    assert stratified_score([rest_s], [inside_s], 0.25, 6) == pytest.approx(score_sums([inside_s], 6), abs=1e-6)
+    assert stratified_score([whole_b], [], 0.25, 6) is None
 
 
 def test_a_small_region_keeps_each_weight_on_its_own_feature():

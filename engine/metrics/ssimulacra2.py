@@ -355,6 +355,8 @@ class Reference:
         #: per scale, the region's weights (see :func:`ssimulacra2_with_region`), where one was given
         #: and it holds anything: :meth:`region_sums` pools the same maps over it
         self.weights: list[np.ndarray] | None = None
+        #: per scale, 1 - the region's weights (the rest of the image, see :meth:`both_sums`)
+        self.outside: list[np.ndarray] = []
         if weight is not None and float(np.max(weight, initial=0.0)) > 0.0:
             plane = _at_least_min_side(np.ascontiguousarray(weight, dtype=np.float32))
             if plane.shape != self.shape[:2]:
@@ -363,6 +365,7 @@ class Reference:
             for _ in range(scales - 1):
                 planes.append(_downsample_weight(planes[-1]))
             self.weights = planes
+            self.outside = [1.0 - plane for plane in planes]
         linear = _linear(reference)
         for scale in range(scales):
             xyb = _xyb(linear)
@@ -387,11 +390,14 @@ class Reference:
         return self.both_sums(distorted, region=False)[0]
 
     def both_sums(
-        self, distorted: np.ndarray, *, whole: bool = True, region: bool = True
+        self, distorted: np.ndarray, *, whole: bool = True, region: bool = True, rest: bool = False
     ) -> tuple[list[_Sums], list[_Sums] | None]:
         """The per-scale sums of ``distorted`` over every pixel (``whole``; else empty sums), and over
         the region the weight given at construction marks (None without one, or unless ``region``),
-        from one pass over the error maps."""
+        from one pass over the error maps. ``rest``: the first sums are over the pixels outside the
+        region instead (each weighted 1 - weight: what a photo score post-stratified by the region
+        pools, :func:`stratified_score`), and where the region's own sums are not asked for, rows
+        all inside it are not computed at all."""
         _, distorted = _check(distorted, distorted)
         if distorted.shape != self.shape:
             raise ValueError(f"shapes differ: {self.shape} vs {distorted.shape}")
@@ -402,11 +408,27 @@ class Reference:
             img2 = _xyb(linear)
             height = img2.shape[0]
             sums, in_region = _Sums(), _Sums()
-            weight = self.weights[scale] if in_regions is not None and self.weights is not None else None
+            marked = self.weights[scale] if self.weights is not None else None
+            weight = marked if in_regions is not None else None
+            split = rest and marked is not None  # (the rest of an image the region does not touch: all of it)
             for top in range(0, height, _TILE_STRIPE):
                 bottom = min(height, top + _TILE_STRIPE)
+                inside = marked[top:bottom] if split and marked is not None else None
+                if inside is not None and weight is None and float(inside.min()) >= 1.0:
+                    continue  # all region: nothing outside it here
                 maps = _distorted_maps(level, img2, top, bottom)
-                _accumulate(maps, sums if whole else None, in_region, None if weight is None else weight[top:bottom])
+                rows = None if weight is None else weight[top:bottom]
+                if inside is None or float(inside.max()) <= 0.0:
+                    _accumulate(maps, sums if whole or rest else None, in_region, rows)
+                elif weight is None:  # the rest alone: one weighted pooling
+                    _accumulate(maps, None, sums, self.outside[scale][top:bottom])
+                else:  # both: the whole less the region, and the region
+                    part, held = _Sums(), _Sums()
+                    _accumulate(maps, part, held, inside)
+                    sums.values += part.values - held.values
+                    sums.count += part.count - held.count
+                    in_region.values += held.values
+                    in_region.count += held.count
             out.append(sums)
             if in_regions is not None:
                 in_regions.append(in_region)
@@ -457,6 +479,29 @@ def score_sums(per_region: list[list[_Sums]], scales: int) -> float:
     """SSIMULACRA2 of regions taken as one image from their per-scale sums (:meth:`Reference.sums`),
     pooling the first ``scales`` of each."""
     return _score(_pool(per_region, scales))
+
+
+def stratified_score(rest: list[list[_Sums]], stratum: list[list[_Sums]], share: float, scales: int) -> float | None:
+    """SSIMULACRA2 of a photo estimated from sampled regions by post-stratification: ``stratum`` are
+    the sums over a stratum's pixels wherever it was sampled best, ``rest`` the sums over the other
+    pixels of the sampled regions, and ``share`` the stratum's fraction of the photo. Each scale's
+    means (and means of fourth powers) are the two parts', weighted by their shares of the photo
+    instead of the sample's (a plain pooling weights them by how much of each the sampled regions
+    happened to hold). Where the sample holds (almost) nothing outside the stratum at a scale, the
+    stratum's means stand for the rest there. None where there is nothing of the stratum."""
+    if not stratum:
+        return None
+    others, own = _pool(rest, scales), _pool(stratum, scales)
+    pooled: list[_Sums] = []
+    for other, part in zip(others, own):
+        if part.count <= 0.0:
+            return None
+        mean = part.values / part.count
+        level = _Sums()
+        level.values = share * mean + (1.0 - share) * (other.values / other.count if other.count > 0.5 else mean)
+        level.count = 1.0
+        pooled.append(level)
+    return _score(pooled)
 
 
 def pooled_against(references: list[Reference], distorted: list[np.ndarray]) -> float:
