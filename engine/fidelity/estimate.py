@@ -22,8 +22,8 @@ tile that is all subject then adds nothing, and a background trial leaves it out
 subject covers most of the photo's tiles, tiles are added where it is not
 (:func:`_background_tiles`), so that the rest is sampled as much as its share of the photo. On
 camera-native (``calibrate_estimate``, whole photos and three crop sizes) this took the photo
-estimate's error from sd 1.03 to 0.79 on the training split and from 1.90 to 1.39 on the
-validation split (at 1280x720 from 2.68 to 1.75), and at the contract's settled points on whole
+estimate's error from sd 1.03 to 0.78 on the training split and from 1.90 to 1.34 on the
+validation split (at 1280x720 from 2.68 to 1.58), and at the contract's settled points on whole
 photos from sd 1.05 to 0.59 (``bench contract``; ``benchmarks/README.md``).
 
 Tiles miss a photo's largest structures and its worst corners, so the raw estimate runs a little
