@@ -531,7 +531,7 @@ def test_a_photo_trial_pools_the_subject_and_the_rest_by_their_shares_of_the_pho
     leaves out the photo tiles that are all subject (they add nothing to the rest) for the same score."""
     from focuspress.engine.fidelity import estimate
     from focuspress.engine.fidelity.contract import prepare_contract
-    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.fidelity.estimate import TileEstimator, _coverage
     from focuspress.engine.options import CompressOptions
 
     height, width = 768, 1024
@@ -573,11 +573,6 @@ def test_a_photo_trial_pools_the_subject_and_the_rest_by_their_shares_of_the_pho
     assert errors[True, 32.0] < errors[False, 32.0]
 
 
-def _coverage(subject, tile) -> float:
-    size = tile.size
-    return float(subject.blocks[tile.row : tile.row + size, tile.col : tile.col + size].mean())
-
-
 def test_a_subject_over_every_photo_tile_still_leaves_the_background_sampled(monkeypatch):
     """A subject that covers all of the photo's sampled tiles (a close-up): the background, which the
     multiplier coarsens, would go unseen and the photo's estimate would not move with it. Tiles are
@@ -585,7 +580,7 @@ def test_a_subject_over_every_photo_tile_still_leaves_the_background_sampled(mon
     coarsens."""
     from focuspress.engine.fidelity import estimate
     from focuspress.engine.fidelity.contract import prepare_contract
-    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.fidelity.estimate import TileEstimator, _coverage
     from focuspress.engine.options import CompressOptions
 
     height, width = 768, 1024

@@ -161,8 +161,9 @@ class TileEstimator:
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
         """The scores asked for, from the tiles they need (see the class's docstring)."""
         stratify = photo and STRATIFY and bool(self.subject_index)
+        at = round(quality, 3)  # (the subject's sums are kept per quality: the background leaves them)
         # the subject's sums at this quality from an earlier trial (a background trial's subject)
-        known = self._stratum.get(round(quality, 3)) if stratify and not subject else None
+        known = self._stratum.get(at) if stratify and not subject else None
         photo_tiles = list(range(self.photo_count)) if photo else []
         if known is not None and len(self._all_subject) < self.photo_count:
             # a photo tile that is all subject adds nothing to the rest's sums: it need not be probed
@@ -187,14 +188,14 @@ class TileEstimator:
             subject_score = float("nan")
             if subject:
                 regions = [r for r in (sums[i][1] for i in self.subject_index) if r is not None]
-                self._stratum[round(quality, 3)] = regions
+                self._stratum[at] = regions
                 subject_score = self._fix(score_sums(regions, self.scales), "subject")
         photo_score = float("nan")
         if photo:
             pooled = [sums[i][0] for i in photo_tiles]
             raw = None
             if stratify:
-                own = self._stratum.get(round(quality, 3))
+                own = self._stratum.get(at)
                 if own is None:
                     own = [r for r in (sums[i][1] for i in photo_tiles) if r is not None]
                 raw = stratified_score(pooled, own, self.share, self.scales)
@@ -322,13 +323,13 @@ def _background_tiles(grid: tuple[int, int], subject: Subject, photo: list[Tile]
         for t in sample_tiles(grid, (0, 0, grid[0], grid[1]), 4 * BACKGROUND_TILES, TILE_BLOCKS, seed + 2)
         if (t.row, t.col) not in taken and t.col > 0
     ]
-    candidates.sort(key=lambda t: _coverage(subject, t))
+    covered = sorted((_coverage(subject, t), index, t) for index, t in enumerate(candidates))
     added: list[Tile] = []
-    for tile in candidates[:BACKGROUND_TILES]:
-        if held >= wanted or _coverage(subject, tile) >= 1.0:
+    for coverage, _, tile in covered[:BACKGROUND_TILES]:
+        if held >= wanted or coverage >= 1.0:
             break
         added.append(tile)
-        held += 1.0 - _coverage(subject, tile)
+        held += 1.0 - coverage
     return added
 
 

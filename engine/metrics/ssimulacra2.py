@@ -355,8 +355,6 @@ class Reference:
         #: per scale, the region's weights (see :func:`ssimulacra2_with_region`), where one was given
         #: and it holds anything: :meth:`region_sums` pools the same maps over it
         self.weights: list[np.ndarray] | None = None
-        #: per scale, 1 - the region's weights (the rest of the image, see :meth:`both_sums`)
-        self.outside: list[np.ndarray] = []
         if weight is not None and float(np.max(weight, initial=0.0)) > 0.0:
             plane = _at_least_min_side(np.ascontiguousarray(weight, dtype=np.float32))
             if plane.shape != self.shape[:2]:
@@ -365,7 +363,6 @@ class Reference:
             for _ in range(scales - 1):
                 planes.append(_downsample_weight(planes[-1]))
             self.weights = planes
-            self.outside = [1.0 - plane for plane in planes]
         linear = _linear(reference)
         for scale in range(scales):
             xyb = _xyb(linear)
@@ -421,7 +418,7 @@ class Reference:
                 if inside is None or float(inside.max()) <= 0.0:
                     _accumulate(maps, sums if whole or rest else None, in_region, rows)
                 elif weight is None:  # the rest alone: one weighted pooling
-                    _accumulate(maps, None, sums, self.outside[scale][top:bottom])
+                    _accumulate(maps, None, sums, 1.0 - inside)
                 else:  # both: the whole less the region, and the region
                     part, held = _Sums(), _Sums()
                     _accumulate(maps, part, held, inside)
