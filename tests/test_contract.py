@@ -402,7 +402,7 @@ def test_photos_a_tile_window_wide_or_less_are_scored_whole(size):
 def test_a_snapshot_probed_whole_shows_its_tiles_as_the_mosaic_does(subsampling):
     """Where the tiles' windows hold as many blocks as the photo (a 640x480 snapshot), a trial codes
     the whole photo instead of a mosaic: every tile's pixels are the mosaic's, to the level."""
-    from focuspress.engine.compositor.block.probe import decode_mosaic
+    from focuspress.engine.compositor.block.probe import decode_mosaics
     from focuspress.engine.fidelity.contract import prepare_contract
     from focuspress.engine.fidelity.estimate import TileEstimator
     from focuspress.engine.options import CompressOptions
@@ -418,7 +418,8 @@ def test_a_snapshot_probed_whole_shows_its_tiles_as_the_mosaic_does(subsampling)
         assert len(tiles) * (tiles[0].size + 2 * variant.margin) ** 2 >= rows * cols  # the whole photo's path
         for quality, background in ((92.0, 1.0), (88.0, 12.0)):
             whole = variant.probe(quality, background, tiles)
-            mosaic = decode_mosaic(variant.tile_jpeg(quality, background, tiles), tiles, variant.grid, variant.margin)
+            coded = variant.tile_mosaics(quality, background, tiles)
+            mosaic = decode_mosaics(coded, tiles, variant.grid, variant.margin)
             assert all(np.array_equal(a, b) for a, b in zip(whole, mosaic))
 
 
@@ -454,6 +455,32 @@ def test_a_mosaic_shows_its_tiles_as_the_whole_encode_does_at_every_sampling(sam
         for tile, pixels in zip(tiles, variant.reference(tiles)):
             top, left, bottom, right = tile.pixels
             assert np.array_equal(pixels, source[top:bottom, left:right])
+
+
+@pytest.mark.parametrize("sampling", ["420", "422", "411", "440"])
+def test_tiles_on_the_photos_left_edge_show_what_the_whole_encode_does(sampling, tmp_path):
+    """A window on the photo's left edge has no margin there: in a row of windows its first chroma
+    column would be upsampled against the previous window's last. Such tiles, wherever they come in
+    the list, each open a mosaic of their own and show, pixel for pixel, what the real encode does
+    (and the source's tiles what the source does)."""
+    from focuspress.engine.compositor.block.probe import Tile, mosaic_groups
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.options import CompressOptions
+    from tests.test_block_encoder import _cjpeg
+
+    rgb = np.asarray(Image.fromarray(detailed_photo(240, 400, seed=5)).resize((1000, 600), Image.BICUBIC))
+    image = load_image(_cjpeg(rgb, sampling, tmp_path))
+    prepared, _, _ = prepare_contract(image, _blob_map(600, 1000, [(150, 200, 450, 700)]), CompressOptions())
+    tiles = [Tile(8, 40, 32), Tile(0, 0, 32), Tile(36, 64, 32), Tile(24, 0, 32)]
+    source = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGB"))
+    for variant in [v for v in (prepared.tiles, getattr(prepared.alternative, "tiles", None)) if v is not None]:
+        groups = mosaic_groups(tiles, variant.grid, variant.margin)
+        assert sorted(i for group in groups for i in group) == [0, 1, 2, 3] and len(groups) == 2
+        shown = np.asarray(Image.open(io.BytesIO(variant.encode(90.0, 8.0).data)).convert("RGB"))
+        for tile, probed, original in zip(tiles, variant.probe(90.0, 8.0, tiles), variant.reference(tiles)):
+            top, left, bottom, right = tile.pixels
+            assert np.array_equal(probed, shown[top:bottom, left:right]), (sampling, tile)
+            assert np.array_equal(original, source[top:bottom, left:right]), (sampling, tile)
 
 
 @pytest.mark.parametrize("sampling", ["444", "422"])

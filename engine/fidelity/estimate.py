@@ -315,13 +315,10 @@ def _background_tiles(grid: tuple[int, int], subject: Subject, photo: list[Tile]
     if held >= wanted:
         return []
     taken = {(t.row, t.col) for t in photo}
-    # (not on the photo's left edge: a mosaic's windows sit side by side, and a tile there would be
-    # decoded with its neighbour's chroma where the photo has its own edge; only the first window
-    # has the mosaic's left edge to itself)
     candidates = [
         t
         for t in sample_tiles(grid, (0, 0, grid[0], grid[1]), 4 * BACKGROUND_TILES, TILE_BLOCKS, seed + 2)
-        if (t.row, t.col) not in taken and t.col > 0
+        if (t.row, t.col) not in taken
     ]
     covered = sorted((_coverage(subject, t), index, t) for index, t in enumerate(candidates))
     added: list[Tile] = []

@@ -22,7 +22,7 @@ from focuspress.engine.compositor.block.encoder import (
     prepared_tables,
     quantize_plane,
 )
-from focuspress.engine.compositor.block.probe import Tile, cut_tiles, decode_mosaic, margin_for, mosaic
+from focuspress.engine.compositor.block.probe import Tile, code_windows, cut_tiles, decode_mosaics, margin_for
 from focuspress.engine.compositor.block.sampling import choose_sampling
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
@@ -75,9 +75,8 @@ class PreparedBlock:
             [quantize_plane(prepared, index, tables, self.settings, background, window) for window in windows]
             for index in range(len(prepared.coefficients))
         ]
-        return decode_mosaic(
-            mosaic(planes, tables[0], prepared.factors, tiles[0].size + 2 * margin), tiles, self.grid, margin
-        )
+        coded = code_windows(planes, tables[0], prepared.factors, tiles, self.grid, margin)
+        return decode_mosaics(coded, tiles, self.grid, margin)
 
     def reference(self, tiles: list[Tile]) -> list[np.ndarray]:
         """The same tiles of the pixels encoded."""

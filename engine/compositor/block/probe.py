@@ -3,12 +3,15 @@
 The fidelity contract searches for the smallest encode that keeps its targets, and each trial
 needs a score. Quantizing a block depends only on that block (its coefficients, its lambda and
 the tables), so the levels of a few sampled tiles are exactly the levels those tiles get in the
-full encode. Here the tiles' blocks are laid side by side into one small JPEG (a mosaic),
-written by libjpeg (``jpeglib``) and decoded by libjpeg-turbo (Pillow): the same IDCT,
-upsampling and colour conversion a viewer applies, so a tile scores what the full file would
-score there. Only a tile's outermost chroma samples can differ (their upsampling sees the next
-tile instead of the photo's neighbours); the score is pooled per tile (:func:`pooled_ssimulacra2`),
-so no blur crosses from one tile into another.
+full encode. Here the tiles' blocks, each with one MCU of the photo around it (its window), are
+laid side by side into a small JPEG (a mosaic), written by libjpeg (``jpeglib``) and decoded by
+libjpeg-turbo (Pillow): the same IDCT, upsampling and colour conversion a viewer applies, so a
+tile is, pixel for pixel, what the full file shows there (``tests/test_contract.py``). The one
+place a window has no margin is the photo's edge: there the decoder's edge handling must be what
+the photo gets. Every window shares the mosaic's top and bottom edges and the last its right
+edge, but only the first has its left edge, so a tile on the photo's left edge opens a mosaic of
+its own (:func:`mosaic_groups`). The score is pooled per tile (:func:`pooled_ssimulacra2`), so no
+blur crosses from one tile into another.
 """
 
 from __future__ import annotations
@@ -100,6 +103,64 @@ def mosaic(
     return write_dct(jpeg, progressive="never", optimize=optimize)
 
 
+@dataclass(frozen=True)
+class Mosaics:
+    """Tiles' windows coded as mosaics (most often one): ``files[k]`` holds the windows of the tiles
+    ``groups[k]`` (indices into the tiles) side by side, in that order."""
+
+    groups: tuple[tuple[int, ...], ...]
+    files: tuple[bytes, ...]
+
+    @property
+    def size(self) -> int:
+        """Bytes of all the mosaics (a rate estimate where they were coded as the file would be)."""
+        return sum(len(data) for data in self.files)
+
+
+def mosaic_groups(tiles: list[Tile], grid: tuple[int, int], margin: int) -> tuple[tuple[int, ...], ...]:
+    """Which tiles share a mosaic (indices, each group in mosaic order): all in one, except that a
+    tile on the photo's left edge (its window has no margin on that side) comes first in a mosaic,
+    one such tile to a mosaic. Elsewhere in a row of windows its first chroma column would be
+    upsampled against the previous window's last (up to 17 levels off in its first pixel columns)
+    instead of the photo's edge."""
+    edge = [i for i, tile in enumerate(tiles) if tile.window(grid, margin)[2] < 8 * margin]
+    inner = [i for i in range(len(tiles)) if i not in edge]
+    if not edge:
+        return (tuple(inner),)
+    return (tuple([edge[0], *inner]), *((i,) for i in edge[1:]))
+
+
+def code_windows(
+    planes: list[list[np.ndarray]],
+    tables: np.ndarray,
+    factors: list[tuple[int, int]],
+    tiles: list[Tile],
+    grid: tuple[int, int],
+    margin: int,
+    *,
+    optimize: bool = False,
+) -> Mosaics:
+    """The mosaics of ``tiles``' windows (``planes[c][t]``: component ``c`` of tile ``t``'s window,
+    ``margin`` blocks around the tile), grouped by :func:`mosaic_groups`."""
+    groups = mosaic_groups(tiles, grid, margin)
+    size = tiles[0].size + 2 * margin
+    files = tuple(
+        mosaic([[component[i] for i in group] for component in planes], tables, factors, size, optimize=optimize)
+        for group in groups
+    )
+    return Mosaics(groups, files)
+
+
+def decode_mosaics(coded: Mosaics, tiles: list[Tile], grid: tuple[int, int], margin: int) -> list[np.ndarray]:
+    """The ``tiles`` (in their order) decoded from their mosaics (:func:`code_windows`)."""
+    out: list[np.ndarray | None] = [None] * len(tiles)
+    for group, data in zip(coded.groups, coded.files):
+        for index, pixels in zip(group, decode_mosaic(data, [tiles[i] for i in group], grid, margin)):
+            out[index] = pixels
+    assert all(pixels is not None for pixels in out)
+    return out  # type: ignore[return-value]
+
+
 def decode_rgb(data: bytes) -> np.ndarray:
     """A JPEG (no markers: as stored) decoded to RGB by libjpeg-turbo, as a viewer decodes it."""
     with Image.open(io.BytesIO(data)) as image:
@@ -118,8 +179,8 @@ def cut_tiles(pixels: np.ndarray, tiles: list[Tile]) -> list[np.ndarray]:
 def decode_mosaic(
     data: bytes, tiles: list[Tile], grid: tuple[int, int], margin: int = MARGIN_BLOCKS
 ) -> list[np.ndarray]:
-    """The ``tiles`` of a mosaic of their windows (``margin`` blocks around each) as RGB arrays, decoded
-    by libjpeg-turbo, margins cut off."""
+    """The ``tiles`` of one mosaic of their windows (``margin`` blocks around each, in this order) as
+    RGB arrays, decoded by libjpeg-turbo, margins cut off."""
     rgb = decode_rgb(data)
     width = rgb.shape[1] // len(tiles)
     out = []

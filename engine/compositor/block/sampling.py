@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from focuspress.engine.compositor.block.probe import Tile, sample_tiles
+from focuspress.engine.compositor.block.probe import Tile, decode_mosaics, sample_tiles
 from focuspress.engine.compositor.block.transcode import PreparedTranscode
 from focuspress.engine.metrics.ssimulacra2 import Reference, scale_count, score_sums
 
@@ -51,18 +51,16 @@ def keeps_sampling(
     """Whether the source's own sampling (``kept``) is worth its bytes over 4:2:0 (``resampled``) on
     ``tiles`` (with their ``references``, the source's): the rule of the module's docstring. The
     contract decides with its estimator's own tiles (no second set of references)."""
-    from focuspress.engine.compositor.block.probe import decode_mosaic
-
     scales = len(references[0].levels)
     # both mosaics code the same blocks (the wider sampling's MCU around each tile): their sizes are
     # the two rates compared
     margin = max(resampled.margin, kept.margin)
     results = []
     for variant in (resampled, kept):
-        data = variant.tile_jpeg(quality, 1.0, tiles, optimize=True, margin=margin)
-        shown = decode_mosaic(data, tiles, resampled.grid, margin)
+        coded = variant.tile_mosaics(quality, 1.0, tiles, optimize=True, margin=margin)
+        shown = decode_mosaics(coded, tiles, resampled.grid, margin)
         score = score_sums([reference.sums(tile) for reference, tile in zip(references, shown)], scales)
-        results.append((len(data), score))
+        results.append((coded.size, score))
     (rate_420, score_420), (rate_kept, score_kept) = results
     worth = POINTS_PER_DOUBLING * float(np.log2(rate_kept / rate_420))
     return score_kept - score_420 > worth

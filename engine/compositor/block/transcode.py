@@ -29,12 +29,13 @@ from focuspress.engine.compositor import Encoded, Route
 from focuspress.engine.compositor.block.encoder import BlockSettings, luma_weights, quantization_tables
 from focuspress.engine.compositor.block.masking import block_importance, upsample_blocks
 from focuspress.engine.compositor.block.probe import (
+    Mosaics,
     Tile,
+    code_windows,
     cut_tiles,
-    decode_mosaic,
+    decode_mosaics,
     decode_rgb,
     margin_for,
-    mosaic,
     plane_slice,
 )
 from focuspress.engine.compositor.block.quantize import STRIPE_ROWS, quantize_rdo
@@ -279,17 +280,17 @@ class PreparedTranscode:
         window = tiles[0].size + 2 * self.margin if tiles else 0
         rows, cols = self.grid
         if len(tiles) * window * window < rows * cols:
-            return decode_mosaic(self.tile_jpeg(quality, background, tiles), tiles, self.grid, self.margin)
+            return decode_mosaics(self.tile_mosaics(quality, background, tiles), tiles, self.grid, self.margin)
         tables, asked = self.tables(quality)
         planes = self._levels(tables, asked, background)
         jpeg = self._coefficient_image(planes, tables[: len(planes)])
         return cut_tiles(decode_rgb(write_dct(jpeg, progressive="never", optimize=False)), tiles)
 
-    def tile_jpeg(
+    def tile_mosaics(
         self, quality: float, background: float, tiles: list[Tile], *, optimize: bool = False, margin: int | None = None
-    ) -> bytes:
-        """The mosaic JPEG of ``tiles`` at (``quality``, ``background``); ``optimize``: coded as the
-        real file would be (its size then estimates the file's rate there). ``margin``: blocks around
+    ) -> Mosaics:
+        """The mosaics of ``tiles`` at (``quality``, ``background``); ``optimize``: coded as the real
+        file would be (their size then estimates the file's rate there). ``margin``: blocks around
         each tile, a multiple of :attr:`margin` (two samplings compared by their mosaics' sizes must
         code the same blocks)."""
         margin = self.margin if margin is None else margin
@@ -298,7 +299,7 @@ class PreparedTranscode:
         planes = [[self._quantize(self.luma, 0, tables, asked, background, window) for window in windows]]
         for index, plane in enumerate(self.chroma, start=1):
             planes.append([self._quantize(plane, index, tables, asked, background, window) for window in windows])
-        return mosaic(planes, tables[: len(planes)], self.factors, tiles[0].size + 2 * margin, optimize=optimize)
+        return code_windows(planes, tables[: len(planes)], self.factors, tiles, self.grid, margin, optimize=optimize)
 
     def reference(self, tiles: list[Tile]) -> list[np.ndarray]:
         """The same tiles of the source, decoded the same way."""
@@ -309,8 +310,8 @@ class PreparedTranscode:
             [plane_slice(plane, window, self.source_factors[i]) for window in windows]
             for i, plane in enumerate(sources)
         ]
-        data = mosaic(planes, self.source_tables, self.source_factors, tiles[0].size + 2 * margin)
-        return decode_mosaic(data, tiles, self.grid, margin)
+        coded = code_windows(planes, self.source_tables, self.source_factors, tiles, self.grid, margin)
+        return decode_mosaics(coded, tiles, self.grid, margin)
 
     def _write(self, planes: list[np.ndarray], tables: np.ndarray) -> bytes:
         jpeg = self._coefficient_image(planes, tables)
