@@ -251,7 +251,9 @@ SWEEP_SIZES: tuple[tuple[int, int] | None, ...] = ((640, 480), (1280, 720), (192
 
 @dataclass
 class SizeRow:
-    """One size of the sweep: ms per megapixel of each encoder, summed over the photos, and how many."""
+    """One size of the sweep: ms per megapixel of each encoder, summed over the photos, and how many;
+    ``worst``: the highest contract / ``-q`` of one photo (a sum hides a photo whose fixed encode
+    has less to do: a 4:2:0 source has no chroma sampling to choose)."""
 
     label: str
     megapixels: float
@@ -260,6 +262,7 @@ class SizeRow:
     fixed: float
     mozjpeg: float
     turbo: float
+    worst: float = float("nan")
 
     @property
     def ratio(self) -> float:
@@ -305,7 +308,7 @@ def size_sweep(
     rows = []
     for size in sizes:
         totals = {"contract": 0.0, "fixed": 0.0, "mozjpeg": 0.0, "turbo": 0.0}
-        megapixels, count = 0.0, 0
+        megapixels, count, worst = 0.0, 0, 0.0
         for path in paths:
             data = path.read_bytes()
             if size is not None:
@@ -315,8 +318,10 @@ def size_sweep(
                 data = lossless_crop(data, size)
             work = [Work(data, path.name, contract)]
             engine.run(work)  # caches warm for this photo (its first run pays for them)
-            totals["contract"] += _best(engine, work, repeat)
-            totals["fixed"] += _best(engine, [Work(data, path.name, fixed)], repeat)
+            spent, once = _best(engine, work, repeat), _best(engine, [Work(data, path.name, fixed)], repeat)
+            totals["contract"] += spent
+            totals["fixed"] += once
+            worst = max(worst, spent / once)
             rgb = decode_upright(data)
             totals["mozjpeg"] += min(_encode_ms(rgb, "mozjpeg", 1, int(quality)) for _ in range(repeat))
             totals["turbo"] += min(_encode_ms(rgb, "turbo", 1, int(quality)) for _ in range(repeat))
@@ -327,7 +332,7 @@ def size_sweep(
         if count:
             label = "whole photos" if size is None else f"{size[0]}x{size[1]}"
             per = {key: value / megapixels for key, value in totals.items()}
-            rows.append(SizeRow(label, megapixels / count, count, **per))
+            rows.append(SizeRow(label, megapixels / count, count, **per, worst=worst))
     return rows
 
 
@@ -335,14 +340,15 @@ def sweep_lines(rows: list[SizeRow], quality: float) -> list[str]:
     """Markdown: per size, ms per megapixel of each encoder and the contract's ratio to ``-q``."""
     q = f"{quality:g}"
     lines = [
-        f"| size | MP | photos | contract ms/MP | `-q {q}` ms/MP | contract / `-q {q}` | mozjpeg q{q} ms/MP "
-        f"| libjpeg-turbo q{q} ms/MP | contract / mozjpeg |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"| size | MP | photos | contract ms/MP | `-q {q}` ms/MP | contract / `-q {q}` | worst photo "
+        f"| mozjpeg q{q} ms/MP | libjpeg-turbo q{q} ms/MP | contract / mozjpeg |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row.label} | {row.megapixels:.1f} | {row.photos} | {row.contract:.0f} | {row.fixed:.0f} "
-            f"| {row.ratio:.2f}x | {row.mozjpeg:.0f} | {row.turbo:.0f} | {row.contract / row.mozjpeg:.2f}x |"
+            f"| {row.ratio:.2f}x | {row.worst:.2f}x | {row.mozjpeg:.0f} | {row.turbo:.0f} "
+            f"| {row.contract / row.mozjpeg:.2f}x |"
         )
     return lines
 

@@ -8,8 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from focuspress.bench import codecs, report
+from focuspress.bench.photos import detailed_photo
 from tests.conftest import encode, synthetic_photo
 
 
@@ -130,3 +132,25 @@ def test_contract_bench_searches_meet_the_same_targets(tmp_path):
     assert row["contract_seconds"] > 0 and row["fixed_seconds"] > 0
     summary = (out / "summary.md").read_text()
     assert "bytes / mozjpeg search" in summary and "| cam |" in summary
+
+
+def test_the_size_sweep_reports_each_size_and_its_worst_photo(tmp_path):
+    """bench latency --sizes: a row per size the photos hold (a size larger than every photo is left
+    out), the contract's ratio to one fixed encode summed over the photos, and the worst photo's,
+    which no sum of the same photos can exceed."""
+    from focuspress.bench.latency import size_sweep, sweep_lines
+    from tests.camera import camera_jpeg
+
+    paths = []
+    for seed, subsampling in ((1, 2), (2, 1)):  # a 4:2:0 photo and a 4:2:2 one
+        rgb = np.asarray(Image.fromarray(detailed_photo(240, 320, seed=seed)).resize((800, 600), Image.BICUBIC))
+        path = tmp_path / f"cam{seed}.jpg"
+        path.write_bytes(camera_jpeg(rgb, subsampling=subsampling))
+        paths.append(path)
+    rows = size_sweep(paths, sizes=[(640, 480), (1024, 768), None], repeat=1, saliency="none")
+    assert [row.label for row in rows] == ["640x480", "whole photos"]
+    for row in rows:
+        assert row.photos == 2 and row.contract > 0 and row.fixed > 0 and row.mozjpeg > 0
+        assert row.worst >= row.ratio * 0.999
+    lines = sweep_lines(rows, 75.0)
+    assert "worst photo" in lines[0] and len(lines) == 4 and f"{rows[0].worst:.2f}x" in lines[2]
