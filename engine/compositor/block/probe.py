@@ -124,7 +124,8 @@ def mosaic_groups(tiles: list[Tile], grid: tuple[int, int], margin: int) -> tupl
     upsampled against the previous window's last (up to 17 levels off in its first pixel columns)
     instead of the photo's edge."""
     edge = [i for i, tile in enumerate(tiles) if tile.window(grid, margin)[2] < 8 * margin]
-    inner = [i for i in range(len(tiles)) if i not in edge]
+    on_edge = set(edge)
+    inner = [i for i in range(len(tiles)) if i not in on_edge]
     if not edge:
         return (tuple(inner),)
     return (tuple([edge[0], *inner]), *((i,) for i in edge[1:]))
@@ -153,12 +154,10 @@ def code_windows(
 
 def decode_mosaics(coded: Mosaics, tiles: list[Tile], grid: tuple[int, int], margin: int) -> list[np.ndarray]:
     """The ``tiles`` (in their order) decoded from their mosaics (:func:`code_windows`)."""
-    out: list[np.ndarray | None] = [None] * len(tiles)
+    shown: dict[int, np.ndarray] = {}
     for group, data in zip(coded.groups, coded.files):
-        for index, pixels in zip(group, decode_mosaic(data, [tiles[i] for i in group], grid, margin)):
-            out[index] = pixels
-    assert all(pixels is not None for pixels in out)
-    return out  # type: ignore[return-value]
+        shown.update(zip(group, decode_mosaic(data, [tiles[i] for i in group], grid, margin)))
+    return [shown[index] for index in range(len(tiles))]
 
 
 def decode_rgb(data: bytes) -> np.ndarray:
