@@ -122,7 +122,10 @@ def mosaic_groups(tiles: list[Tile], grid: tuple[int, int], margin: int) -> tupl
     tile on the photo's left edge (its window has no margin on that side) comes first in a mosaic,
     one such tile to a mosaic. Elsewhere in a row of windows its first chroma column would be
     upsampled against the previous window's last (up to 17 levels off in its first pixel columns)
-    instead of the photo's edge."""
+    instead of the photo's edge. (At 4:4:4 and 4:4:0 nothing is upsampled across and one mosaic
+    would do; the grouping depends on the margin alone all the same, so that the sampling choice's
+    two variants, coded with the same margin, are coded as the same number of files and their
+    sizes compare blocks, not headers.)"""
     edge = [i for i, tile in enumerate(tiles) if tile.window(grid, margin)[2] < 8 * margin]
     on_edge = set(edge)
     inner = [i for i in range(len(tiles)) if i not in on_edge]
