@@ -22,6 +22,7 @@ import focuspress
 from focuspress.bench.photos import detailed_photo, encoded
 from focuspress.engine.fidelity.subject import find_subject
 from focuspress.engine.io import decode_upright, load_image
+from focuspress.engine.io.load import LoadedImage
 from focuspress.engine.metrics.ssimulacra2 import Reference, pooled_ssimulacra2, ssimulacra2, ssimulacra2_with_region
 from tests.conftest import SHARED
 from tests.daemon_harness import Daemon, wait_for, write_config
@@ -423,6 +424,35 @@ def test_a_snapshot_probed_whole_shows_its_tiles_as_the_mosaic_does(subsampling)
             assert all(np.array_equal(a, b) for a, b in zip(whole, mosaic))
 
 
+def _camera_variants(sampling: str, seed: int, tmp_path: Path):
+    """A 1000x600 camera-style JPEG at ``sampling`` with one subject, prepared for the contract: the
+    image, its subject, and the tile probes of both preparations (4:2:0 and, where it differs, the
+    source's own sampling)."""
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.options import CompressOptions
+    from tests.test_block_encoder import _cjpeg
+
+    rgb = np.asarray(Image.fromarray(detailed_photo(240, 400, seed=seed)).resize((1000, 600), Image.BICUBIC))
+    image = load_image(_cjpeg(rgb, sampling, tmp_path))
+    prepared, subject, _ = prepare_contract(image, _blob_map(600, 1000, [(150, 200, 450, 700)]), CompressOptions())
+    variants = [prepared.tiles, prepared.alternative.tiles if prepared.alternative is not None else None]
+    return image, subject, [v for v in variants if v is not None]
+
+
+def _assert_tiles_as_encoded(variant, tiles, image, knobs, label) -> None:
+    """Each probed tile is, pixel for pixel, what the real encode at each (quality, background) of
+    ``knobs`` decodes to there, and each of the variant's source tiles what the source decodes to."""
+    for quality, background in knobs:
+        shown = np.asarray(Image.open(io.BytesIO(variant.encode(quality, background).data)).convert("RGB"))
+        for tile, probed in zip(tiles, variant.probe(quality, background, tiles)):
+            top, left, bottom, right = tile.pixels
+            assert np.array_equal(probed, shown[top:bottom, left:right]), (label, quality, tile)
+    source = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGB"))
+    for tile, pixels in zip(tiles, variant.reference(tiles)):
+        top, left, bottom, right = tile.pixels
+        assert np.array_equal(pixels, source[top:bottom, left:right]), (label, tile)
+
+
 @pytest.mark.parametrize("sampling", ["420", "422", "444", "440", "411", "grey"])
 def test_a_mosaic_shows_its_tiles_as_the_whole_encode_does_at_every_sampling(sampling, tmp_path):
     """A trial's mosaic puts one MCU of the photo around each tile (``probe.margin_for``: 2 blocks at
@@ -430,31 +460,17 @@ def test_a_mosaic_shows_its_tiles_as_the_whole_encode_does_at_every_sampling(sam
     pixel for pixel, what the real encode at those knobs decodes to there, for both preparations
     (4:2:0 and the source's own sampling) and the source's tiles the estimator compares against."""
     from focuspress.engine.compositor.block.probe import margin_for
-    from focuspress.engine.fidelity.contract import prepare_contract
     from focuspress.engine.fidelity.estimate import TileEstimator
-    from focuspress.engine.options import CompressOptions
-    from tests.test_block_encoder import _cjpeg
 
-    rgb = np.asarray(Image.fromarray(detailed_photo(240, 400, seed=9)).resize((1000, 600), Image.BICUBIC))
-    image = load_image(_cjpeg(rgb, sampling, tmp_path))
-    prepared, subject, _ = prepare_contract(image, _blob_map(600, 1000, [(150, 200, 450, 700)]), CompressOptions())
-    variants = [prepared.tiles, prepared.alternative.tiles if prepared.alternative is not None else None]
-    for variant in [v for v in variants if v is not None]:
+    image, subject, variants = _camera_variants(sampling, 9, tmp_path)
+    for variant in variants:
         margin = variant.margin
         chroma = variant.factors[1] if len(variant.factors) > 1 else (1, 1)
         assert margin == margin_for(variant.factors) == {(1, 1): 1, (1, 4): 4}.get(tuple(chroma), 2)
         tiles = TileEstimator(variant, subject).tiles
         rows, cols = variant.grid
         assert len(tiles) * (tiles[0].size + 2 * margin) ** 2 < rows * cols  # the mosaic's path
-        for quality, background in ((92.0, 1.0), (85.0, 16.0)):
-            shown = np.asarray(Image.open(io.BytesIO(variant.encode(quality, background).data)).convert("RGB"))
-            for tile, probed in zip(tiles, variant.probe(quality, background, tiles)):
-                top, left, bottom, right = tile.pixels
-                assert np.array_equal(probed, shown[top:bottom, left:right]), (sampling, quality, tile)
-        source = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGB"))
-        for tile, pixels in zip(tiles, variant.reference(tiles)):
-            top, left, bottom, right = tile.pixels
-            assert np.array_equal(pixels, source[top:bottom, left:right])
+        _assert_tiles_as_encoded(variant, tiles, image, ((92.0, 1.0), (85.0, 16.0)), sampling)
 
 
 @pytest.mark.parametrize("sampling", ["420", "422", "411", "440"])
@@ -464,23 +480,13 @@ def test_tiles_on_the_photos_left_edge_show_what_the_whole_encode_does(sampling,
     the list, each open a mosaic of their own and show, pixel for pixel, what the real encode does
     (and the source's tiles what the source does)."""
     from focuspress.engine.compositor.block.probe import Tile, mosaic_groups
-    from focuspress.engine.fidelity.contract import prepare_contract
-    from focuspress.engine.options import CompressOptions
-    from tests.test_block_encoder import _cjpeg
 
-    rgb = np.asarray(Image.fromarray(detailed_photo(240, 400, seed=5)).resize((1000, 600), Image.BICUBIC))
-    image = load_image(_cjpeg(rgb, sampling, tmp_path))
-    prepared, _, _ = prepare_contract(image, _blob_map(600, 1000, [(150, 200, 450, 700)]), CompressOptions())
+    image, _, variants = _camera_variants(sampling, 5, tmp_path)
     tiles = [Tile(8, 40, 32), Tile(0, 0, 32), Tile(36, 64, 32), Tile(24, 0, 32)]
-    source = np.asarray(Image.open(io.BytesIO(image.data)).convert("RGB"))
-    for variant in [v for v in (prepared.tiles, getattr(prepared.alternative, "tiles", None)) if v is not None]:
+    for variant in variants:
         groups = mosaic_groups(tiles, variant.grid, variant.margin)
         assert sorted(i for group in groups for i in group) == [0, 1, 2, 3] and len(groups) == 2
-        shown = np.asarray(Image.open(io.BytesIO(variant.encode(90.0, 8.0).data)).convert("RGB"))
-        for tile, probed, original in zip(tiles, variant.probe(90.0, 8.0, tiles), variant.reference(tiles)):
-            top, left, bottom, right = tile.pixels
-            assert np.array_equal(probed, shown[top:bottom, left:right]), (sampling, tile)
-            assert np.array_equal(original, source[top:bottom, left:right]), (sampling, tile)
+        _assert_tiles_as_encoded(variant, tiles, image, ((90.0, 8.0),), sampling)
 
 
 @pytest.mark.parametrize("sampling", ["444", "422"])
@@ -551,6 +557,16 @@ def test_a_search_step_takes_the_slope_of_the_side_it_starts_from():
         assert 0.0 <= slack(found) <= CLOSE_ENOUGH
 
 
+def _textured_photo(seed: int, noise_seed: int) -> LoadedImage:
+    """A 1024x768 photo with fine texture everywhere (grain over a detailed scene), as a q95 4:2:0
+    JPEG: tiles anywhere on it score alike unless the encode treats them apart."""
+    height, width = 768, 1024
+    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=seed)).resize((width, height), Image.BICUBIC))
+    grain = np.random.default_rng(noise_seed).integers(-6, 7, rgb.shape)
+    rgb = np.clip(rgb.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+    return load_image(encoded(rgb, "JPEG", quality=95, subsampling=2))
+
+
 def test_a_photo_trial_pools_the_subject_and_the_rest_by_their_shares_of_the_photo(monkeypatch):
     """The photo's tiles are a sample: here they hold about twice the subject's share of the photo.
     Pooled by the photo's own shares (the subject's sums from its own tiles, the rest's from the
@@ -562,9 +578,7 @@ def test_a_photo_trial_pools_the_subject_and_the_rest_by_their_shares_of_the_pho
     from focuspress.engine.options import CompressOptions
 
     height, width = 768, 1024
-    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=8)).resize((width, height), Image.BICUBIC))
-    rgb = np.clip(rgb.astype(np.int16) + np.random.default_rng(3).integers(-6, 7, rgb.shape), 0, 255).astype(np.uint8)
-    image = load_image(encoded(rgb, "JPEG", quality=95, subsampling=2))
+    image = _textured_photo(8, 3)
     # two objects, each (with the subject's margin) one of the sampled photo tiles
     importance = _blob_map(height, width, [(72, 72, 312, 312), (8, 520, 248, 760)])
     prepared, subject, _ = prepare_contract(image, importance, CompressOptions())
@@ -611,9 +625,7 @@ def test_a_subject_over_every_photo_tile_still_leaves_the_background_sampled(mon
     from focuspress.engine.options import CompressOptions
 
     height, width = 768, 1024
-    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=9)).resize((width, height), Image.BICUBIC))
-    rgb = np.clip(rgb.astype(np.int16) + np.random.default_rng(5).integers(-6, 7, rgb.shape), 0, 255).astype(np.uint8)
-    image = load_image(encoded(rgb, "JPEG", quality=95, subsampling=2))
+    image = _textured_photo(9, 5)
     # the four photo tiles of this grid lie within rows 0-736 and columns 64-928
     importance = _blob_map(height, width, [(8, 72, 728, 920)])
     prepared, subject, _ = prepare_contract(image, importance, CompressOptions())

@@ -407,10 +407,10 @@ class Reference:
             sums, in_region = _Sums(), _Sums()
             marked = self.weights[scale] if self.weights is not None else None
             weight = marked if in_regions is not None else None
-            split = rest and marked is not None  # (the rest of an image the region does not touch: all of it)
             for top in range(0, height, _TILE_STRIPE):
                 bottom = min(height, top + _TILE_STRIPE)
-                inside = marked[top:bottom] if split and marked is not None else None
+                # the region's rows here, where the rest is asked for (without a region: all of it is rest)
+                inside = marked[top:bottom] if rest and marked is not None else None
                 if inside is not None and weight is None and float(inside.min()) >= 1.0:
                     continue  # all region: nothing outside it here
                 maps = _distorted_maps(level, img2, top, bottom)
