@@ -366,6 +366,61 @@ def test_the_source_tiles_cut_from_the_decoded_photo_are_the_ones_its_coefficien
         assert np.array_equal(reference.levels[0][0], Reference(tile, 1).levels[0][0])
 
 
+@pytest.mark.parametrize("orientation, subsampling", [(1, 2), (6, 1), (5, 2)])
+def test_a_photo_too_small_for_tiles_is_scored_on_the_full_metric_itself(orientation, subsampling):
+    """A photo under 320 pixels a side is scored whole: each trial's scores are the full SSIMULACRA2
+    of what a viewer sees of that encode (upright, the subject's pixels for the subject's), under
+    EXIF turns and transposes too (SSIMULACRA2's blur treats rows and columns differently at the
+    edges: scored on the stored grid, a turned photo's scores differ)."""
+    from focuspress.engine.fidelity.contract import estimator_for, prepare_contract
+    from focuspress.engine.fidelity.estimate import FullEstimator
+    from focuspress.engine.jpeg_input import to_upright
+    from focuspress.engine.options import CompressOptions
+    from tests.camera import camera_jpeg
+
+    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=3)).resize((448, 304), Image.BICUBIC))
+    image = load_image(camera_jpeg(rgb, subsampling=subsampling, orientation=orientation))
+    importance = _blob_map(image.height, image.width, [(40, 60, 200, 220)])
+    prepared, subject, stored = prepare_contract(image, importance, CompressOptions())
+    estimator = estimator_for(image, prepared, subject, stored)
+    assert isinstance(estimator, FullEstimator) and estimator.exact and stored == (orientation != 1)
+    turn = image.orientation if stored else 1
+    weight = to_upright(subject.weight(), turn)
+    for quality, background in ((92.0, 1.0), (86.0, 16.0)):
+        scores = estimator.scores(quality, background)
+        shown = to_upright(np.asarray(Image.open(io.BytesIO(prepared.encode(quality, background).data))), turn)
+        photo, region = ssimulacra2_with_region(image.rgb, shown, weight)
+        assert scores.photo == pytest.approx(photo, abs=0.01) and scores.subject == pytest.approx(region, abs=0.01)
+        alone = estimator.scores(quality, background, photo=False)
+        assert np.isnan(alone.photo) and alone.subject == pytest.approx(scores.subject, abs=1e-4)
+
+
+def test_a_photo_scored_exactly_meets_both_targets_on_the_full_metric():
+    """Scored exactly, the settled encode meets both targets on the full metric itself, the subject's
+    where the search settled its background too (not only where it settled its quality); and a
+    photo whose map has no subject meets the photo's."""
+    from focuspress.engine.fidelity.contract import meet_contract
+    from focuspress.engine.options import CompressOptions
+
+    rgb = np.asarray(Image.fromarray(detailed_photo(240, 320, seed=11)).resize((400, 300), Image.BICUBIC))
+    source = encoded(rgb, "JPEG", quality=95, subsampling=1)
+    image = load_image(source)
+    for boxes in ([(60, 80, 220, 300)], []):
+        importance = _blob_map(300, 400, boxes)
+        rate, _, settlement = meet_contract(image, importance, CompressOptions())
+        assert settlement.exact
+        shown = np.asarray(Image.open(io.BytesIO(rate.encoded.data)).convert("RGB"))
+        subject = find_subject(importance, 300, 400)
+        photo, region = ssimulacra2_with_region(image.rgb, shown, subject.weight())
+        assert photo >= 80.0 and photo == pytest.approx(settlement.scores.photo, abs=0.01)
+        if boxes:
+            # (the subject's score where step 1 settled the quality differs from this by ~1e-3 here)
+            assert region >= 90.0 and region == pytest.approx(settlement.scores.subject, abs=2e-4)
+            assert len(rate.encoded.data) < len(source)
+        else:
+            assert subject.empty and settlement.scores.subject is None
+
+
 def test_one_reference_serves_the_photo_and_the_subject():
     """A tile that counts for both scores is compared once: pooling its first scales gives what a
     reference built with fewer scales gives."""

@@ -63,6 +63,10 @@ class TileProbe(Protocol):
 
     def reference(self, tiles: list[Any]) -> list[np.ndarray]: ...
 
+    def show(self, quality: float, background: float) -> np.ndarray:
+        """The whole photo as the encode shows it, decoded (the same pixels as the file's)."""
+        ...
+
 
 class Prepared(Protocol):
     """An image made ready for one compositor: ``encode(quality)`` may be called many times.

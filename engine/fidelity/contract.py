@@ -57,7 +57,8 @@ BACKGROUND_LOG2_MAX = 5.0
 #: by the subject (``estimate.py``), the photo's estimate errs less (sd 0.59 where the searches
 #: settle, from 1.05): 0.85 gives p10 80.1 at 59.98%; 0.7 gave 79.9 at 60.1% (before the tiles
 #: added where the subject is not), so 0.85 stays. The subject's errs by 0.7 and runs +0.1 high:
-#: no margin (p10 89.5 at 0). None for exact scores.
+#: no margin (p10 89.5 at 0). Exact scores need none: both are measured where the search settles
+#: (``settle``).
 MARGIN = {False: {"photo": 0.85, "subject": 0.0}, True: {"photo": 0.0, "subject": 0.0}}
 #: trials per search step, and the knobs' resolution (half a quality step, a seventh of a doubling
 #: of the background: at 1 and 0.5 the search settled up to 1.7 points above the photo's target)
@@ -105,9 +106,9 @@ def meet_contract(
     prepared, subject, stored = prepare_contract(image, importance, options, compositor)
     subject_target = None if subject.empty else options.subject_ssimulacra2
     estimator = estimator_for(image, prepared, subject, stored)
-    if options.subsampling == "auto" and prepared.alternative is not None and isinstance(estimator, TileEstimator):
-        # a camera's finer chroma or 4:2:0, chosen on the estimator's own photo tiles (their references
-        # serve both), at the quality the search starts from
+    if options.subsampling == "auto" and prepared.alternative is not None:
+        # a camera's finer chroma or 4:2:0, chosen on the estimator's first photo tile (its reference
+        # serves both), at the quality the search starts from
         chosen = estimator.sampling_choice(prepared.alternative, _start(subject_target, options.photo_ssimulacra2))
         if chosen is not None:
             prepared, estimator = chosen, estimator.with_probe(chosen)
@@ -115,12 +116,9 @@ def meet_contract(
     settlement = settle(estimator, subject_target, options.photo_ssimulacra2, fallback=alternative is not None)
     if not _met(settlement, subject_target, options.photo_ssimulacra2) and alternative is not None:
         # 4:2:0 cannot reach the targets on this photo (fine saturated detail): its own sampling can
-        # (the same tiles of the same source: the references serve it too)
+        # (the same source: the references serve it too)
         prepared, spent = alternative, settlement.trials
-        if isinstance(estimator, TileEstimator) and alternative.tiles is not None:
-            estimator = estimator.with_probe(alternative)
-        else:
-            estimator = estimator_for(image, prepared, subject, stored)
+        estimator = estimator.with_probe(alternative)
         settlement = settle(estimator, subject_target, options.photo_ssimulacra2)
         settlement = replace(settlement, trials=settlement.trials + spent)
     settlement = replace(settlement, subject_share=subject.share)
@@ -153,7 +151,7 @@ def estimator_for(image: LoadedImage, prepared: Prepared, subject: Subject, stor
     ``io.load.LAZY_PIXELS``), else decoded from its coefficients."""
     probe = prepared.tiles
     if probe is None or not fits_tiles(probe.grid):
-        return FullEstimator(prepared, _grid_pixels(image, stored), subject)
+        return FullEstimator(prepared, image.rgb, subject, orientation=image.orientation if stored else 1)
     return TileEstimator(probe, subject, source_pixels=_grid_pixels(image, stored) if image.decoded else None)
 
 
@@ -172,7 +170,10 @@ def settle(
        a subject, the photo's target sets it. Its trials run at the background multiplier step 2
        starts from, so that step 2's first trial is one step 1 already made.
     2. At that quality, the highest background multiplier whose photo keeps its target (only the
-       photo's tiles: the subject's blocks are coded the same at every multiplier).
+       photo's tiles: the subject's blocks are coded the same at every multiplier). An exact
+       estimator scores the subject there too, for the price of pooling the maps it makes anyway:
+       the subject's blocks do not change, but at the coarser scales its blurs reach blocks that
+       do (:data:`SUBJECT_DRIFT`), and exact scores are held to their targets with no margin.
 
     ``fallback``: the caller has another preparation to try (the source's own chroma sampling).
     Where step 1 finds no quality that keeps the subject, the search ends there, unmet, instead of
@@ -222,8 +223,11 @@ def settle(
     # photo alongside for little more, the trial at the quality settled on is step 2's first
     first_background = 2.0**BACKGROUND_LOG2_START
     with_photo = estimator.photo_with_subject
+    # where step 2 holds the subject to its target too (exact scores, below), step 1 keeps what the
+    # background can move it by over it
+    cushion = SUBJECT_DRIFT if estimator.exact and with_photo else 0.0
     quality = _lowest(
-        lambda q: subject_slack(scores(q, first_background, with_photo, True)),
+        lambda q: subject_slack(scores(q, first_background, with_photo, True)) - cushion,
         QUALITY_RANGE,
         start,
         SUBJECT_QUALITY_SLOPE,
@@ -231,13 +235,22 @@ def settle(
     )
     if fallback:
         reached = seen.get(knobs(quality, first_background))
-        if reached is None or subject_slack(reached) < 0:
+        if reached is None or subject_slack(reached) < cushion:
             subjects = [s.subject for s in seen.values() if s.subject is not None and not np.isnan(s.subject)]
             best = max(subjects, default=float("nan"))
             return Settlement(quality, 1.0, Scores(float("nan"), best), trials, estimator.exact)
-    # 2. the highest background multiplier that keeps the photo (searched on -log2, which raises the score)
+    # 2. the highest background multiplier that keeps the photo (searched on -log2, which raises the
+    # score), and the subject with it where step 1 scored it exactly
+    both = estimator.exact and with_photo
+
+    def kept(s: Scores) -> float:
+        # the photo's slack steers the search (the subject's sits near 0 wherever step 1 settled it:
+        # it would end the search at its first pass); a subject that slips below its target fails
+        # the trial by as much
+        return subject_slack(s) if both and subject_slack(s) < 0 else photo_slack(s)
+
     u = -_lowest(
-        lambda x: photo_slack(scores(quality, 2.0**-x, True, False)),
+        lambda x: kept(scores(quality, 2.0**-x, True, both)),
         (-BACKGROUND_LOG2_MAX, 0.0),
         -BACKGROUND_LOG2_START,
         BACKGROUND_SLOPE,
@@ -245,21 +258,21 @@ def settle(
         max_step=BACKGROUND_MAX_STEP,
         trials=MAX_TRIALS + 1,
     )
-    if photo_slack(scores(quality, 2.0**u, True, False)) < 0:
+    if kept(scores(quality, 2.0**u, True, both)) < 0:
         # even with the background as fine as the subject the photo misses: the photo sets the quality
         quality = _lowest(
-            lambda q: photo_slack(scores(q, 1.0, True, False)),
+            lambda q: kept(scores(q, 1.0, True, both)),
             (quality, QUALITY_RANGE[1]),
             quality + 2.0,
             QUALITY_SLOPE,
             QUALITY_TOLERANCE,
         )
         u = 0.0
-    # the subject's score where it settled is the one step 1 measured (at step 2's first multiplier):
-    # its blocks are coded the same at every multiplier (tests/test_contract.py checks both that and
-    # the estimate)
-    photo = scores(quality, 2.0**u, True, False).photo
-    subject = scores(quality, first_background, False, True).subject
+    # an estimate's subject score where it settled is the one step 1 measured (at step 2's first
+    # multiplier): its blocks are coded the same at every multiplier (tests/test_contract.py checks
+    # both that and the estimate); an exact one was measured there
+    photo = scores(quality, 2.0**u, True, both).photo
+    subject = scores(quality, 2.0**u if both else first_background, False, True).subject
     return Settlement(quality, 2.0**u, Scores(photo, subject), trials, estimator.exact)
 
 
@@ -282,6 +295,13 @@ BACKGROUND_LOG2_START = 3.5
 BACKGROUND_MAX_STEP = 2.0
 #: a passing trial this close to its target ends a search (the knob could gain a few % at most)
 CLOSE_ENOUGH = 0.75
+#: how far an exact subject score moves as the background multiplier does (the subject's blocks do
+#: not change, but its blurs at the coarser scales reach blocks that do): 0.04 at most on
+#: camera-native's 640x480 crops. Where step 2 holds the subject to its target as well, step 1
+#: settles this much above it; without it a subject settled 0.001 over its target failed every
+#: background trial by a hair (Minolta DiMAGE 7Hi at 640x480: six trials, the background at 11.3
+#: where the photo allowed 16)
+SUBJECT_DRIFT = 0.05
 #: where a search's next trial aims, in units of :data:`CLOSE_ENOUGH`: a secant inside a bracket,
 #: and a Newton step from one side, stretched by OVERSHOOT from a failing trial (1.25 overshot the
 #: target more often than it saved a trial). The two-sided background slope and OVERSHOOT 1 were

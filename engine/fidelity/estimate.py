@@ -46,11 +46,11 @@ from PIL import Image
 from focuspress.engine.compositor import Encoded, Prepared, TileProbe
 from focuspress.engine.compositor.block.probe import Tile, cut_tiles, sample_tiles, window_fits
 from focuspress.engine.fidelity.subject import Subject
+from focuspress.engine.jpeg_input import to_upright
 from focuspress.engine.metrics.ssimulacra2 import (
     Reference,
     scale_count,
     score_sums,
-    ssimulacra2_with_region,
     stratified_score,
 )
 
@@ -86,10 +86,6 @@ class Scores:
     subject: float | None = None
 
 
-class Encodable(Protocol):
-    def encode(self, quality: float, background: float = 1.0) -> Encoded: ...
-
-
 class Estimator(Protocol):
     exact: bool
     #: whether a trial that scores the subject can score the whole photo too for little more (the
@@ -99,6 +95,15 @@ class Estimator(Protocol):
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
         """The scores of the encode at (``quality``, ``background``); a score not asked for may be NaN
         (where skipping it is cheaper)."""
+        ...
+
+    def sampling_choice(self, other: Prepared, quality: float) -> Prepared | None:
+        """``other`` (the source's own chroma sampling) where it is worth its bytes at ``quality``, else
+        None (also where this estimator cannot compare them)."""
+        ...
+
+    def with_probe(self, prepared: Prepared) -> Estimator:
+        """This estimator on another preparation of the same source (the other chroma sampling)."""
         ...
 
 
@@ -348,21 +353,53 @@ def _at_least_a_tile(region: tuple[int, int, int, int]) -> tuple[int, int, int, 
 
 
 class FullEstimator:
-    """The real encode of every trial, decoded by libjpeg-turbo and scored exactly: for photos too
-    small to hold a tile (see the module's docstring)."""
+    """Every trial's encode scored whole and exactly: for photos too small to hold a tile (see the
+    module's docstring). The source's side of the metric is computed once (a
+    :class:`~focuspress.engine.metrics.ssimulacra2.Reference` of the whole photo, the subject as
+    its region); each trial decodes the encode (:meth:`TileProbe.show`: without optimized tables or
+    a re-scan where the compositor can, the same pixels) and scores both scores in one pass.
+
+    ``reference``: the photo as a viewer shows it (upright); ``orientation``: the EXIF orientation
+    that turns the encoder's grid (and the subject's) upright, 1 where it is upright already. The
+    scores are of the upright photo, the full metric a user measures (SSIMULACRA2's blur treats
+    rows and columns differently at the edges: a score on the stored grid differs by tenths)."""
 
     exact = True
     photo_with_subject = True  # (both scores come from the one pass every trial makes)
 
-    def __init__(self, prepared: Encodable, reference: np.ndarray, subject: Subject) -> None:
+    def __init__(self, prepared: Prepared, reference: np.ndarray, subject: Subject, *, orientation: int = 1) -> None:
         self.prepared = prepared
-        self.reference = reference
         self.subject = subject
-        self.weight = subject.weight() if not subject.empty else np.zeros(reference.shape[:2], np.float32)
+        self.orientation = orientation
+        self.scales = scale_count(*reference.shape[:2])
+        weight = None if subject.empty else to_upright(subject.weight(), orientation)
+        self._ref = Reference(reference, self.scales, weight)
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
-        data = self.prepared.encode(quality, background).data
-        with Image.open(io.BytesIO(data)) as image:
-            shown = np.asarray(image.convert("RGB"))
-        photo_score, subject_score = ssimulacra2_with_region(self.reference, shown, self.weight)
-        return Scores(photo_score, None if self.subject.empty else subject_score)
+        probe = self.prepared.tiles
+        if probe is not None:
+            shown = probe.show(quality, background)
+        else:
+            shown = _decode(self.prepared.encode(quality, background))
+        whole, region = self._ref.both_sums(to_upright(shown, self.orientation), whole=photo, region=subject)
+        photo_score = score_sums([whole], self.scales) if photo else float("nan")
+        if self.subject.empty:
+            return Scores(photo_score, None)
+        subject_score = score_sums([region], self.scales) if subject and region is not None else float("nan")
+        return Scores(photo_score, subject_score)
+
+    def sampling_choice(self, other: Prepared, quality: float) -> Prepared | None:
+        """None: a photo this small stays at 4:2:0 unless its targets cannot be met."""
+        return None
+
+    def with_probe(self, prepared: Prepared) -> FullEstimator:
+        """The same reference on another preparation of the same source (the other sampling)."""
+        clone = object.__new__(FullEstimator)
+        clone.__dict__.update(self.__dict__)
+        clone.prepared = prepared
+        return clone
+
+
+def _decode(encoded: Encoded) -> np.ndarray:
+    with Image.open(io.BytesIO(encoded.data)) as image:
+        return np.asarray(image.convert("RGB"))

@@ -394,7 +394,9 @@ class Reference:
         from one pass over the error maps. ``rest``: the first sums are over the pixels outside the
         region instead (each weighted 1 - weight: what a photo score post-stratified by the region
         pools, :func:`stratified_score`), and where the region's own sums are not asked for, rows
-        all inside it are not computed at all."""
+        all inside it are not computed at all. Where the region's alone are asked for, rows with
+        none of it are not computed, nor columns (a tile that holds a part of the subject, a subject
+        trial on a photo too small for tiles)."""
         _, distorted = _check(distorted, distorted)
         if distorted.shape != self.shape:
             raise ValueError(f"shapes differ: {self.shape} vs {distorted.shape}")
@@ -407,14 +409,18 @@ class Reference:
             sums, in_region = _Sums(), _Sums()
             marked = self.weights[scale] if self.weights is not None else None
             weight = marked if in_regions is not None else None
+            alone = not whole and not rest  # the region's sums alone: only where it is
+            columns = _columns_of(weight) if alone and weight is not None else slice(None)
             for top in range(0, height, _TILE_STRIPE):
                 bottom = min(height, top + _TILE_STRIPE)
                 # the region's rows here, where the rest is asked for (without a region: all of it is rest)
                 inside = marked[top:bottom] if rest and marked is not None else None
                 if inside is not None and weight is None and float(inside.min()) >= 1.0:
                     continue  # all region: nothing outside it here
-                maps = _distorted_maps(level, img2, top, bottom)
-                rows = None if weight is None else weight[top:bottom]
+                if alone and (weight is None or float(weight[top:bottom].max()) <= 0.0):
+                    continue  # none of the region in these rows
+                maps = _distorted_maps(level, img2, top, bottom, columns)
+                rows = None if weight is None else weight[top:bottom, columns]
                 if inside is None or float(inside.max()) <= 0.0:
                     _accumulate(maps, sums if whole or rest else None, in_region, rows)
                 elif weight is None:  # the rest alone: one weighted pooling
@@ -434,18 +440,36 @@ class Reference:
         return out, in_regions
 
 
+def _columns_of(weight: np.ndarray) -> slice:
+    """The columns a region's sums need at one scale: those where ``weight`` holds anything, and
+    :data:`_RADIUS` either side (the blurs' reach; see :func:`_distorted_maps`)."""
+    held = np.flatnonzero(weight.max(axis=0) > 0.0)
+    if held.size == 0:
+        return slice(0, 0)
+    return slice(max(0, int(held[0]) - _RADIUS), min(weight.shape[1], int(held[-1]) + 1 + _RADIUS))
+
+
 def _distorted_maps(
-    level: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], img2: np.ndarray, top: int, bottom: int
+    level: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    img2: np.ndarray,
+    top: int,
+    bottom: int,
+    columns: slice = slice(None),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The SSIM, artifact and detail-lost maps of rows ``top:bottom`` of the distorted XYB ``img2``
     against a reference's ``level`` (its XYB, blurred mean, variance plus C2 and inverse edge term).
     The blurs run over the rows and :data:`_RADIUS` rows of context either side (mirrored only at
-    the image's own edges), so the rows kept are what blurring the whole image gives."""
+    the image's own edges), so the rows kept are what blurring the whole image gives.
+
+    ``columns``: only these (the maps are that wide). The blurs then see zeros past a cut that is
+    not the image's own edge, so the :data:`_RADIUS` columns inside such a cut are not the whole
+    image's values: a caller cuts that far outside the pixels it pools (:func:`_columns_of`)."""
     img1, mu, variance, inverse = level
     lo, hi = max(0, top - _RADIUS), min(img2.shape[0], bottom + _RADIUS)
     core = slice(top - lo, bottom - lo)
-    x2 = img2[lo:hi]
-    mu1, var1 = mu[top:bottom], variance[top:bottom]
+    x2 = img2[lo:hi, columns]
+    img1, inverse = img1[:, columns], inverse[:, columns]
+    mu1, var1 = mu[top:bottom, columns], variance[top:bottom, columns]
     mu2 = _blur(x2)[core]
     # the package's SSIM map, 1 - (1 - (mu1 - mu2)^2) (2 cov + C2) / (var1 + var2 + C2),
     # with in-place steps (a tile's score is a dozen of these per scale)
@@ -464,7 +488,7 @@ def _distorted_maps(
     np.subtract(1.0, numerator, out=numerator)
     ssim_d = np.maximum(numerator, 0.0, out=numerator)
     # the edge maps: (1 + |img2 - mu2|) / (1 + |img1 - mu1|) - 1, split by sign
-    d1 = img2[top:bottom] - mu2
+    d1 = img2[top:bottom, columns] - mu2
     np.abs(d1, out=d1)
     d1 += 1.0
     d1 *= inverse[top:bottom]

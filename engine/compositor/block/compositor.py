@@ -22,7 +22,14 @@ from focuspress.engine.compositor.block.encoder import (
     prepared_tables,
     quantize_plane,
 )
-from focuspress.engine.compositor.block.probe import Tile, code_windows, cut_tiles, decode_mosaics, margin_for
+from focuspress.engine.compositor.block.probe import (
+    Tile,
+    code_windows,
+    cut_tiles,
+    decode_mosaics,
+    decode_rgb,
+    margin_for,
+)
 from focuspress.engine.compositor.block.sampling import choose_sampling
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
@@ -81,6 +88,10 @@ class PreparedBlock:
     def reference(self, tiles: list[Tile]) -> list[np.ndarray]:
         """The same tiles of the pixels encoded."""
         return cut_tiles(self.rgb, tiles)
+
+    def show(self, quality: float, background: float) -> np.ndarray:
+        """The whole photo as the encode at (``quality``, ``background``) shows it (the file decoded)."""
+        return decode_rgb(self.encode(quality, background).data)
 
 
 def reference_quality(options: CompressOptions) -> float:

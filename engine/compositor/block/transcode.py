@@ -281,10 +281,16 @@ class PreparedTranscode:
         rows, cols = self.grid
         if len(tiles) * window * window < rows * cols:
             return decode_mosaics(self.tile_mosaics(quality, background, tiles), tiles, self.grid, self.margin)
+        return cut_tiles(self.show(quality, background), tiles)
+
+    def show(self, quality: float, background: float) -> np.ndarray:
+        """The whole photo as the encode at (``quality``, ``background``) shows it (RGB, the grid's
+        orientation): its levels coded in one pass with standard tables and no re-scan, which decode
+        to the same pixels as the file (the contract's exact scoring of photos too small for tiles)."""
         tables, asked = self.tables(quality)
         planes = self._levels(tables, asked, background)
         jpeg = self._coefficient_image(planes, tables[: len(planes)])
-        return cut_tiles(decode_rgb(write_dct(jpeg, progressive="never", optimize=False)), tiles)
+        return decode_rgb(write_dct(jpeg, progressive="never", optimize=False))
 
     def tile_mosaics(
         self, quality: float, background: float, tiles: list[Tile], *, optimize: bool = False, margin: int | None = None
