@@ -612,10 +612,10 @@ def test_a_search_step_takes_the_slope_of_the_side_it_starts_from():
         assert 0.0 <= slack(found) <= CLOSE_ENOUGH
 
 
-def _textured_photo(seed: int, noise_seed: int) -> LoadedImage:
-    """A 1024x768 photo with fine texture everywhere (grain over a detailed scene), as a q95 4:2:0
-    JPEG: tiles anywhere on it score alike unless the encode treats them apart."""
-    height, width = 768, 1024
+def _textured_photo(seed: int, noise_seed: int, size: tuple[int, int] = (768, 1024)) -> LoadedImage:
+    """A photo (1024x768 unless ``size`` says) with fine texture everywhere (grain over a detailed
+    scene), as a q95 4:2:0 JPEG: tiles anywhere on it score alike unless the encode treats them apart."""
+    height, width = size
     rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=seed)).resize((width, height), Image.BICUBIC))
     grain = np.random.default_rng(noise_seed).integers(-6, 7, rgb.shape)
     rgb = np.clip(rgb.astype(np.int16) + grain, 0, 255).astype(np.uint8)
@@ -698,3 +698,42 @@ def test_a_subject_over_every_photo_tile_still_leaves_the_background_sampled(mon
         full, _ = ssimulacra2_with_region(image.rgb, shown, subject.weight())
         errors[extra] = abs(estimator.scores(92.0, 32.0).photo - full)
     assert errors[shipped] <= 2 * PHOTO_ERROR < errors[0]  # (within twice the stated error)
+
+
+def test_a_snapshots_photo_tiles_get_no_more_tiles_where_they_are_most_of_it(monkeypatch):
+    """A 640x480 snapshot's photo tiles hold most of the photo: with a small subject no tiles are
+    added for the background (they would make a photo trial score more pixels than the photo has),
+    and the estimate still follows the full metric as the background coarsens. A close-up whose
+    subject covers every photo tile of a 720x480 snapshot still gets one where the subject is not."""
+    from focuspress.engine.compositor.block.probe import sample_tiles
+    from focuspress.engine.fidelity import estimate
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.fidelity.estimate import TILE_BLOCKS, TileEstimator, _coverage
+    from focuspress.engine.options import CompressOptions
+
+    def photo_tiles(prepared) -> int:
+        rows, cols = prepared.tiles.grid
+        return len(sample_tiles((rows, cols), (0, 0, rows, cols), 3, TILE_BLOCKS, 0))
+
+    image = _textured_photo(9, 5, (480, 640))
+    importance = _blob_map(480, 640, [(300, 420, 430, 600)])
+    prepared, subject, _ = prepare_contract(image, importance, CompressOptions())
+    sampled = photo_tiles(prepared)
+    with monkeypatch.context() as patch:
+        patch.setattr(estimate, "DENSE_PHOTO_SHARE", 2.0)  # (the rule off: the share-proportional one)
+        assert TileEstimator(prepared.tiles, subject).photo_count > sampled
+    estimator = TileEstimator(prepared.tiles, subject)
+    assert estimator.photo_count == sampled
+    for background in (8.0, 32.0):
+        shown = decode_upright(prepared.encode(92.0, background).data)
+        full, _ = ssimulacra2_with_region(image.rgb, shown, subject.weight())
+        assert abs(estimator.scores(92.0, background).photo - full) <= 2 * PHOTO_ERROR, background
+
+    close = _textured_photo(7, 3, (480, 720))
+    # the three photo tiles of this grid, each grown by the subject's 24-pixel margin to cover it
+    boxes = [(144, 16, 368, 240), (16, 240, 240, 464), (176, 432, 400, 656)]
+    prepared, subject, _ = prepare_contract(close, _blob_map(480, 720, boxes), CompressOptions())
+    estimator = TileEstimator(prepared.tiles, subject)
+    sampled = photo_tiles(prepared)
+    covered = [_coverage(subject, tile) for tile in estimator.tiles[: estimator.photo_count]]
+    assert covered[:sampled] == [1.0] * sampled and estimator.photo_count == sampled + 1 and covered[-1] < 1.0
