@@ -305,14 +305,14 @@ def _subject_tiles(grid: tuple[int, int], subject: Subject, photo: list[Tile], s
 
 #: Tiles added (at most) where the photo's tiles hold too little of what is not subject.
 BACKGROUND_TILES = 3
-#: Where the photo's tiles hold at least this share of the photo (a 640x480 snapshot's three hold
-#: 64% of it), tiles are added only while those hold less than :data:`DENSE_REST_TILES` tiles' worth
-#: of what is not subject: the photo tiles are most of the photo and already sample the rest in
-#: proportion, and each added tile costs every photo trial as much as a photo tile (at 640x480, two
-#: added tiles made a trial's five tiles cover more pixels than the photo has). On camera-native's
-#: 22 photos cropped to 640x480: the contract's time 2.76-3.37 -> 2.48-2.88 s, trials 88 -> 86, p10
-#: photo 80.8 both (lowest 80.70 -> 80.53), median saving 54.2 -> 55.1%. A close-up's subject over
-#: all three still gets one (the rest must be seen: ``_background_tiles``).
+#: Where the photo's tiles hold at least this share of the photo (a 640x480 snapshot's three, four
+#: as they fall on its grid, hold 64-85% of it), tiles are added only while those hold less than
+#: :data:`DENSE_REST_TILES` tiles' worth of what is not subject: the photo tiles are most of the
+#: photo and already sample the rest in proportion, and each added tile costs every photo trial as
+#: much as a photo tile (at 640x480, two added tiles made a trial's tiles cover more pixels than the
+#: photo has). On camera-native's 22 photos cropped to 640x480: the contract's time 2.76-3.37 ->
+#: 2.48-2.88 s, trials 88 -> 86, p10 photo 80.8 both (lowest 80.70 -> 80.53), median saving 54.2 ->
+#: 55.1%. A close-up's subject over all of them still gets one (the rest must be seen).
 DENSE_PHOTO_SHARE, DENSE_REST_TILES = 0.5, 0.5
 
 
