@@ -395,7 +395,8 @@ def test_a_photo_too_small_for_tiles_is_scored_on_the_full_metric_itself(orienta
         assert np.isnan(alone.photo) and alone.subject == pytest.approx(scores.subject, abs=1e-4)
 
 
-def test_a_photo_scored_exactly_meets_both_targets_on_the_full_metric():
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])  # the coefficients' route and the pixels'
+def test_a_photo_scored_exactly_meets_both_targets_on_the_full_metric(kind):
     """Scored exactly, the settled encode meets both targets on the full metric itself, the subject's
     where the search settled its background too (not only where it settled its quality); and a
     photo whose map has no subject meets the photo's."""
@@ -403,7 +404,7 @@ def test_a_photo_scored_exactly_meets_both_targets_on_the_full_metric():
     from focuspress.engine.options import CompressOptions
 
     rgb = np.asarray(Image.fromarray(detailed_photo(240, 320, seed=11)).resize((400, 300), Image.BICUBIC))
-    source = encoded(rgb, "JPEG", quality=95, subsampling=1)
+    source = encoded(rgb, "JPEG", quality=95, subsampling=1) if kind == "JPEG" else encoded(rgb, "PNG")
     image = load_image(source)
     for boxes in ([(60, 80, 220, 300)], []):
         importance = _blob_map(300, 400, boxes)

@@ -22,14 +22,7 @@ from focuspress.engine.compositor.block.encoder import (
     prepared_tables,
     quantize_plane,
 )
-from focuspress.engine.compositor.block.probe import (
-    Tile,
-    code_windows,
-    cut_tiles,
-    decode_mosaics,
-    decode_rgb,
-    margin_for,
-)
+from focuspress.engine.compositor.block.probe import Tile, code_windows, cut_tiles, decode_mosaics, margin_for
 from focuspress.engine.compositor.block.sampling import choose_sampling
 from focuspress.engine.compositor.block.transcode import (
     CoefficientsUnreadable,
@@ -91,6 +84,8 @@ class PreparedBlock:
 
     def show(self, quality: float, background: float) -> np.ndarray:
         """The whole photo as the encode at (``quality``, ``background``) shows it (the file decoded)."""
+        from focuspress.engine.compositor.block.probe import decode_rgb
+
         return decode_rgb(self.encode(quality, background).data)
 
 
