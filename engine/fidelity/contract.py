@@ -247,7 +247,8 @@ def settle(
         # the photo's slack steers the search (the subject's sits near 0 wherever step 1 settled it:
         # it would end the search at its first pass); a subject that slips below its target fails
         # the trial by as much
-        return subject_slack(s) if both and subject_slack(s) < 0 else photo_slack(s)
+        short = subject_slack(s) if both else 0.0
+        return short if short < 0 else photo_slack(s)
 
     u = -_lowest(
         lambda x: kept(scores(quality, 2.0**-x, True, both)),
@@ -297,10 +298,11 @@ BACKGROUND_MAX_STEP = 2.0
 CLOSE_ENOUGH = 0.75
 #: how far an exact subject score moves as the background multiplier does (the subject's blocks do
 #: not change, but its blurs at the coarser scales reach blocks that do): 0.04 at most on
-#: camera-native's 640x480 crops. Where step 2 holds the subject to its target as well, step 1
-#: settles this much above it; without it a subject settled 0.001 over its target failed every
-#: background trial by a hair (Minolta DiMAGE 7Hi at 640x480: six trials, the background at 11.3
-#: where the photo allowed 16)
+#: camera-native's 640x480 crops when they were scored exactly (a trial left out for speed,
+#: ``benchmarks/README.md``; photos too small for tiles are scored so). Where step 2 holds the
+#: subject to its target as well, step 1 settles this much above it; without it a subject settled
+#: 0.001 over its target failed every background trial by a hair (there, Minolta DiMAGE 7Hi: six
+#: trials, the background at 11.3 where the photo allowed 16)
 SUBJECT_DRIFT = 0.05
 #: where a search's next trial aims, in units of :data:`CLOSE_ENOUGH`: a secant inside a bracket,
 #: and a Newton step from one side, stretched by OVERSHOOT from a failing trial (1.25 overshot the

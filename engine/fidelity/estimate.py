@@ -36,15 +36,13 @@ encode costs little.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from PIL import Image
 
-from focuspress.engine.compositor import Encoded, Prepared, TileProbe
-from focuspress.engine.compositor.block.probe import Tile, cut_tiles, sample_tiles, window_fits
+from focuspress.engine.compositor import Prepared, TileProbe
+from focuspress.engine.compositor.block.probe import Tile, cut_tiles, decode_rgb, sample_tiles, window_fits
 from focuspress.engine.fidelity.subject import Subject
 from focuspress.engine.jpeg_input import to_upright
 from focuspress.engine.metrics.ssimulacra2 import (
@@ -392,7 +390,7 @@ class FullEstimator:
         if probe is not None:
             shown = probe.show(quality, background)
         else:
-            shown = _decode(self.prepared.encode(quality, background))
+            shown = decode_rgb(self.prepared.encode(quality, background).data)
         whole, region = self._ref.both_sums(to_upright(shown, self.orientation), whole=photo, region=subject)
         photo_score = score_sums([whole], self.scales) if photo else float("nan")
         if self.subject.empty:
@@ -410,8 +408,3 @@ class FullEstimator:
         clone.__dict__.update(self.__dict__)
         clone.prepared = prepared
         return clone
-
-
-def _decode(encoded: Encoded) -> np.ndarray:
-    with Image.open(io.BytesIO(encoded.data)) as image:
-        return np.asarray(image.convert("RGB"))

@@ -355,6 +355,7 @@ class Reference:
         #: per scale, the region's weights (see :func:`ssimulacra2_with_region`), where one was given
         #: and it holds anything: :meth:`region_sums` pools the same maps over it
         self.weights: list[np.ndarray] | None = None
+        self.columns: list[slice] = []
         if weight is not None and float(np.max(weight, initial=0.0)) > 0.0:
             plane = _at_least_min_side(np.ascontiguousarray(weight, dtype=np.float32))
             if plane.shape != self.shape[:2]:
@@ -363,6 +364,8 @@ class Reference:
             for _ in range(scales - 1):
                 planes.append(_downsample_weight(planes[-1]))
             self.weights = planes
+            #: per scale, the columns a region's sums alone need (:func:`_columns_of`)
+            self.columns = [_columns_of(plane) for plane in planes]
         linear = _linear(reference)
         for scale in range(scales):
             xyb = _xyb(linear)
@@ -395,13 +398,15 @@ class Reference:
         region instead (each weighted 1 - weight: what a photo score post-stratified by the region
         pools, :func:`stratified_score`), and where the region's own sums are not asked for, rows
         all inside it are not computed at all. Where the region's alone are asked for, rows with
-        none of it are not computed, nor columns (a tile that holds a part of the subject, a subject
-        trial on a photo too small for tiles)."""
+        none of it are not computed, nor columns (a subject trial's tiles that hold part of it)."""
         _, distorted = _check(distorted, distorted)
         if distorted.shape != self.shape:
             raise ValueError(f"shapes differ: {self.shape} vs {distorted.shape}")
         out = []
         in_regions: list[_Sums] | None = [] if self.weights is not None and region else None
+        alone = not whole and not rest  # the region's sums alone: only where it is
+        if alone and in_regions is None:
+            return [_Sums() for _ in self.levels], None  # nothing asked that this reference holds
         linear = _linear(distorted)
         for scale, level in enumerate(self.levels):
             img2 = _xyb(linear)
@@ -409,8 +414,7 @@ class Reference:
             sums, in_region = _Sums(), _Sums()
             marked = self.weights[scale] if self.weights is not None else None
             weight = marked if in_regions is not None else None
-            alone = not whole and not rest  # the region's sums alone: only where it is
-            columns = _columns_of(weight) if alone and weight is not None else slice(None)
+            columns = self.columns[scale] if alone and self.weights is not None else slice(None)
             for top in range(0, height, _TILE_STRIPE):
                 bottom = min(height, top + _TILE_STRIPE)
                 # the region's rows here, where the rest is asked for (without a region: all of it is rest)
