@@ -97,6 +97,55 @@ def test_rdo_zeroes_more_with_bigger_lambda():
     np.testing.assert_array_equal(strong[:, :, 0, 0], plain[:, :, 0, 0])
 
 
+def _rd_choice(x: float, lam: float, symbol: float) -> int:
+    """The module docstring's rule, one coefficient in plain Python: of round(|x|), round(|x|) - 1
+    and 0, the level with the least (|x| - l)^2 + lam * bits(l) (ties: the rounded level, then 0)."""
+    a = abs(x)
+    if a <= 0.5:
+        return 0
+
+    def cost(level: int) -> float:
+        bits = 0.0 if level == 0 else level.bit_length() + symbol  # category: floor(log2 l) + 1
+        return (a - level) ** 2 + lam * bits
+
+    l0 = round(a)
+    best = l0 - 1 if cost(l0 - 1) < cost(l0) else l0
+    if a * a <= min(cost(l0), cost(l0 - 1)):
+        best = 0
+    return int(np.copysign(best, x))
+
+
+def test_rdo_levels_are_the_rate_distortion_choice_of_each_coefficient(monkeypatch):
+    """Every AC level, stripe after stripe, is the choice the docstring defines, at categories'
+    edges (levels near powers of two), with per-frequency lambda (a source's coarser steps) and
+    per-frequency symbol bits: the quantizer's exponent-bit categories and cache-sized stripes
+    change its speed, not one level."""
+    from focuspress.engine.compositor.block import quantize
+
+    monkeypatch.setattr(quantize, "STRIPE_BLOCKS", 16)  # 10 blocks a row: one row a stripe
+    rng = np.random.default_rng(7)
+    edges = rng.choice([1, 2, 4, 8, 16, 64], (6, 10, 8, 8)) + rng.uniform(-0.6, 0.6, (6, 10, 8, 8))
+    coeffs = (np.where(rng.random((6, 10, 8, 8)) < 0.5, edges, rng.normal(0, 6, (6, 10, 8, 8))) * 10).astype(np.float32)
+    table = np.full((8, 8), 10.0)
+    lam = rng.uniform(0.0, 3.0, (6, 10)).astype(np.float32)
+    asked = np.full((8, 8), 10.0)
+    asked[4:, :] = 5.0  # those steps were asked finer than used: lambda * (5 / 10)^2 there
+    symbols = rng.uniform(2.0, 5.0, 64).astype(np.float32)
+    for symbol_bits, asked_table in ((4.0, None), (symbols, asked)):
+        levels = quantize_rdo(coeffs, table, lam, symbol_bits=symbol_bits, asked_table=asked_table)
+        frequency = np.ones((8, 8)) if asked_table is None else np.minimum(asked_table / table, 1.0) ** 2
+        symbol = np.broadcast_to(np.asarray(symbol_bits, dtype=np.float32), (64,)).reshape(8, 8)
+        expected = np.zeros(coeffs.shape, dtype=np.int16)
+        for index in np.ndindex(*coeffs.shape):
+            by, bx, u, v = index
+            if (u, v) == (0, 0):
+                expected[index] = round(coeffs[index] / 10.0)
+            else:
+                block_lam = float(lam[by, bx] * np.float32(frequency[u, v]))
+                expected[index] = _rd_choice(float(coeffs[index]) / 10.0, block_lam, float(symbol[u, v]))
+        np.testing.assert_array_equal(levels, expected)
+
+
 def test_importance_moves_quality_to_the_roi():
     photo = synthetic_photo(128, 256, seed=3)
     importance = np.zeros(photo.shape[:2], np.float32)

@@ -38,7 +38,7 @@ from focuspress.engine.compositor.block.probe import (
     margin_for,
     plane_slice,
 )
-from focuspress.engine.compositor.block.quantize import STRIPE_ROWS, quantize_rdo
+from focuspress.engine.compositor.block.quantize import quantize_rdo, stripe_rows
 from focuspress.engine.compositor.block.resample import chroma_subsampling, chroma_to_420, factors_to_420
 from focuspress.engine.compositor.block.tables import TableTuning
 from focuspress.engine.compositor.block.writer import read_dct, write_dct
@@ -129,8 +129,9 @@ def _same_coefficients(levels: np.ndarray, steps: np.ndarray, source: np.ndarray
     if np.array_equal(steps, source_steps):
         return bool(np.array_equal(levels, source))
     step, source_step = steps.astype(np.int32), source_steps.astype(np.int32)
-    for top in range(0, levels.shape[0], STRIPE_ROWS):
-        rows = slice(top, top + STRIPE_ROWS)
+    stripe = stripe_rows(levels.shape[1])
+    for top in range(0, levels.shape[0], stripe):
+        rows = slice(top, top + stripe)
         if not np.array_equal(levels[rows].astype(np.int32) * step, source[rows].astype(np.int32) * source_step):
             return False
     return True
@@ -141,9 +142,10 @@ def _activity(levels: np.ndarray, steps: np.ndarray) -> np.ndarray:
     weights = np.square(steps.astype(np.float32))
     weights[0, 0] = 0.0
     out = np.empty(levels.shape[:2], dtype=np.float32)
-    for top in range(0, levels.shape[0], STRIPE_ROWS):
-        block = levels[top : top + STRIPE_ROWS].astype(np.float32)
-        out[top : top + STRIPE_ROWS] = np.sqrt(np.einsum("abij,ij->ab", np.square(block), weights) / 64.0)
+    stripe = stripe_rows(levels.shape[1])
+    for top in range(0, levels.shape[0], stripe):
+        block = levels[top : top + stripe].astype(np.float32)
+        out[top : top + stripe] = np.sqrt(np.einsum("abij,ij->ab", np.square(block), weights) / 64.0)
     return out
 
 
