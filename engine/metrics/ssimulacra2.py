@@ -490,14 +490,27 @@ def _distorted_maps(
     numerator *= mean_term
     numerator /= denominator
     np.subtract(1.0, numerator, out=numerator)
-    ssim_d = np.maximum(numerator, 0.0, out=numerator)
+    ssim_d = _positive_part(numerator, numerator)
     # the edge maps: (1 + |img2 - mu2|) / (1 + |img1 - mu1|) - 1, split by sign
     d1 = img2[top:bottom, columns] - mu2
     np.abs(d1, out=d1)
     d1 += 1.0
     d1 *= inverse[top:bottom]
     d1 -= 1.0
-    return ssim_d, np.maximum(d1, 0.0), np.maximum(-d1, 0.0)
+    artifact = _positive_part(d1)
+    np.negative(d1, out=d1)
+    return ssim_d, artifact, _positive_part(d1, d1)
+
+
+def _positive_part(plane: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """max(plane, 0) (into ``out``, which may be ``plane``), by OpenCV's threshold: numpy's float32
+    ``maximum`` (NaN-propagating) took 26 us on a tile's stripe here where this takes 6."""
+    target = np.empty_like(plane) if out is None else out
+    if not (plane.flags.c_contiguous and target.flags.c_contiguous):
+        return np.maximum(plane, 0.0, out=target)  # (a reshaped view would be a copy)
+    flat = plane.reshape(plane.shape[0], -1)
+    cv2.threshold(flat, 0.0, 0.0, cv2.THRESH_TOZERO, dst=target.reshape(flat.shape))
+    return target
 
 
 def score_sums(per_region: list[list[_Sums]], scales: int) -> float:
