@@ -709,12 +709,12 @@ def test_a_snapshots_photo_tiles_get_no_more_tiles_where_they_are_most_of_it(mon
     from focuspress.engine.compositor.block.probe import sample_tiles
     from focuspress.engine.fidelity import estimate
     from focuspress.engine.fidelity.contract import prepare_contract
-    from focuspress.engine.fidelity.estimate import TILE_BLOCKS, TileEstimator, _coverage
+    from focuspress.engine.fidelity.estimate import TILE_BLOCKS, TileEstimator, _coverage, photo_tile_count
     from focuspress.engine.options import CompressOptions
 
     def photo_tiles(prepared) -> int:
         rows, cols = prepared.tiles.grid
-        return len(sample_tiles((rows, cols), (0, 0, rows, cols), 3, TILE_BLOCKS, 0))
+        return len(sample_tiles((rows, cols), (0, 0, rows, cols), photo_tile_count((rows, cols)), TILE_BLOCKS, 0))
 
     image = _textured_photo(9, 5, (480, 640))
     importance = _blob_map(480, 640, [(300, 420, 430, 600)])

@@ -111,6 +111,13 @@ def debias(raw: float, kind: str) -> float:
     return max(0.0, raw - (a * (100.0 - raw) + b))
 
 
+def photo_tile_count(grid: tuple[int, int]) -> int:
+    """How many stratified tiles a photo of ``grid`` luma blocks is sampled with (before any are added
+    for the subject or the background): :data:`PHOTO_FRACTION` of its area, within :data:`PHOTO_TILES`."""
+    rows, cols = grid
+    return int(np.clip(round(PHOTO_FRACTION * rows * cols / TILE_BLOCKS**2), *PHOTO_TILES))
+
+
 def fits_tiles(grid: tuple[int, int]) -> bool:
     """Whether a photo of ``grid`` luma blocks holds one tile's mosaic window (else: scored whole)."""
     return window_fits(grid, TILE_BLOCKS)
@@ -140,9 +147,7 @@ class TileEstimator:
         self.raw = raw
         rows, cols = prepared.grid
         self.scales = scale_count(rows * 8, cols * 8)
-        area_tiles = rows * cols / TILE_BLOCKS**2
-        count = int(np.clip(round(PHOTO_FRACTION * area_tiles), *PHOTO_TILES))
-        photo = sample_tiles(prepared.grid, (0, 0, rows, cols), count, TILE_BLOCKS, seed)
+        photo = sample_tiles(prepared.grid, (0, 0, rows, cols), photo_tile_count(prepared.grid), TILE_BLOCKS, seed)
         if STRATIFY and not subject.empty:  # (a subject always has tiles holding it: _subject_tiles)
             photo += _background_tiles(prepared.grid, subject, photo, seed)
         extra = [] if subject.empty else _subject_tiles(prepared.grid, subject, photo, seed)
