@@ -268,6 +268,7 @@ class _ScriptedEstimator:
     with the background), the photo falling with the background."""
 
     exact = False
+    subject_at_every_trial = False
 
     def __init__(
         self, photo_per_doubling: float = 4.0, photo_with_subject: bool = False, subject_ceiling: float = 100.0

@@ -170,10 +170,11 @@ def settle(
        a subject, the photo's target sets it. Its trials run at the background multiplier step 2
        starts from, so that step 2's first trial is one step 1 already made.
     2. At that quality, the highest background multiplier whose photo keeps its target (only the
-       photo's tiles: the subject's blocks are coded the same at every multiplier). An exact
-       estimator scores the subject there too, for the price of pooling the maps it makes anyway:
-       the subject's blocks do not change, but at the coarser scales its blurs reach blocks that
-       do (:data:`SUBJECT_DRIFT`), and exact scores are held to their targets with no margin.
+       photo's tiles: the subject's blocks are coded the same at every multiplier). Where the
+       estimator says so (``subject_at_every_trial``: an exact one, which scores the subject for
+       the price of pooling the maps it makes anyway) the subject is held to its target there too:
+       its blocks do not change, but at the coarser scales its blurs reach blocks that do
+       (:data:`SUBJECT_DRIFT`), and exact scores are held to their targets with no margin.
 
     ``fallback``: the caller has another preparation to try (the source's own chroma sampling).
     Where step 1 finds no quality that keeps the subject, the search ends there, unmet, instead of
@@ -223,9 +224,10 @@ def settle(
     # photo alongside for little more, the trial at the quality settled on is step 2's first
     first_background = 2.0**BACKGROUND_LOG2_START
     with_photo = estimator.photo_with_subject
-    # where step 2 holds the subject to its target too (exact scores, below), step 1 keeps what the
-    # background can move it by over it
-    cushion = SUBJECT_DRIFT if estimator.exact and with_photo else 0.0
+    # where step 2 holds the subject to its target too (below), step 1 keeps what the background can
+    # move it by over it
+    both = estimator.subject_at_every_trial
+    cushion = SUBJECT_DRIFT if both else 0.0
     quality = _lowest(
         lambda q: subject_slack(scores(q, first_background, with_photo, True)) - cushion,
         QUALITY_RANGE,
@@ -240,8 +242,7 @@ def settle(
             best = max(subjects, default=float("nan"))
             return Settlement(quality, 1.0, Scores(float("nan"), best), trials, estimator.exact)
     # 2. the highest background multiplier that keeps the photo (searched on -log2, which raises the
-    # score), and the subject with it where step 1 scored it exactly
-    both = estimator.exact and with_photo
+    # score), and the subject with it where the estimator holds it at every trial
 
     def kept(s: Scores) -> float:
         # the photo's slack steers the search (the subject's sits near 0 wherever step 1 settled it:
@@ -271,7 +272,7 @@ def settle(
         u = 0.0
     # an estimate's subject score where it settled is the one step 1 measured (at step 2's first
     # multiplier): its blocks are coded the same at every multiplier (tests/test_contract.py checks
-    # both that and the estimate); an exact one was measured there
+    # both that and the estimate); one held at every trial was measured there
     photo = scores(quality, 2.0**u, True, both).photo
     subject = scores(quality, 2.0**u if both else first_background, False, True).subject
     return Settlement(quality, 2.0**u, Scores(photo, subject), trials, estimator.exact)

@@ -89,6 +89,11 @@ class Estimator(Protocol):
     #: whether a trial that scores the subject can score the whole photo too for little more (the
     #: contract's search then asks for both, and its background step starts from a known score)
     photo_with_subject: bool
+    #: whether the search holds the subject to its target at every background trial too: an exact
+    #: estimator's subject, held with no margin, moves by hundredths as the background does (its
+    #: blurs reach blocks the multiplier changes) and costs nothing more to score there; a tile
+    #: estimate's subject is taken where its quality settled, within its stated error
+    subject_at_every_trial: bool
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
         """The scores of the encode at (``quality``, ``background``); a score not asked for may be NaN
@@ -132,6 +137,7 @@ class TileEstimator:
     of all of them."""
 
     exact = False
+    subject_at_every_trial = False
 
     def __init__(
         self,
@@ -381,6 +387,7 @@ class FullEstimator:
 
     exact = True
     photo_with_subject = True  # (both scores come from the one pass every trial makes)
+    subject_at_every_trial = True
 
     def __init__(self, prepared: Prepared, reference: np.ndarray, subject: Subject, *, orientation: int = 1) -> None:
         self.prepared = prepared
