@@ -462,25 +462,67 @@ def test_a_probe_mosaic_is_the_same_jpeg_whichever_library_writes_it(factors, mo
 @pytest.mark.parametrize("sampling", list(_CJPEG_SAMPLES))
 @pytest.mark.parametrize("size", [(97, 129), (33, 65), (8, 8), (1, 17)])
 @pytest.mark.parametrize("progressive", [False, True])
-def test_the_coefficient_read_described_from_the_header_is_jpeglibs(sampling, size, progressive, tmp_path):
+@pytest.mark.parametrize("reader", ["turbojpeg", "jpeglib"])
+def test_the_coefficient_read_described_from_the_header_is_jpeglibs(sampling, size, progressive, reader, tmp_path):
     """``read_dct`` sizes the coefficient image from the frame header (no information pass): the
     same sizes in blocks, sampling, colour space, tables and levels as jpeglib's own route, at every
     sampling cjpeg writes and at sizes off the MCU grid (a size in blocks that differed from
-    libjpeg's would have it write past the arrays)."""
+    libjpeg's would have it write past the arrays), whether TurboJPEG reads the levels (a snapshot,
+    where it is installed) or jpeglib does."""
+    from focuspress.engine.compositor.block import turbojpeg
     from focuspress.engine.compositor.block.writer import _coefficient_image, read_dct
 
     data = _cjpeg(synthetic_photo(*size, seed=size[1]), sampling, tmp_path)
     if progressive:
         data = _progressive_of(data)
     assert _coefficient_image(data) is not None  # the header route, not the fallback
-    ours, theirs = read_dct(data), _read_dct(data, tmp_path)
+    theirs = _read_dct(data, tmp_path)
     theirs.load()
+    with pytest.MonkeyPatch.context() as patch:
+        if reader == "turbojpeg":
+            if turbojpeg.library() is None:
+                pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+            patch.setattr(jpeglib.DCTJPEG, "load", _not_jpeglib)
+        else:
+            patch.setattr(turbojpeg, "library", lambda: None)
+        ours = read_dct(data)
     assert (ours.height, ours.width) == (theirs.height, theirs.width)
     assert np.array_equal(ours.block_dims, theirs.block_dims)
     assert np.array_equal(ours.samp_factor, theirs.samp_factor)
     assert ours.jpeg_color_space == theirs.jpeg_color_space
     assert np.array_equal(ours.qt, theirs.qt) and np.array_equal(ours.quant_tbl_no, theirs.quant_tbl_no)
     for component in ("Y", "Cb", "Cr") if theirs.has_chrominance else ("Y",):
+        assert np.array_equal(getattr(ours, component), getattr(theirs, component))
+
+
+def _not_jpeglib(*_args, **_kwargs):
+    raise AssertionError("jpeglib read the levels")
+
+
+def test_a_damaged_snapshot_s_levels_are_read_by_libjpeg_that_reports_it(tmp_path):
+    """TurboJPEG refuses a file it reads with a warning (damaged entropy data), and the read falls
+    through to jpeglib: the same levels as jpeglib's own route, and libjpeg's warning said on
+    descriptor 2, where the engine catches it for the photo (``io.native``)."""
+    from focuspress.engine.compositor.block import turbojpeg
+    from focuspress.engine.compositor.block.writer import _coefficient_image, read_dct
+    from focuspress.engine.io.native import native_warnings
+
+    if turbojpeg.library() is None:
+        pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
+    data = bytearray(encode(synthetic_photo(96, 128), "JPEG", quality=95))
+    middle = len(data) // 2
+    data[middle : middle + 40] = b"\xff\xd0" * 20  # damaged entropy data libjpeg works around
+    jpeg = _coefficient_image(bytes(data))
+    assert jpeg is not None
+    with pytest.raises(RuntimeError):
+        turbojpeg.read_levels(bytes(data), [(int(r), int(c)) for r, c in jpeg.block_dims])
+    warnings: list[str] = []
+    with native_warnings(warnings):
+        ours = read_dct(bytes(data))
+    theirs = _read_dct(bytes(data), tmp_path)
+    theirs.load()
+    assert any("Corrupt JPEG data" in line for line in warnings), warnings
+    for component in ("Y", "Cb", "Cr"):
         assert np.array_equal(getattr(ours, component), getattr(theirs, component))
 
 

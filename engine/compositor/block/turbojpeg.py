@@ -5,6 +5,8 @@ Loaded with ctypes from the system's ``libturbojpeg`` (Debian: ``libturbojpeg0``
 jpeglib (``writer.py``) or mozjpeg (``rescan.py``). Two uses of one C function, ``tjTransform``:
 
 * :func:`progressive`: a baseline re-scanned progressive (``jpegtran -progressive``);
+* :func:`read_levels`: a JPEG's quantized levels, read by the same filter with no output coded
+  (``writer.read_dct`` for snapshots);
 * :func:`from_levels`: a JPEG written from quantized levels in one pass. The transform calls a
   custom filter with each row of coefficient blocks after it has read its source and before it
   codes anything; given a blank carrier of the same size, sampling and tables (``blank.py``), the
@@ -31,7 +33,9 @@ import numpy as np
 
 from focuspress.engine.compositor.block.blank import blank_baseline
 
-#: tjTransform options (turbojpeg.h): progressive output, no markers copied (the writer adds them)
+#: tjTransform options (turbojpeg.h): no output image (a filter reads the coefficients), progressive
+#: output, no markers copied (the writer adds them)
+_TJXOPT_NOOUTPUT = 16
 _TJXOPT_PROGRESSIVE = 32
 _TJXOPT_COPYNONE = 64
 
@@ -132,6 +136,32 @@ def transform(data: bytes, options: int, row_filter: RowFilter | None = None) ->
 def progressive(baseline: bytes) -> bytes:
     """``baseline`` re-scanned progressive with libjpeg's standard script and optimized tables."""
     return transform(baseline, _TJXOPT_PROGRESSIVE | _TJXOPT_COPYNONE)
+
+
+def read_levels(data: bytes, blocks: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The quantized levels of ``data``, one (rows, cols, 8, 8) int16 array per component of the
+    sizes in ``blocks`` (libjpeg's, from the frame header): TurboJPEG's transform decodes the
+    entropy data and its custom filter copies each row of blocks out; nothing is coded. A
+    ``RuntimeError`` where TurboJPEG is absent, refuses the file (it refuses on a warning too: a
+    damaged file is left to a reader that reports what it worked around), or a component is not
+    the size given."""
+    planes = [np.empty((rows, cols * 64), dtype=np.int16) for rows, cols in blocks]
+    copied = [0] * len(planes)
+
+    def copy(coefficients, row: int, size: tuple[int, int], component: int) -> None:
+        if component >= len(planes):
+            raise RuntimeError(f"component {component} was not expected")
+        plane = planes[component]
+        if size != (plane.shape[0], plane.shape[1] // 64):
+            raise RuntimeError(f"component {component} is {size[0]}x{size[1]} blocks, not {blocks[component]}")
+        if row < plane.shape[0]:  # (libjpeg's arrays are padded to the sampling factor)
+            ctypes.memmove(plane[row].ctypes.data, coefficients, plane.shape[1] * 2)
+            copied[component] += 1
+
+    transform(data, _TJXOPT_NOOUTPUT, copy)
+    if copied != [plane.shape[0] for plane in planes]:
+        raise RuntimeError(f"rows of blocks read {copied}, not {[plane.shape[0] for plane in planes]}")
+    return [plane.reshape(plane.shape[0], -1, 8, 8) for plane in planes]
 
 
 def from_levels(
