@@ -499,7 +499,7 @@ def _not_jpeglib(*_args, **_kwargs):
     raise AssertionError("jpeglib read the levels")
 
 
-def test_a_damaged_snapshot_s_levels_are_read_by_libjpeg_that_reports_it(tmp_path):
+def test_a_damaged_snapshots_levels_are_read_by_libjpeg_which_reports_it(tmp_path):
     """TurboJPEG refuses a file it reads with a warning (damaged entropy data), and the read falls
     through to jpeglib: the same levels as jpeglib's own route, and libjpeg's warning said on
     descriptor 2, where the engine catches it for the photo (``io.native``)."""
