@@ -288,6 +288,35 @@ class _ScriptedEstimator:
         return Scores(photo_score if photo else float("nan"), subject_score if subject else float("nan"))
 
 
+def test_a_photo_without_a_subject_starts_where_its_target_with_the_margin_lies():
+    """Without a subject the search looks for the photo's target plus its margin: a photo whose
+    estimate meets exactly that where the search's prior says (and passes a little over it there)
+    settles on the first trial. (Started at the bare target, its first trial failed by the margin
+    and the search took three: camera-native's no-subject crops, 3 -> 2 trials.)"""
+    from focuspress.engine.fidelity.contract import MARGIN, _start, settle
+    from focuspress.engine.fidelity.estimate import Scores
+
+    wanted = 80.0 + MARGIN[False]["photo"]
+    prior = _start(None, wanted)
+
+    class PhotoOnly:
+        exact = False
+        photo_with_subject = False
+        subject_at_every_trial = False
+
+        def __init__(self) -> None:
+            self.calls: list[float] = []
+
+        def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
+            self.calls.append(quality)
+            return Scores(wanted + 0.3 + 1.5 * (quality - prior), None)
+
+    estimator = PhotoOnly()
+    settlement = settle(estimator, None, 80.0)  # type: ignore[arg-type]
+    assert estimator.calls == [prior] and settlement.trials == 1
+    assert settlement.scores.photo >= wanted and settlement.background == 1.0
+
+
 @pytest.mark.parametrize("photo_per_doubling", [1.5, 4.0, 8.0])
 def test_the_search_meets_both_targets_in_few_trials(photo_per_doubling):
     """The quality step asks for the subject alone, the background step for the photo alone; both

@@ -128,7 +128,7 @@ def meet_contract(
 
 def _start(subject_target: float | None, photo_target: float) -> float:
     """The quality the search starts from: where camera photos settle (about 92.5 for a subject at 90,
-    80 for a photo at 80)."""
+    81 for a photo at 80 with its margin; the chroma-sampling choice is made at the bare target's)."""
     return float(np.clip(92.5 + 1.25 * ((subject_target or photo_target) - 90.0), 40.0, 98.0))
 
 
@@ -213,12 +213,14 @@ def settle(
         assert subject_target is not None and s.subject is not None
         return s.subject - subject_target - margin["subject"]
 
-    start = _start(subject_target, photo_target)
     if subject_target is None:
+        # the photo's target with its margin is what this search looks for: its start aims there
+        start = _start(None, photo_target + margin["photo"])
         quality = _lowest(
             lambda q: photo_slack(scores(q, 1.0, True, False)), QUALITY_RANGE, start, QUALITY_SLOPE, QUALITY_TOLERANCE
         )
         return Settlement(quality, 1.0, scores(quality, 1.0, True, False), trials, estimator.exact)
+    start = _start(subject_target, photo_target)
     # 1. the lowest quality that keeps the subject, tried at the background multiplier step 2 starts
     # from (the subject's score is the same at every multiplier); where the estimator scores the
     # photo alongside for little more, the trial at the quality settled on is step 2's first
