@@ -196,11 +196,12 @@ def read_dct(data: bytes) -> jpeglib.DCTJPEG:
         os.unlink(name)
 
 
-#: the most pixels whose levels :func:`read_dct` reads through TurboJPEG. Over the 22 camera-native
-#: photos cropped to 640x480, 1280x720 and 1920x1080 it took 2.9, 5.5 and 13.1 ms a photo against
-#: jpeglib's 5.2, 10.1 and 23.4 (CPU, best of three); on a 12 MP photo 125 ms against 106 (a
-#: Python call per row of blocks), and round 4 saw the daemon's workers peak about 300 MB higher
-#: with a TurboJPEG read of 8-12 MP photos: the snapshots' sizes only.
+#: the most pixels whose levels :func:`read_dct` reads through TurboJPEG. It is faster at every size
+#: (camera-native's 22 photos cropped to 640x480, 1920x1080 and 2560x1440: 3.1, 17.9 and 33.9 ms a
+#: photo against jpeglib's 4.3, 25.3 and 45.0; ten whole 8-12 MP photos 75-94 against 90-104), but
+#: it holds libjpeg's coefficient arrays beside the copies it fills: on those ten photos the daemon
+#: (`bench daemon --count 40`, two workers) peaked at 1,463 MB with it against 1,249 MB without,
+#: for 3.08 against 2.76 photos/s. Snapshots, where the copies are small, take it.
 TURBO_READ_PIXELS = 4_000_000
 
 
