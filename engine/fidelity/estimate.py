@@ -36,6 +36,7 @@ encode costs little.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -238,8 +239,7 @@ class TileEstimator:
     def with_probe(self, prepared: Prepared) -> TileEstimator:
         """The same tiles and references on another preparation of the same source (the other sampling)."""
         assert prepared.tiles is not None
-        clone = object.__new__(TileEstimator)
-        clone.__dict__.update(self.__dict__)
+        clone = copy.copy(self)
         clone.prepared = prepared.tiles
         clone._stratum = {}
         return clone
@@ -416,7 +416,6 @@ class FullEstimator:
 
     def with_probe(self, prepared: Prepared) -> FullEstimator:
         """The same reference on another preparation of the same source (the other sampling)."""
-        clone = object.__new__(FullEstimator)
-        clone.__dict__.update(self.__dict__)
+        clone = copy.copy(self)
         clone.prepared = prepared
         return clone

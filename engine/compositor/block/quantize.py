@@ -42,7 +42,9 @@ def _bits(levels: np.ndarray, symbol_bits) -> np.ndarray:
     return np.maximum(bits, np.float32(0.0), out=bits)
 
 
-def _quantize(x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray, frequency_lambda: np.ndarray) -> np.ndarray:
+def _quantize(
+    x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray, frequency_lambda: np.ndarray | None
+) -> np.ndarray:
     """Levels for ``x`` (coefficients already divided by their steps) with per-block ``lam``.
 
     Only coefficients with |x| > 0.5 have a choice to make (the others round to zero whatever
@@ -56,7 +58,7 @@ def _quantize(x: np.ndarray, lam: np.ndarray, symbol_bits: np.ndarray, frequency
     a = np.abs(value)
     l0 = np.rint(a)
     l1 = l0 - np.float32(1.0)
-    if np.all(frequency_lambda == 1.0):
+    if frequency_lambda is None:  # (every frequency at its block's lambda)
         block_lam = lam.reshape(-1)[candidates >> 6]  # 64 coefficients a block
     else:
         block_lam = (lam.reshape(-1, 1) * frequency_lambda.reshape(1, 64)).reshape(-1)[candidates]
@@ -100,10 +102,10 @@ def quantize_rdo(
     out = np.empty(coefficients.shape, dtype=np.int16)
     plain = block_lambda is None or not np.any(block_lambda > 0)
     symbol = np.asarray(symbol_bits, dtype=np.float32)
-    if asked_table is None:
-        frequency_lambda = np.ones((8, 8), dtype=np.float32)
-    else:
-        frequency_lambda = np.square(np.minimum(asked_table.astype(np.float32) / steps, 1.0))
+    frequency_lambda = None  # (None: 1 at every frequency, decided once here, not per stripe)
+    if asked_table is not None:
+        shrunk = np.square(np.minimum(asked_table.astype(np.float32) / steps, 1.0))
+        frequency_lambda = None if np.all(shrunk == 1.0) else shrunk
     step = stripe_rows(coefficients.shape[1])
     for top in range(0, coefficients.shape[0], step):
         rows = slice(top, top + step)

@@ -208,8 +208,6 @@ TURBO_READ_PIXELS = 4_000_000
 def _read_with_turbojpeg(jpeg: jpeglib.DCTJPEG, data: bytes) -> bool:
     """Fill ``jpeg`` (described from its header, tables included) with its levels read by TurboJPEG;
     False, and ``jpeg`` untouched, where TurboJPEG is absent or does not read it cleanly."""
-    if turbojpeg.library() is None:
-        return False
     try:
         planes = turbojpeg.read_levels(data, [(int(rows), int(cols)) for rows, cols in jpeg.block_dims])
     except RuntimeError:
