@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from focuspress.training.datasets import layout, mask_pairs, split
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +83,25 @@ def test_train_classes_layout(tmp_path):
     square[32:96, 32:96] = (220, 30, 30)
     heat = cam.predict(square)
     assert heat.shape == (128, 128) and heat[48:80, 48:80].mean() > heat[:16, :16].mean()
+
+
+def test_background_cost_measures_the_lambda_curve_against_coarser_tables():
+    """The diagnostic behind the contract's byte floor (training/background_cost.py): a camera-like
+    JPEG, all background, gets cheaper and scores lower as the multiplier grows at the subject's
+    tables, and as the tables coarsen; the cost is the lambda curve's BD-rate against the tables'."""
+    import io
+
+    from focuspress.training.background_cost import cost, curves
+
+    rgb = np.asarray(Image.open(ROOT / "samples" / "astronaut.png").convert("RGB"))[:256, 96:352]
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=95, subsampling=2)
+    tables, lambdas = curves(buffer.getvalue())
+    for curve in (lambdas, tables[::-1]):  # the multiplier up, the table quality down
+        bits, scores = np.array(curve).T
+        assert np.all(np.diff(bits) < 0), curve
+        assert scores[-1] < scores[0] - 5, curve
+    assert cost(tables, tables) == pytest.approx(0.0, abs=1e-6)
+    dearer = [(1.1 * bpp, score) for bpp, score in tables]
+    assert cost(tables, dearer) == pytest.approx(10.0, abs=0.1)
+    assert np.isnan(cost(tables, [(1.0, 99.0), (2.0, 99.5)]))  # no overlap inside 65..85
