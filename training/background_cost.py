@@ -47,7 +47,8 @@ def curves(data: bytes, quality: float = SUBJECT_QUALITY) -> tuple[Curve, Curve]
     image = load_image(data)
     reference = image.rgb
     background = np.zeros((image.height, image.width), np.float32)
-    prepared = BLOCK.prepare(image, background, CompressOptions())
+    # prepared as the contract prepares a photo (its map steers only the background multiplier)
+    prepared = BLOCK.prepare(image, background, CompressOptions(roi_strength=0.0))
     pixels = reference.shape[0] * reference.shape[1]
 
     def point(q: float, multiplier: float) -> tuple[float, float]:
