@@ -38,7 +38,7 @@ Curve = list[tuple[float, float]]
 def curves(data: bytes, quality: float = SUBJECT_QUALITY) -> tuple[Curve, Curve]:
     """(bits per pixel, SSIMULACRA2) of the all-background photo ``data`` (a JPEG): coarser tables
     without a multiplier, and ``quality``'s tables with each background multiplier."""
-    from focuspress.engine.compositor.block.compositor import BLOCK
+    from focuspress.engine.fidelity.contract import prepare_contract
     from focuspress.engine.io import decode_upright, load_image
     from focuspress.engine.metrics import ssimulacra2
     from focuspress.engine.options import CompressOptions
@@ -47,8 +47,7 @@ def curves(data: bytes, quality: float = SUBJECT_QUALITY) -> tuple[Curve, Curve]
     image = load_image(data)
     reference = image.rgb
     background = np.zeros((image.height, image.width), np.float32)
-    # prepared as the contract prepares a photo (its map steers only the background multiplier)
-    prepared = BLOCK.prepare(image, background, CompressOptions(roi_strength=0.0))
+    prepared, _, _ = prepare_contract(image, background, CompressOptions())  # (the contract's own preparation)
     pixels = reference.shape[0] * reference.shape[1]
 
     def point(q: float, multiplier: float) -> tuple[float, float]:
@@ -62,15 +61,11 @@ def curves(data: bytes, quality: float = SUBJECT_QUALITY) -> tuple[Curve, Curve]
 
 def cost(tables: Curve, lambdas: Curve, window: tuple[float, float] = WINDOW) -> float:
     """BD-rate (%) of the lambda curve against the tables curve where both reach inside ``window``
-    (NaN where they do not overlap there)."""
+    (NaN where they do not overlap there: ``bd_rate`` clips to the overlap)."""
     from focuspress.engine.metrics import bd_rate
 
     a, b = np.array(tables), np.array(lambdas)
-    low = max(window[0], a[:, 1].min(), b[:, 1].min())
-    high = min(window[1], a[:, 1].max(), b[:, 1].max())
-    if high <= low:
-        return float("nan")
-    return float(bd_rate(a[:, 0], a[:, 1], b[:, 0], b[:, 1], window=(low, high)))
+    return bd_rate(a[:, 0], a[:, 1], b[:, 0], b[:, 1], window=window)
 
 
 def main() -> None:
