@@ -116,6 +116,9 @@ def test_the_subject_keeps_its_coefficients_whatever_the_background():
         ("Nikon_D70.jpg", (1280, 720)),
         ("Canon_EOS_450D.jpg", (2048, 1536)),  # camera-sized
         ("Bushnell_Trophy_HD_Aggressor.jpg", (1920, 1080)),
+        # a subject of three small regions in three corners: the tiles sampled over its box held
+        # none of it, and the photo ended as an internal error
+        ("Bushnell_Trophy_HD_Aggressor.jpg", (2560, 1440)),
     ],
 )
 def test_the_contract_is_met_on_camera_crops(name, size):
@@ -619,6 +622,78 @@ def test_the_subject_score_skips_tiles_holding_a_sliver_of_it():
     assert sum(float(weights[i].sum()) for i in kept) >= SUBJECT_SHARE * sum(  # type: ignore[union-attr]
         float(w.sum()) for w in weights if w is not None
     )
+
+
+#: camera-native's Bushnell cropped to 2560x1440: its subject's three regions (in blocks)
+BUSHNELL_2560 = [(0, 38, 30, 75), (147, 204, 180, 252), (167, 111, 180, 160)]
+
+
+def _subject_of(grid: tuple[int, int], boxes: list[tuple[int, int, int, int]]):
+    from focuspress.engine.fidelity.subject import Subject
+
+    blocks = np.zeros(grid, bool)
+    for top, left, bottom, right in boxes:
+        blocks[top:bottom, left:right] = True
+    return Subject(blocks, blocks.astype(np.float32), grid[0] * 8, grid[1] * 8)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_subject_of_small_regions_far_apart_gets_tiles_that_hold_it(seed):
+    """Camera-native's Bushnell cropped to 2560x1440: three subject regions in three corners, 4% of
+    the frame, whose bounding box is nearly all of it. The subject's tiles hold some of it whatever
+    the seed (tiles sampled over its box alone missed it all for seeds 0, 6 and 7)."""
+    from focuspress.engine.compositor.block.probe import sample_tiles
+    from focuspress.engine.fidelity.estimate import TILE_BLOCKS, _coverage, _subject_tiles, photo_tile_count
+
+    grid = (180, 320)
+    subject = _subject_of(grid, BUSHNELL_2560)
+    photo = sample_tiles(grid, (0, 0, *grid), photo_tile_count(grid), TILE_BLOCKS, seed)
+    added = _subject_tiles(grid, subject, photo, seed)
+    assert any(_coverage(subject, t) > 0 for t in photo + added)
+    assert all(_coverage(subject, t) > 0 for t in added)
+
+
+def test_where_sampling_misses_the_subject_its_fullest_places_are_taken():
+    """The fallback's tiles: the aligned places holding the most of the subject, apart from each
+    other and from the tiles already taken."""
+    from itertools import product
+
+    from focuspress.engine.compositor.block.probe import ALIGN_BLOCKS, MARGIN_BLOCKS, Tile
+    from focuspress.engine.fidelity.estimate import TILE_BLOCKS, _coverage, _fullest_tiles
+
+    grid = (180, 320)
+    subject = _subject_of(grid, BUSHNELL_2560)
+    places = product(
+        range(0, grid[0] - TILE_BLOCKS - MARGIN_BLOCKS + 1, ALIGN_BLOCKS),
+        range(0, grid[1] - TILE_BLOCKS - MARGIN_BLOCKS + 1, ALIGN_BLOCKS),
+    )
+    best = max(_coverage(subject, Tile(row, col, TILE_BLOCKS)) for row, col in places)
+    taken = {(60, 100)}
+    chosen = _fullest_tiles(grid, subject, set(taken), 3)
+    assert len(chosen) == 3 and _coverage(subject, chosen[0]) == best
+    assert all(_coverage(subject, t) > 0 for t in chosen)
+    placed = [*taken, *((t.row, t.col) for t in chosen)]
+    for i, (row, col) in enumerate(placed):
+        for other in placed[:i]:
+            assert abs(row - other[0]) >= TILE_BLOCKS or abs(col - other[1]) >= TILE_BLOCKS
+
+
+def test_a_subject_no_tile_can_hold_is_scored_whole():
+    """A subject only in the photo's last block rows (tiles keep a mosaic's margin from the far
+    edges) cannot be sampled: the contract scores such a photo exactly instead of failing."""
+    from focuspress.engine.fidelity.contract import estimator_for, prepare_contract
+    from focuspress.engine.fidelity.estimate import FullEstimator, TileEstimator
+    from focuspress.engine.options import CompressOptions
+
+    image = load_image(encoded(detailed_photo(480, 640), "JPEG", quality=95, subsampling=2))
+    prepared, _, stored = prepare_contract(image, np.full((480, 640), 0.1, np.float32), CompressOptions())
+    edge = _subject_of((60, 80), [(58, 10, 60, 30)])
+    estimator = estimator_for(image, prepared, edge, stored)
+    assert isinstance(estimator, FullEstimator)
+    scores = estimator.scores(90.0, 4.0)
+    assert scores.subject is not None and 0 < scores.subject <= 100
+    reachable = _subject_of((60, 80), [(40, 10, 50, 30)])
+    assert isinstance(estimator_for(image, prepared, reachable, stored), TileEstimator)
 
 
 def test_a_search_step_takes_the_slope_of_the_side_it_starts_from():

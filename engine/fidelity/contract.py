@@ -146,13 +146,17 @@ def _stored_size(image: LoadedImage) -> tuple[int, int]:
 
 
 def estimator_for(image: LoadedImage, prepared: Prepared, subject: Subject, stored: bool) -> Estimator:
-    """Tiles wherever a tile fits the photo and the compositor can probe them; else whole encodes.
+    """Tiles wherever a tile fits the photo, the compositor can probe them and some hold the subject;
+    else whole encodes.
     The source's tiles are cut from the pixels where the photo was decoded at load (snapshots up to
     ``io.load.LAZY_PIXELS``), else decoded from its coefficients."""
     probe = prepared.tiles
-    if probe is None or not fits_tiles(probe.grid):
-        return FullEstimator(prepared, image.rgb, subject, orientation=image.orientation if stored else 1)
-    return TileEstimator(probe, subject, source_pixels=_grid_pixels(image, stored) if image.decoded else None)
+    if probe is not None and fits_tiles(probe.grid):
+        tiles = TileEstimator(probe, subject, source_pixels=_grid_pixels(image, stored) if image.decoded else None)
+        if subject.empty or tiles.subject_index:
+            return tiles
+        # (a subject only in the photo's last blocks, where no tile reaches: scored whole instead)
+    return FullEstimator(prepared, image.rgb, subject, orientation=image.orientation if stored else 1)
 
 
 def _grid_pixels(image: LoadedImage, stored: bool) -> np.ndarray:

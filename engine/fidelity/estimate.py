@@ -43,7 +43,15 @@ from typing import Protocol
 import numpy as np
 
 from focuspress.engine.compositor import Prepared, TileProbe
-from focuspress.engine.compositor.block.probe import Tile, cut_tiles, decode_rgb, sample_tiles, window_fits
+from focuspress.engine.compositor.block.probe import (
+    ALIGN_BLOCKS,
+    MARGIN_BLOCKS,
+    Tile,
+    cut_tiles,
+    decode_rgb,
+    sample_tiles,
+    window_fits,
+)
 from focuspress.engine.fidelity.subject import Subject
 from focuspress.engine.jpeg_input import to_upright
 from focuspress.engine.metrics.ssimulacra2 import (
@@ -309,7 +317,37 @@ def _subject_tiles(grid: tuple[int, int], subject: Subject, photo: list[Tile], s
         if (t.row, t.col) not in taken
     ]
     candidates.sort(key=lambda t: -_coverage(subject, t))
-    return [t for t in candidates if _coverage(subject, t) > 0][: wanted - holding]
+    found = [t for t in candidates if _coverage(subject, t) > 0][: wanted - holding]
+    if holding or found:
+        return found
+    return _fullest_tiles(grid, subject, taken, wanted)
+
+
+def _fullest_tiles(grid: tuple[int, int], subject: Subject, taken: set[tuple[int, int]], count: int) -> list[Tile]:
+    """Up to ``count`` tiles, apart from each other and from ``taken``, where they hold the most of the
+    subject (none where no tile can hold any of it). Where the tiles sampled over the subject's
+    bounding box miss it all: a subject of a few small regions far apart (camera-native's
+    Bushnell cropped to 2560x1440: three regions in three corners, 4% of the frame) leaves most of
+    its box empty, and a subject score needs a tile that holds some of it."""
+    rows = np.arange(0, grid[0] - TILE_BLOCKS - MARGIN_BLOCKS + 1, ALIGN_BLOCKS)
+    cols = np.arange(0, grid[1] - TILE_BLOCKS - MARGIN_BLOCKS + 1, ALIGN_BLOCKS)
+    # the subject's blocks in every aligned tile place, from a summed-area table
+    table = np.pad(subject.blocks.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    held = (
+        table[rows[:, None] + TILE_BLOCKS, cols[None, :] + TILE_BLOCKS]
+        - table[rows[:, None], cols[None, :] + TILE_BLOCKS]
+        - table[rows[:, None] + TILE_BLOCKS, cols[None, :]]
+        + table[rows[:, None], cols[None, :]]
+    )
+    chosen: list[Tile] = []
+    for flat in np.argsort(-held, axis=None, kind="stable"):
+        if len(chosen) >= count or held.flat[flat] <= 0:
+            break
+        row, col = int(rows[flat // len(cols)]), int(cols[flat % len(cols)])
+        if all(abs(row - r) >= TILE_BLOCKS or abs(col - c) >= TILE_BLOCKS for r, c in taken):
+            taken.add((row, col))
+            chosen.append(Tile(row, col, TILE_BLOCKS))
+    return chosen
 
 
 #: Tiles added (at most) where the photo's tiles hold too little of what is not subject.
