@@ -24,6 +24,36 @@ def test_help_teaches():
     assert "--target-size" in proc.stdout and "--roi-strength" in proc.stdout and "Example" in proc.stdout
 
 
+def _stubs(help_text: str) -> list[str]:
+    """Prose lines of a help screen cut short with more of their paragraph on the next line (a
+    paragraph wrapped twice: at the docstring's width, then at the terminal's)."""
+    prose = [line.strip() for line in help_text.splitlines()]
+    boxed = ("│", "╭", "╰")
+    return [
+        line
+        for line, after in zip(prose, prose[1:])
+        if 0 < len(line) < 35
+        and not line.startswith(boxed)
+        and not line.endswith(":")
+        and after
+        and not after.startswith(boxed)
+    ]
+
+
+@pytest.mark.parametrize("command", [["compress"], ["daemon"], ["map"], ["gui"], ["bench", "contract"]])
+def test_help_paragraphs_wrap_once_at_the_terminals_width(command):
+    """At 80 columns each paragraph of a command's help flows to the terminal's width: no line cut
+    after a word or two where the docstring broke it (typer keeps a docstring's line breaks)."""
+    import os
+
+    proc = subprocess.run(
+        [*CLI, *command, "--help"], capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "80"}
+    )
+    assert proc.returncode == 0 and "Usage" in proc.stdout
+    assert not _stubs(proc.stdout), _stubs(proc.stdout)
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+
+
 def test_bad_inputs_exit_2_without_traceback(tmp_path):
     good = tmp_path / "good.png"
     good.write_bytes(encode(synthetic_photo()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import NoReturn
@@ -19,6 +20,32 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up
 
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def reflow(text: str) -> str:
+    """``text`` (a docstring) with each paragraph on one line, an indented one (examples) as it is.
+    Typer's rich help keeps a paragraph's single line breaks and then wraps each line again at the
+    terminal's width: a docstring wrapped at 100 columns showed at 80 as a long line, a stub, a
+    long line (typer 0.29). Joined, rich wraps each paragraph once, to the terminal."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith((" ", "\b")) else " ".join(line.strip() for line in p.splitlines()) for p in paragraphs
+    )
+
+
+def reflow_help(app: typer.Typer) -> None:
+    """Every command's and group's help in ``app`` reflowed (:func:`reflow`), its docstring's where it
+    sets none: the help is written once, in the docstring, and shown at any width."""
+    for command in app.registered_commands:
+        text = command.help or inspect.getdoc(command.callback)
+        command.help = reflow(text) if text else text
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            info = group.typer_instance.info
+            text = info.help if isinstance(info.help, str) else None
+            if text:
+                info.help = reflow(text)
+            reflow_help(group.typer_instance)
 
 
 def fail(message: str) -> None:
