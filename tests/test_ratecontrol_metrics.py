@@ -210,3 +210,21 @@ def test_ms_ssim_matches_tensorflow():
         ).numpy()[0]
         assert ms_ssim(ref, dist) == pytest.approx(float(expected), abs=2e-3), shape
     assert ms_ssim(ref, ref) == pytest.approx(1.0)
+
+
+def test_the_positive_part_is_the_same_on_views_and_in_place():
+    """``_positive_part`` thresholds contiguous planes with OpenCV and falls back to numpy on a view
+    OpenCV cannot take whole (a column slice): both give max(plane, 0), NaN-free, into ``out``."""
+    from focuspress.engine.metrics.ssimulacra2 import _positive_part
+
+    rng = np.random.default_rng(3)
+    plane = rng.normal(size=(3, 40, 24)).astype(np.float32)
+    expected = np.maximum(plane, 0.0)
+    assert np.array_equal(_positive_part(plane), expected)
+    view = plane[:, :, 5:17]  # not contiguous
+    assert not view.flags.c_contiguous
+    assert np.array_equal(_positive_part(view), expected[:, :, 5:17])
+    out = np.full_like(view, -1.0)
+    assert _positive_part(view, out) is out and np.array_equal(out, expected[:, :, 5:17])
+    in_place = plane.copy()
+    assert _positive_part(in_place, in_place) is in_place and np.array_equal(in_place, expected)
