@@ -163,7 +163,7 @@ class TileEstimator:
         rows, cols = prepared.grid
         self.scales = scale_count(rows * 8, cols * 8)
         photo = sample_tiles(prepared.grid, (0, 0, rows, cols), photo_tile_count(prepared.grid), TILE_BLOCKS, seed)
-        if STRATIFY and not subject.empty:  # (a subject always has tiles holding it: _subject_tiles)
+        if STRATIFY and not subject.empty:  # (tiles hold the subject wherever one can reach it: _subject_tiles)
             photo += _background_tiles(prepared.grid, subject, photo, seed)
         extra = [] if subject.empty else _subject_tiles(prepared.grid, subject, photo, seed)
         self.tiles = photo + extra
