@@ -339,13 +339,14 @@ def _fullest_tiles(grid: tuple[int, int], subject: Subject, taken: set[tuple[int
         - table[rows[:, None] + TILE_BLOCKS, cols[None, :]]
         + table[rows[:, None], cols[None, :]]
     )
+    placed = list(taken)
     chosen: list[Tile] = []
     for flat in np.argsort(-held, axis=None, kind="stable"):
         if len(chosen) >= count or held.flat[flat] <= 0:
             break
         row, col = int(rows[flat // len(cols)]), int(cols[flat % len(cols)])
-        if all(abs(row - r) >= TILE_BLOCKS or abs(col - c) >= TILE_BLOCKS for r, c in taken):
-            taken.add((row, col))
+        if all(abs(row - r) >= TILE_BLOCKS or abs(col - c) >= TILE_BLOCKS for r, c in placed):
+            placed.append((row, col))
             chosen.append(Tile(row, col, TILE_BLOCKS))
     return chosen
 
