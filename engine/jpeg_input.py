@@ -4,7 +4,8 @@ When the input is a JPEG it is the reference, and the rules that follow from tha
 
 * **Route**: the DCT route (its coefficients requantized on its own grid: no decode, no
   generation loss) wherever the pixels need not change; the pixel route for CMYK/RGB JPEGs,
-  for a chroma upsampling asked for (4:2:0 to 4:4:4), for damaged coefficients libjpeg refuses,
+  for chroma sampled unlike any camera's (Cb and Cr apart, or finer than luma), for a chroma
+  upsampling asked for (4:2:0 to 4:4:4), for damaged coefficients libjpeg refuses,
   or when asked.
 * **Orientation**: a JPEG's pixels stay as stored on every route, and its EXIF (Orientation
   tag, thumbnail, maker notes) stays with them: a viewer turns the photo exactly as before.
@@ -40,6 +41,8 @@ def pixel_route_reason(image: LoadedImage, options: CompressOptions) -> str | No
         return "not a JPEG"
     if not info.is_ycbcr:
         return "CMYK or RGB JPEG"
+    if not info.chroma_follows_luma:
+        return "Cb and Cr sampled unlike each other or finer than luma"
     if options.route == "pixel":
         return "pixel route asked for"
     if options.subsampling == "444" and info.subsampling not in ("444", "grey"):

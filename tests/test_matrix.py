@@ -1,17 +1,18 @@
 """Every valid photo gets its output: the generated matrix of ``focuspress.bench.fuzz.matrix``.
 
 Sizes from 1x1 through odd MCU remainders to 601x451, every sampling libjpeg writes (4:4:4,
-4:2:2, 4:2:0, 4:4:0, 4:1:1, grey) and CMYK and PNG, baseline and progressive, restart
-intervals, EXIF orientations 1-8, both routes, the contract and ``-q``, each metadata policy:
-every output decodes, upright at the source's upright size and the right way round. The quick
-run covers every (size, sampling) pair twice with the other axes cycling (every value of every
-axis is met); the slow one six times more; ``focuspress bench matrix --full`` runs the product.
+4:2:2, 4:2:0, 4:4:0, 4:1:1, grey, Cb and Cr sampled apart, chroma finer than luma) and CMYK and
+PNG, baseline and progressive, restart intervals, EXIF orientations 1-8, both routes, the
+contract and ``-q``, each metadata policy: every output decodes, upright at the source's upright
+size and the right way round. The quick run covers every (size, sampling) pair twice with the
+other axes cycling (every value of every axis is met); the slow one six times more; ``focuspress bench matrix --full`` runs the product.
 """
 
 from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -102,3 +103,38 @@ def test_photos_under_8_pixels_a_side(size, sampling):
 def test_411_at_33x65(mode):
     """``index can't contain negative values``: 4:1:1 chroma is 4 luma blocks wide, not round(5 / 2)."""
     assert _wrong(run_matrix([MatrixCase(65, 33, "411", mode=mode, orientation=o) for o in (1, 6)])) == []
+
+
+@needs_cjpeg
+@pytest.mark.parametrize("sampling", ["apart", "finer"])
+def test_chroma_sampled_unlike_any_cameras(sampling):
+    """``could not broadcast input array from shape (30,20,8,8) into shape (30,40,8,8)``: the DCT route
+    read Cb's sampling for both chroma planes. Cb and Cr sampled apart (``cjpeg -sample
+    2x1,1x1,1x2``) or finer than luma (``1x1,2x2,1x1``) take the pixel route, at every size."""
+    cases = [MatrixCase(451, 601, sampling, mode=m) for m in ("contract", "quality")]
+    cases += [MatrixCase(29, 37, sampling, mode="quality", orientation=6), MatrixCase(7, 13, sampling)]
+    assert _wrong(run_matrix(cases)) == []
+
+
+def test_which_chroma_layouts_the_dct_route_takes():
+    """Both chroma planes on one sampling that divides luma's: every camera's layout, 4:1:1 and 3x1
+    included; otherwise the pixel route (a reason, not an exception deep in the resampling)."""
+    from focuspress.engine.io.jpeg import JpegInfo
+    from focuspress.engine.io.load import LoadedImage
+    from focuspress.engine.jpeg_input import pixel_route_reason
+    from focuspress.engine.options import CompressOptions
+
+    def info(*sampling: tuple[int, int]) -> JpegInfo:
+        return JpegInfo(len(sampling), tuple(sampling), np.ones((len(sampling), 8, 8)), False, None, 75.0)
+
+    taken = [((2, 2), (1, 1), (1, 1)), ((2, 1), (1, 1), (1, 1)), ((1, 1), (1, 1), (1, 1)), ((1, 2), (1, 1), (1, 1))]
+    taken += [((4, 1), (1, 1), (1, 1)), ((3, 1), (1, 1), (1, 1)), ((2, 2), (2, 1), (2, 1)), ((1, 1),)]
+    for sampling in taken:
+        assert info(*sampling).chroma_follows_luma, sampling
+    refused = [((2, 1), (1, 1), (1, 2)), ((1, 1), (2, 2), (1, 1)), ((2, 2), (1, 1), (2, 2)), ((1, 1), (1, 1), (2, 1))]
+    for sampling in refused:
+        assert not info(*sampling).chroma_follows_luma, sampling
+    photo = LoadedImage(np.zeros((8, 8, 3), np.uint8), data=b"\xff\xd8", jpeg=info(*refused[0]))
+    assert pixel_route_reason(photo, CompressOptions()) is not None
+    photo = LoadedImage(np.zeros((8, 8, 3), np.uint8), data=b"\xff\xd8", jpeg=info(*taken[1]))
+    assert pixel_route_reason(photo, CompressOptions()) is None

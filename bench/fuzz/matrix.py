@@ -4,8 +4,9 @@ The fuzzer (``cases.py``) damages files; this module makes *valid* ones that cam
 programs write, and checks that each gets a proper output: one that decodes, is shown upright at
 the source's upright size and the right way round. A refusal must be a one-line reason a user can
 act on, and there should be none for these files. JPEGs are written by libjpeg-turbo's own
-``cjpeg`` (every sampling it writes: 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, grey; baseline and
-progressive; restart intervals), CMYK JPEGs and PNGs by Pillow; the EXIF Orientation tag is set
+``cjpeg`` (every sampling it writes: 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, grey, and two layouts no
+camera writes: Cb and Cr sampled apart, chroma finer than luma; baseline and progressive; restart
+intervals), CMYK JPEGs and PNGs by Pillow; the EXIF Orientation tag is set
 on each, with the stored pixels turned so that the photo is upright once a viewer applies it.
 
 :func:`matrix_cases` lists the whole product (about 240,000 combinations) or a covering subset:
@@ -53,6 +54,10 @@ SAMPLINGS: dict[str, str | None] = {
     "420": "2x2",
     "440": "1x2",
     "411": "4x1",
+    # valid layouts no camera writes, per component (Y, Cb, Cr): Cb and Cr sampled unlike each other,
+    # and chroma finer than luma (both ended as internal errors on the DCT route before round 4)
+    "apart": "2x1,1x1,1x2",
+    "finer": "1x1,2x2,1x1",
     "grey": None,
     "cmyk": None,
     "png": None,

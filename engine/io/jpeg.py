@@ -68,6 +68,18 @@ class JpegInfo:
         return f"{hy}x{vy}:{hc}x{vc}"
 
     @property
+    def chroma_follows_luma(self) -> bool:
+        """Whether both chroma components share one sampling that divides luma's: every camera's
+        layout, and every one ``cjpeg -sample HxV`` writes. The DCT route resamples, tiles and writes
+        Cb and Cr as one pair on luma's grid; a valid file sampled otherwise (Cb and Cr unlike each
+        other, or chroma finer than luma: ``cjpeg -sample 2x1,1x1,1x2``) takes the pixel route, where
+        it once ended as an internal error (round 4)."""
+        if self.components < 3:
+            return True
+        (hy, vy), cb, cr = self.sampling[:3]
+        return cb == cr and hy % cb[0] == 0 and vy % cb[1] == 0
+
+    @property
     def is_ycbcr(self) -> bool:
         """A 1- or 3-component JPEG in YCbCr/grey (not CMYK, YCCK or Adobe RGB)."""
         if self.components == 1:
