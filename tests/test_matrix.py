@@ -5,7 +5,8 @@ Sizes from 1x1 through odd MCU remainders to 601x451, every sampling libjpeg wri
 PNG, baseline and progressive, restart intervals, EXIF orientations 1-8, both routes, the
 contract and ``-q``, each metadata policy: every output decodes, upright at the source's upright
 size and the right way round. The quick run covers every (size, sampling) pair twice with the
-other axes cycling (every value of every axis is met); the slow one six times more; ``focuspress bench matrix --full`` runs the product.
+other axes cycling (every value of every axis is met); the slow one six times more; ``focuspress
+bench matrix --full`` runs the product.
 """
 
 from __future__ import annotations
