@@ -65,6 +65,11 @@ def _deep16(path: Path) -> None:
     Image.fromarray(grey).save(path, "PNG")
 
 
+def _float_grey(path: Path) -> None:
+    grey = np.asarray(Image.fromarray(_photo()).convert("L"), dtype=np.float32) / 255.0
+    Image.fromarray(grey).save(path, "TIFF")  # 32-bit float, 0..1 as raw developers write it
+
+
 def _palette(path: Path) -> None:
     image = Image.fromarray(_photo()).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
     image.info["transparency"] = 0
@@ -153,6 +158,7 @@ CASES: list[Case] = [
     Case("bomb.png", "refused", "decompression-bomb guard", _write(bomb_png()), "too_large"),
     Case("cmyk.jpg", "ok", "converted to RGB", _cmyk),
     Case("deep16.png", "ok", "16-bit reduced to 8 bits", _deep16),
+    Case("float-grey.tif", "ok", "0..1 read as black..white", _float_grey),
     Case("palette-transparent.png", "ok", "transparency flattened onto white", _palette),
     Case("grey-alpha.png", "ok", "alpha flattened onto white", _grey_alpha),
     Case("animated-gif.gif", "ok", "first frame", _animated("GIF")),

@@ -56,6 +56,9 @@ def _check_ok_outputs(outbox: Path, names: list[str]) -> None:
                 assert (ImageOps.exif_transpose(image) or image).size == (96, 128)
             if case.name == "icc-profile.jpg":
                 assert image.info.get("icc_profile"), "ICC profile dropped"
+            if case.name == "float-grey.tif":
+                # the photo's own range (0..1 as black..white), not a black frame
+                assert int(np.asarray(image.convert("L")).max()) > 150, "float photo came out dark"
             if case.name == "palette-transparent.png":
                 # transparent index 0 pixels are white now, not the palette's colour 0
                 assert np.asarray(image.convert("RGB")).max() == 255

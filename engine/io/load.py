@@ -342,8 +342,12 @@ def _to_rgb8(image: Image.Image, background: tuple[int, int, int], notes: list[s
         notes.append("16-bit greyscale reduced to 8 bits")
         return np.repeat(grey[..., None], 3, axis=2)
     if mode == "F":
-        arr = np.asarray(image, dtype=np.float64)
-        grey = np.clip(np.round(arr), 0, 255).astype(np.uint8)
+        # 32-bit float greyscale (TIFF's SampleFormat 3): raw developers and scientific tools write
+        # 0..1 (black..white); read as 0..255 such a photo came out black. 0..255 when it goes past 1.
+        arr = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        peak = 1.0 if float(arr.max(initial=0.0)) <= 1.0 else 255.0
+        grey = np.clip(np.round(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
+        notes.append("32-bit float greyscale reduced to 8 bits" + (" (0..1 as black..white)" if peak == 1.0 else ""))
         return np.repeat(grey[..., None], 3, axis=2)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
