@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms, ImageOps, features
 
 import focuspress
 from focuspress.bench.photos import detailed_photo, encoded
@@ -98,6 +98,33 @@ def test_a_phones_heic_compresses_with_its_metadata(tmp_path, policy):
     assert tags["IFD0:Make"] == "Apple" and tags["IFD0:Model"] == "iPhone 11 Pro"
     assert tags["ExifIFD:DateTimeOriginal"] == "2020:05:04 18:44:06"
     assert any(k.startswith("XMP") for k in tags)
+    assert ("GPS:GPSLatitude" in tags) == (policy == "keep")
+
+
+@needs_exiftool
+@pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF plugin (Pillow >= 11.3 wheels do)")
+@pytest.mark.parametrize("policy", ["keep", "no-location", "strip"])
+def test_an_avif_compresses_upright_with_its_metadata(tmp_path, policy):
+    """AVIF (Pillow's plugin): stored 640x480 with Orientation 6, so shown 480x640; a JPEG out, upright,
+    with the camera's tags and location as the policy says, and its ICC profile under every policy."""
+    photo = detailed_photo(480, 640)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "Focus", "Cam 1", 6
+    exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 30.0, 0.0)})
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = tmp_path / "snap.avif"
+    Image.fromarray(photo).save(path, "AVIF", quality=90, exif=exif.tobytes(), icc_profile=icc)
+    result = focuspress.compress(path, metadata=policy, saliency="none", quality=90)
+    out = result.save(tmp_path / "out.jpg")
+    with Image.open(out) as shown:
+        assert shown.format == "JPEG"
+        upright = np.asarray((ImageOps.exif_transpose(shown) or shown).convert("RGB"), dtype=np.float32)
+    assert upright.shape == (640, 480, 3)  # turned as the tag said, once
+    turned = np.rot90(photo, -1).astype(np.float32)  # Orientation 6: the stored top is on the right
+    assert np.abs(upright - turned).mean() < 0.25 * np.abs(upright - turned[::-1, ::-1]).mean()
+    tags = _tags(out)
+    assert "ICC_Profile:ProfileDescription" in tags
+    assert ("IFD0:Make" in tags) == (policy != "strip")
     assert ("GPS:GPSLatitude" in tags) == (policy == "keep")
 
 

@@ -36,11 +36,14 @@ from focuspress.engine.io.native import native_warnings
 DEFAULT_MAX_PIXELS = 120_000_000
 #: Transparent pixels are composited onto white, as a browser shows them on a page.
 DEFAULT_BACKGROUND = (255, 255, 255)
-SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF", "HEIF")
+#: (AVIF: Pillow's own plugin, libavif in its wheels since 11.3; phones' and browsers' newer format)
+SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF")
 #: File name suffixes of those formats: what folder inputs (CLI, daemon patterns, bench) take.
-SUPPORTED_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif")
+SUPPORTED_SUFFIXES = (
+    ".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".avif",
+)  # fmt: skip
 #: How refusals name the formats (one wording everywhere).
-FORMAT_LIST = "a PNG, JPEG, WebP, TIFF, BMP, GIF or HEIC"
+FORMAT_LIST = "a PNG, JPEG, WebP, TIFF, BMP, GIF, HEIC or AVIF"
 #: The preview's long side is at least this (the map network sees 448, the face detector 400).
 PREVIEW_SIDE = 512
 #: JPEGs with more pixels than this are decoded at full size only on demand.

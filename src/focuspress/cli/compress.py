@@ -68,7 +68,7 @@ def compress(
     images: Annotated[
         list[Path],
         typer.Argument(
-            help="Photos to compress (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC), or folders of them.",
+            help="Photos to compress (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC, AVIF), or folders of them.",
             show_default=False,
             readable=False,  # unreadable files get the engine's one-line reason; the rest still run
         ),
@@ -159,7 +159,7 @@ def compress(
     --min-saving, the output is the input made smaller losslessly ("lossless") or the input
     itself ("kept"); the outcome column says which. Metadata: --metadata keep|no-location|strip
     (keep carries everything: EXIF with maker notes and thumbnail, XMP, IPTC, ICC, MPF images
-    such as gain maps, a motion photo's video). HEIC in, a JPEG out.
+    such as gain maps, a motion photo's video). HEIC or AVIF in, a JPEG out.
 
     An existing OUTPUT/<name>.jpg is kept: the new file is <name>-1.jpg (as the daemon does),
     unless --overwrite. An input is never overwritten. A bad input prints one error line and
