@@ -137,6 +137,20 @@ class CompressOptions(BaseModel):
         given = [name for name in ("quality", "target_size", "target_ssimulacra2") if getattr(self, name) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of quality, target_size, target_ssimulacra2 (got {', '.join(given)})")
+        # the contract's targets with another mode would be silently ignored (-q 50 --subject-ssimulacra2
+        # 95 wrote a q50 file): said instead, like two targets at once
+        moved = [
+            name
+            for name, default in (
+                ("subject_ssimulacra2", DEFAULT_SUBJECT_SSIMULACRA2),
+                ("photo_ssimulacra2", DEFAULT_PHOTO_SSIMULACRA2),
+            )
+            if getattr(self, name) != default
+        ]
+        if given and moved:
+            raise ValueError(
+                f"{given[0]} replaces the contract ({' and '.join(moved)} would be ignored): give one or the other"
+            )
         return self
 
     @property

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from focuspress.engine.options import CompressOptions
 from tests.conftest import encode, synthetic_photo
 
 CLI = [sys.executable, "-m", "focuspress"]
@@ -110,6 +111,19 @@ def test_every_bad_option_value_is_one_line_naming_the_field(tmp_path, flag, val
 def test_both_targets_at_once_is_refused(tmp_path):
     proc = run("compress", tmp_path / "x.png", "--target-size", "10KB", "--target-ssimulacra2", "80")
     assert proc.returncode == 2 and "give one of" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "mode", [("-q", "50"), ("--target-size", "20KB"), ("--target-ssimulacra2", "70")], ids=["q", "size", "score"]
+)
+def test_a_contract_target_with_another_mode_is_refused_not_ignored(tmp_path, mode):
+    """``-q 50 --subject-ssimulacra2 95`` wrote a q50 file and dropped the 95 without a word."""
+    proc = run("compress", tmp_path / "x.png", *mode, "--subject-ssimulacra2", "95", "-o", tmp_path / "o")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "replaces the contract (subject_ssimulacra2 would be ignored)" in proc.stderr
+    # at their defaults the targets are not in the way; the engine's own copies keep working
+    options = CompressOptions.parse(quality=50, subject_ssimulacra2=90.0)
+    assert options.mode == "quality" and options.replace(roi_strength=0.0).quality == 50
 
 
 def test_an_input_that_would_be_overwritten_is_refused_and_the_others_are_done(tmp_path):
