@@ -70,6 +70,17 @@ def _float_grey(path: Path) -> None:
     Image.fromarray(grey).save(path, "TIFF")  # 32-bit float, 0..1 as raw developers write it
 
 
+def float_rgb_tiff(height: int, width: int) -> bytes:
+    """A 32-bit float RGB TIFF (as raw developers export), which Pillow does not read."""
+    pixels = np.linspace(0.0, 1.0, height * width * 3, dtype="<f4").tobytes()
+    tags = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 3, 158), (259, 3, 1, 1), (262, 3, 1, 2)]
+    tags += [(273, 4, 1, 170), (277, 3, 1, 3), (278, 4, 1, height), (279, 4, 1, len(pixels)), (339, 3, 3, 164)]
+    ifd = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *tag) for tag in tags) + b"\0" * 4
+    head = b"II*\0" + struct.pack("<I", 8) + ifd  # 8 + 2 + 120 + 4 = 134 bytes
+    head += b"\0" * (158 - len(head)) + struct.pack("<3H", 32, 32, 32) + struct.pack("<3H", 3, 3, 3)
+    return head + b"\0" * (170 - len(head)) + pixels
+
+
 def _palette(path: Path) -> None:
     image = Image.fromarray(_photo()).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
     image.info["transparency"] = 0
@@ -159,6 +170,13 @@ CASES: list[Case] = [
     Case("cmyk.jpg", "ok", "converted to RGB", _cmyk),
     Case("deep16.png", "ok", "16-bit reduced to 8 bits", _deep16),
     Case("float-grey.tif", "ok", "0..1 read as black..white", _float_grey),
+    Case(
+        "float-colour.tif",
+        "refused",
+        "a TIFF of a kind this decoder does not read",
+        _write(float_rgb_tiff(6, 5)),
+        "undecodable",
+    ),
     Case("palette-transparent.png", "ok", "transparency flattened onto white", _palette),
     Case("grey-alpha.png", "ok", "alpha flattened onto white", _grey_alpha),
     Case("animated-gif.gif", "ok", "first frame", _animated("GIF")),

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from focuspress.engine.errors import InputError, OutputError
+from focuspress.engine.errors import InputError, OutputError, Reason
 from focuspress.engine.io import atomic_write, load_image, refuse_overwrite
 from tests.conftest import encode, synthetic_photo
+from tests.corpus import float_rgb_tiff
 
 
 def test_png_roundtrip(tmp_path, photo):
@@ -126,6 +127,22 @@ def test_float_grey_tiff_in_either_range(tmp_path):
     loaded = load_image(wide)
     assert loaded.rgb[0, 0, 0] == 0 and loaded.rgb.max() == 200
     assert abs(int(loaded.rgb[32, 0, 0]) - round(float(scaled[32, 0]))) <= 1
+
+
+def test_a_known_format_pillow_cannot_read_is_named_not_called_not_an_image(tmp_path):
+    """A float colour TIFF is a TIFF: saying "not a PNG, JPEG, WebP, TIFF..." sent the reader looking for
+    a misnamed text file. Text is still not an image."""
+    path = tmp_path / "developed.tif"
+    path.write_bytes(float_rgb_tiff(6, 5))
+    with pytest.raises(InputError) as info:
+        load_image(path)
+    assert "a TIFF of a kind this decoder does not read: 32-bit float colour" in str(info.value)
+    assert info.value.reason == Reason.UNDECODABLE and "\n" not in str(info.value)
+    text = tmp_path / "notes.jpg"
+    text.write_bytes(b"II service notes, not a photo at all")
+    with pytest.raises(InputError) as info:
+        load_image(text)
+    assert "(not a PNG, JPEG" in str(info.value) and info.value.reason == Reason.NOT_AN_IMAGE
 
 
 def test_atomic_write_leaves_no_temp(tmp_path):
