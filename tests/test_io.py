@@ -114,14 +114,16 @@ def test_float_grey_tiff_in_either_range(tmp_path):
     """A 32-bit float TIFF as raw developers write it (0..1) is read as black..white, not as 0 and 1
     of 255 (a black photo); one that goes past 1 is 0..255; NaN is black, not garbage."""
     ramp = np.linspace(0.0, 1.0, 64 * 64, dtype=np.float32).reshape(64, 64)
+    ramp[0, 1] = np.inf  # (an infinity does not set the range: it is white)
     unit = tmp_path / "unit.tif"
     Image.fromarray(ramp).save(unit)
     loaded = load_image(unit)
     assert loaded.rgb.shape == (64, 64, 3) and loaded.rgb.min() == 0 and loaded.rgb.max() == 255
+    assert loaded.rgb[0, 1, 0] == 255
     assert abs(int(loaded.rgb[32, 0, 0]) - round(255 * float(ramp[32, 0]))) <= 1
     assert any("float" in note for note in loaded.notes)
     wide = tmp_path / "wide.tif"
-    scaled = ramp * 200.0
+    scaled = np.where(np.isfinite(ramp), ramp, 1.0) * 200.0
     scaled[0, 0] = np.nan
     Image.fromarray(scaled).save(wide)
     loaded = load_image(wide)

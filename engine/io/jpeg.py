@@ -77,7 +77,7 @@ class JpegInfo:
         if self.components < 3:
             return True
         (hy, vy), cb, cr = self.sampling[:3]
-        return cb == cr and hy % cb[0] == 0 and vy % cb[1] == 0
+        return cb == cr and min(cb) > 0 and hy % cb[0] == 0 and vy % cb[1] == 0
 
     @property
     def is_ycbcr(self) -> bool:

@@ -182,7 +182,8 @@ def load_image(
         kind = _signature(data)
         if kind is not None:  # one of ours by its first bytes, in a variant Pillow does not read
             raise InputError(
-                f"{name}: cannot decode image (a {kind} of a kind this decoder does not read{_HINTS.get(kind, '')})",
+                f"{name}: cannot decode image ({'an' if kind == 'AVIF' else 'a'} {kind} of a kind this decoder "
+                f"does not read{_HINTS.get(kind, '')})",
                 reason=Reason.UNDECODABLE,
             ) from exc
         raise InputError(f"{name}: cannot decode image (not {FORMAT_LIST})", reason=Reason.NOT_AN_IMAGE) from exc
@@ -353,9 +354,10 @@ def _to_rgb8(image: Image.Image, background: tuple[int, int, int], notes: list[s
     if mode == "F":
         # 32-bit float greyscale (TIFF's SampleFormat 3): raw developers and scientific tools write
         # 0..1 (black..white); read as 0..255 such a photo came out black. 0..255 when it goes past 1.
-        arr = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=255.0, neginf=0.0)
-        peak = 1.0 if float(arr.max(initial=0.0)) <= 1.0 else 255.0
-        grey = np.clip(np.round(arr * (255.0 / peak)), 0, 255).astype(np.uint8)
+        # (the range is read off the finite values; NaN is black, infinities the ends)
+        arr = np.asarray(image, dtype=np.float64)
+        peak = 1.0 if float(arr[np.isfinite(arr)].max(initial=0.0)) <= 1.0 else 255.0
+        grey = np.clip(np.round(np.nan_to_num(arr, nan=0.0) * (255.0 / peak)), 0, 255).astype(np.uint8)
         notes.append("32-bit float greyscale reduced to 8 bits" + (" (0..1 as black..white)" if peak == 1.0 else ""))
         return np.repeat(grey[..., None], 3, axis=2)
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
