@@ -29,6 +29,10 @@ from focuspress.bench.fuzz.matrix import (
     run_matrix,
     source_bytes,
 )
+from focuspress.engine.io.jpeg import JpegInfo
+from focuspress.engine.io.load import LoadedImage
+from focuspress.engine.jpeg_input import pixel_route_reason
+from focuspress.engine.options import CompressOptions
 
 needs_cjpeg = pytest.mark.skipif(CJPEG is None, reason="cjpeg not installed (apt install libjpeg-turbo-progs)")
 
@@ -120,10 +124,6 @@ def test_chroma_sampled_unlike_any_cameras(sampling):
 def test_which_chroma_layouts_the_dct_route_takes():
     """Both chroma planes on one sampling that divides luma's: every camera's layout, 4:1:1 and 3x1
     included; otherwise the pixel route (a reason, not an exception deep in the resampling)."""
-    from focuspress.engine.io.jpeg import JpegInfo
-    from focuspress.engine.io.load import LoadedImage
-    from focuspress.engine.jpeg_input import pixel_route_reason
-    from focuspress.engine.options import CompressOptions
 
     def info(*sampling: tuple[int, int]) -> JpegInfo:
         return JpegInfo(len(sampling), tuple(sampling), np.ones((len(sampling), 8, 8)), False, None, 75.0)

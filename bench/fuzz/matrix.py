@@ -6,8 +6,8 @@ the source's upright size and the right way round. A refusal must be a one-line 
 act on, and there should be none for these files. JPEGs are written by libjpeg-turbo's own
 ``cjpeg`` (every sampling it writes: 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, grey, and two layouts no
 camera writes: Cb and Cr sampled apart, chroma finer than luma; baseline and progressive; restart
-intervals), CMYK JPEGs and PNGs by Pillow; the EXIF Orientation tag is set
-on each, with the stored pixels turned so that the photo is upright once a viewer applies it.
+intervals), CMYK JPEGs and PNGs by Pillow; the EXIF Orientation tag is set on each, with the
+stored pixels turned so that the photo is upright once a viewer applies it.
 
 :func:`matrix_cases` lists the whole product (about 240,000 combinations) or a covering subset:
 each (size, sampling) pair with every scan, orientation, route, mode and policy drawn in turn, so
@@ -55,7 +55,7 @@ SAMPLINGS: dict[str, str | None] = {
     "440": "1x2",
     "411": "4x1",
     # valid layouts no camera writes, per component (Y, Cb, Cr): Cb and Cr sampled unlike each other,
-    # and chroma finer than luma (both ended as internal errors on the DCT route before round 4)
+    # and chroma finer than luma (both ended as internal errors on the DCT route until round 4)
     "apart": "2x1,1x1,1x2",
     "finer": "1x1,2x2,1x1",
     "grey": None,
