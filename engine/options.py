@@ -139,13 +139,9 @@ class CompressOptions(BaseModel):
             raise ValueError(f"give one of quality, target_size, target_ssimulacra2 (got {', '.join(given)})")
         # the contract's targets with another mode would be silently ignored (-q 50 --subject-ssimulacra2
         # 95 wrote a q50 file): said instead, like two targets at once
+        fields = type(self).model_fields
         moved = [
-            name
-            for name, default in (
-                ("subject_ssimulacra2", DEFAULT_SUBJECT_SSIMULACRA2),
-                ("photo_ssimulacra2", DEFAULT_PHOTO_SSIMULACRA2),
-            )
-            if getattr(self, name) != default
+            name for name in ("subject_ssimulacra2", "photo_ssimulacra2") if getattr(self, name) != fields[name].default
         ]
         if given and moved:
             raise ValueError(

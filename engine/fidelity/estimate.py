@@ -44,12 +44,11 @@ import numpy as np
 
 from focuspress.engine.compositor import Prepared, TileProbe
 from focuspress.engine.compositor.block.probe import (
-    ALIGN_BLOCKS,
-    MARGIN_BLOCKS,
     Tile,
     cut_tiles,
     decode_rgb,
     sample_tiles,
+    tile_places,
     window_fits,
 )
 from focuspress.engine.fidelity.subject import Subject
@@ -329,8 +328,7 @@ def _fullest_tiles(grid: tuple[int, int], subject: Subject, taken: set[tuple[int
     bounding box miss it all: a subject of a few small regions far apart (camera-native's
     Bushnell cropped to 2560x1440: three regions in three corners, 4% of the frame) leaves most of
     its box empty, and a subject score needs a tile that holds some of it."""
-    rows = np.arange(0, grid[0] - TILE_BLOCKS - MARGIN_BLOCKS + 1, ALIGN_BLOCKS)
-    cols = np.arange(0, grid[1] - TILE_BLOCKS - MARGIN_BLOCKS + 1, ALIGN_BLOCKS)
+    rows, cols = tile_places(grid, TILE_BLOCKS)
     # the subject's blocks in every aligned tile place, from a summed-area table
     table = np.pad(subject.blocks.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
     held = (

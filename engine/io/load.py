@@ -375,31 +375,22 @@ def _to_rgb8(image: Image.Image, background: tuple[int, int, int], notes: list[s
     return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
 
 
-#: First bytes of the supported formats: a file that has them but that Pillow does not identify is
-#: one of them in a variant it does not read (a raw developer's 32-bit float colour TIFF, say), not
-#: "not an image" (which sends an operator looking for a misnamed text file)
-_SIGNATURES = (
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"GIF8", "GIF"),
-)
-_HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1")
+#: How refusals name a format Pillow registers under another name
+_SHOWN = {"WEBP": "WebP", "HEIF": "HEIC", "MPO": "JPEG"}
 _HINTS = {"TIFF": ": 32-bit float colour, or a compression or layout it lacks"}
 
 
 def _signature(data: bytes) -> str | None:
-    """The supported format ``data`` starts like, or None."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    if data[4:8] == b"ftyp":
-        brand = data[8:12]
-        return "AVIF" if brand in (b"avif", b"avis") else "HEIC" if brand in _HEIF_BRANDS else None
-    # "BM" alone could start a text file: its header's size too, hardly
-    if data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in (12, 40, 52, 56, 64, 108, 124):
-        return "BMP"
-    return next((kind for magic, kind in _SIGNATURES if data.startswith(magic)), None)
+    """The supported format whose Pillow plugin recognises ``data``'s first bytes (each plugin's own
+    test, as ``Image.open`` runs it), or None. A file one recognises but none opens is that format
+    in a variant Pillow does not read (a raw developer's 32-bit float colour TIFF, say), not "not an
+    image" (which sends an operator looking for a misnamed text file)."""
+    prefix = data[:16]
+    for fmt in SUPPORTED_FORMATS:
+        accept = Image.OPEN.get(fmt, (None, None))[1]
+        if accept is not None and accept(prefix):
+            return _SHOWN.get(fmt, fmt)
+    return None
 
 
 def decode_reason(exc: BaseException) -> Reason:

@@ -200,6 +200,16 @@ def window_fits(grid: tuple[int, int], size: int) -> bool:
     return min(grid) >= size + 2 * MARGIN_BLOCKS
 
 
+def tile_places(grid: tuple[int, int], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and columns (in blocks, :data:`ALIGN_BLOCKS` apart) where a tile of ``size`` blocks may
+    start in a ``grid`` of luma blocks: it keeps :data:`MARGIN_BLOCKS` from the bottom and right
+    edges (its window's margin there). Empty where the photo holds no tile's window."""
+    if not window_fits(grid, size):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    last_row, last_col = grid[0] - size - MARGIN_BLOCKS, grid[1] - size - MARGIN_BLOCKS
+    return np.arange(0, last_row + 1, ALIGN_BLOCKS), np.arange(0, last_col + 1, ALIGN_BLOCKS)
+
+
 def sample_tiles(
     grid: tuple[int, int],
     region: tuple[int, int, int, int],
@@ -212,10 +222,10 @@ def sample_tiles(
     (seeded) aligned place in its cell, each wholly inside the photo's blocks (and inside the
     region where the region holds a tile). None for a photo smaller than a tile's window."""
     top, left, bottom, right = region
-    if not window_fits(grid, size):
+    rows, cols = tile_places(grid, size)
+    if not rows.size or not cols.size:
         return []
-    # a tile keeps MARGIN_BLOCKS from the bottom and right edges (its window's margin there)
-    max_row, max_col = grid[0] - size - MARGIN_BLOCKS, grid[1] - size - MARGIN_BLOCKS
+    max_row, max_col = int(rows[-1]), int(cols[-1])
     height, width = max(size, bottom - top), max(size, right - left)
     cells_y = max(1, round(np.sqrt(count * height / width)))
     cells_x = max(1, round(count / cells_y))
@@ -233,8 +243,8 @@ def sample_tiles(
             # inside the region where it is big enough, inside the photo always
             row = max(row, top) if bottom - top >= size else row
             col = max(col, left) if right - left >= size else col
-            row = min(max(0, row), max_row // ALIGN_BLOCKS * ALIGN_BLOCKS)
-            col = min(max(0, col), max_col // ALIGN_BLOCKS * ALIGN_BLOCKS)
+            row = min(max(0, row), max_row)
+            col = min(max(0, col), max_col)
             if (row, col) not in seen:
                 seen.add((row, col))
                 tiles.append(Tile(row, col, size))
