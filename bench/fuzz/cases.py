@@ -7,7 +7,7 @@ import traceback
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms
 
 from focuspress.bench.fuzz.mutate import RngChoices, mutate
 
@@ -84,6 +84,7 @@ def run_case(data: bytes, quality: float = 75.0) -> tuple[str, str]:
     """
     global _engine
     from focuspress.engine import CompressOptions, Engine, FocuspressError, load_image
+    from focuspress.engine.io import decode_upright
 
     if _engine is None:
         _engine = Engine(saliency="none")
@@ -97,13 +98,13 @@ def run_case(data: bytes, quality: float = 75.0) -> tuple[str, str]:
     except Exception:
         return "crash", traceback.format_exc(limit=8)
     try:
-        with Image.open(io.BytesIO(result.data)) as decoded:
-            decoded.load()
-            # Upright as a viewer shows it: an output that kept the source's pixels (lossless,
-            # kept) keeps its Orientation tag too; a re-encoded one is turned upright, tag 1.
-            upright = ImageOps.exif_transpose(decoded).size
-            if upright != (image.width, image.height):
-                return "bad_output", f"upright size {upright} != {(image.width, image.height)}"
+        # Upright as a viewer shows it: an output that kept the source's pixels (lossless, kept)
+        # keeps its Orientation tag too (and any damage in its EXIF: not used, not warned about);
+        # a re-encoded one is turned upright, tag 1.
+        height, width = decode_upright(result.data).shape[:2]
+        upright = (width, height)
+        if upright != (image.width, image.height):
+            return "bad_output", f"upright size {upright} != {(image.width, image.height)}"
     except Exception:
         return "bad_output", traceback.format_exc(limit=4)
     return "ok", ""
