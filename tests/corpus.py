@@ -81,6 +81,15 @@ def float_rgb_tiff(height: int, width: int) -> bytes:
     return head + b"\0" * (170 - len(head)) + pixels
 
 
+def damaged_exif_jpeg(height: int, width: int) -> bytes:
+    """A JPEG whose EXIF Orientation tag claims more data than its block holds (Pillow warns and
+    skips it)."""
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 274, 3, 1000, 26) + b"\0" * 4
+    app1 = b"Exif\0\0" + tiff
+    plain = encode(_photo(height, width), "JPEG", quality=92)
+    return plain[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + plain[2:]
+
+
 def _palette(path: Path) -> None:
     image = Image.fromarray(_photo()).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
     image.info["transparency"] = 0

@@ -11,6 +11,7 @@ from PIL import Image
 
 from focuspress.engine.options import CompressOptions
 from tests.conftest import encode, synthetic_photo
+from tests.corpus import damaged_exif_jpeg
 
 CLI = [sys.executable, "-m", "focuspress"]
 
@@ -124,6 +125,17 @@ def test_a_contract_target_with_another_mode_is_refused_not_ignored(tmp_path, mo
     # at their defaults the targets are not in the way; the engine's own copies keep working
     options = CompressOptions.parse(quality=50, subject_ssimulacra2=90.0)
     assert options.mode == "quality" and options.replace(roi_strength=0.0).quality == 50
+
+
+def test_a_damaged_exif_is_not_reported_as_a_python_warning(tmp_path):
+    """Pillow's ``UserWarning: Tag data larger than file`` (a damaged EXIF block, parsed again where
+    the DCT route reads the header and where --metrics decodes the output) came out as two "notes"
+    holding a library's file path and source line."""
+    photo = tmp_path / "damaged.jpg"
+    photo.write_bytes(damaged_exif_jpeg(96, 128))
+    proc = run("compress", photo, "-o", tmp_path / "o", "--metrics", "--saliency", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert "UserWarning" not in proc.stderr and "TiffImagePlugin" not in proc.stderr, proc.stderr
 
 
 def test_an_input_that_would_be_overwritten_is_refused_and_the_others_are_done(tmp_path):

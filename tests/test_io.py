@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import os
-import struct
 import warnings
 
 import numpy as np
@@ -14,7 +12,7 @@ from PIL import Image
 from focuspress.engine.errors import InputError, OutputError, Reason
 from focuspress.engine.io import atomic_write, decode_upright, load_image, refuse_overwrite
 from tests.conftest import encode, synthetic_photo
-from tests.corpus import float_rgb_tiff
+from tests.corpus import damaged_exif_jpeg, float_rgb_tiff
 
 
 def test_png_roundtrip(tmp_path, photo):
@@ -153,11 +151,7 @@ def test_a_known_format_pillow_cannot_read_is_named_not_called_not_an_image(tmp_
 def test_an_output_with_a_damaged_exif_decodes_without_a_warning():
     """``--metrics`` and the score mode decode outputs that carry the source's EXIF: an Orientation
     tag claiming more data than its block made Pillow print a UserWarning (two lines on stderr)."""
-    plain = io.BytesIO()
-    Image.fromarray(synthetic_photo(16, 16)).save(plain, "JPEG")
-    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 274, 3, 1000, 26) + b"\0" * 4
-    app1 = b"Exif\0\0" + tiff
-    damaged = plain.getvalue()[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + plain.getvalue()[2:]
+    damaged = damaged_exif_jpeg(16, 16)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         shown = decode_upright(damaged)

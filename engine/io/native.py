@@ -10,6 +10,11 @@ them under its name, the daemon puts them in its log record).
 Descriptor 2 belongs to the whole process, so the capture holds a lock: native decoding runs one
 call at a time while captured (a decode is a small part of a photo's time; the model and the
 encoder still run in parallel).
+
+Python's own warnings are not native lines: a Pillow ``UserWarning`` about a damaged EXIF block
+(``Tag data larger than file``), raised while a JPEG's header is parsed, went to descriptor 2 as
+two lines (the library's file path and its source line) and came back as two "notes". They are
+silenced for the capture, as the loader silences them (a damaged EXIF block is simply not used).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import ctypes
 import os
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -49,7 +55,9 @@ def native_warnings(into: list[str]) -> Iterator[None]:
             _flush_c_streams()
             os.dup2(sink.fileno(), 2)
             try:
-                yield
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    yield
             finally:
                 _flush_c_streams()  # C's stderr may be buffered when it is not a terminal
                 os.dup2(saved, 2)
