@@ -84,6 +84,12 @@ class DaemonMetrics:
         self.model_device = Gauge(
             "focuspress_model_device", "1 for the device the model runs on", ["device"], registry=r
         )
+        self.rescan_backend = Gauge(
+            "focuspress_rescan_backend",
+            "1 for the progressive re-scan this host uses (mozjpeg: libturbojpeg is missing, encodes are slower)",
+            ["backend"],
+            registry=r,
+        )
         self.ready = Gauge("focuspress_ready", "1 once the model is loaded and inboxes are watched", registry=r)
         self.output_errors = Counter(
             "focuspress_output_errors",
@@ -248,6 +254,10 @@ class DaemonMetrics:
     def set_device(self, device: str) -> None:
         for name in ("cpu", "gpu"):
             self.model_device.labels(name).set(1.0 if name == device else 0.0)
+
+    def set_rescan_backend(self, backend: str) -> None:
+        for name in ("turbojpeg", "mozjpeg"):
+            self.rescan_backend.labels(name).set(1.0 if name == backend else 0.0)
 
 
 class _QuietHandler(WSGIRequestHandler):

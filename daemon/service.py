@@ -132,6 +132,12 @@ class Service:
         self._check_fresh_journal()
         self.processor, threads, batch_size, device = self._make_processor()
         self.metrics.set_device(device)
+        from focuspress.engine.api import rescan_backend
+
+        rescan, rescan_line = rescan_backend()
+        self.metrics.set_rescan_backend(rescan)
+        if rescan != "turbojpeg":
+            log.warning("%s", rescan_line)
         self._finish_written()
         self.pool = WorkerPool(self.processor, threads, self.config.queue_size, batch_size, self.metrics)
         self.pool.start()
@@ -142,10 +148,11 @@ class Service:
         self.observe()
         self.notifier.ready(self.status_line())
         log.info(
-            "focuspress daemon ready: %d inbox(es), %s executor, model on %s, metrics on %s:%d",
+            "focuspress daemon ready: %d inbox(es), %s executor, model on %s, re-scan by %s, metrics on %s:%d",
             len(self.config.inboxes),
             self.config.executor,
             device,
+            rescan,
             self.config.metrics.address,
             self.server.port,
         )

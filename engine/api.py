@@ -25,7 +25,7 @@ from focuspress.engine.saliency import DEFAULT_SALIENCY, SaliencyModel, load_sal
 
 Source = str | Path | bytes | np.ndarray | LoadedImage
 
-__all__ = ["Engine", "compress", "importance_map", "shared_engine"]
+__all__ = ["Engine", "compress", "importance_map", "rescan_backend", "shared_engine"]
 
 
 class Engine:
@@ -128,3 +128,12 @@ def importance_map(source: Source, *, saliency: str = DEFAULT_SALIENCY) -> np.nd
     """Where a viewer looks: an HxW float32 map in [0, 1] at the photo's (upright) size."""
     image = as_image(source)
     return resize_map(shared_engine(saliency).maps_for([image])[0], image.height, image.width)
+
+
+def rescan_backend() -> tuple[str, str]:
+    """This machine's progressive re-scan (``turbojpeg``, or ``mozjpeg`` where the system has no
+    libturbojpeg) and one line for an operator saying so, with what to install where it is the
+    slow one: the daemon logs it at start and exports it, ``--version`` and the latency bench print it."""
+    from focuspress.engine.compositor.block import rescan
+
+    return rescan.backend(), rescan.backend_line()

@@ -26,6 +26,29 @@ def test_help_teaches():
     assert "--target-size" in proc.stdout and "--roi-strength" in proc.stdout and "Example" in proc.stdout
 
 
+@pytest.mark.parametrize("turbojpeg", [True, False], ids=["libturbojpeg", "without-libturbojpeg"])
+def test_version_names_the_rescan_and_what_to_install(monkeypatch, turbojpeg):
+    """`--version` says which progressive re-scan this machine has: where libturbojpeg is missing
+    (a pip install cannot bring it) every encode is slower, and the line says what to install."""
+    from typer.testing import CliRunner
+
+    from focuspress import __version__
+    from focuspress.cli import app
+    from focuspress.engine.compositor.block import rescan
+
+    if turbojpeg and rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (apt-get install libturbojpeg0)")
+    if not turbojpeg:
+        monkeypatch.setattr(rescan, "_turbojpeg", lambda: None)
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    first, second = result.output.strip().splitlines()
+    assert first == f"focuspress {__version__}"
+    assert second.startswith("progressive re-scan: ")
+    assert ("apt install libturbojpeg0" in second) is not turbojpeg
+    assert ("TurboJPEG" in second and "mozjpeg" not in second) is turbojpeg
+
+
 def _stubs(help_text: str) -> list[str]:
     """Prose lines of a help screen cut short with more of their paragraph on the next line (a
     paragraph wrapped twice: at the docstring's width, then at the terminal's)."""

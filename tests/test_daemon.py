@@ -290,3 +290,37 @@ def test_outcome_labels_for_jpeg_inputs(tmp_path):
     finally:
         if daemon.proc and daemon.proc.poll() is None:
             daemon.kill()
+
+
+@pytest.mark.parametrize("turbojpeg", [True, False], ids=["libturbojpeg", "without-libturbojpeg"])
+def test_the_progressive_rescan_in_use_is_logged_and_exported(tmp_path, monkeypatch, caplog, turbojpeg):
+    """Without the system's libturbojpeg every encode takes mozjpeg's re-scan, about 4x slower, and a
+    pip install cannot bring it: the daemon says so at start (a warning naming the package) and
+    exports which one it uses, so an operator sees it instead of a slow service."""
+    import logging
+    import urllib.request
+
+    from focuspress.daemon.config import DaemonConfig
+    from focuspress.daemon.service import Service
+    from focuspress.engine.compositor.block import rescan
+
+    if turbojpeg and rescan.backend() != "turbojpeg":
+        pytest.skip("libturbojpeg is not installed (apt-get install libturbojpeg0)")
+    if not turbojpeg:
+        monkeypatch.setattr(rescan, "_turbojpeg", lambda: None)
+    config_path = write_config(tmp_path, metrics={"address": "127.0.0.1", "port": 0})
+    service = Service(DaemonConfig.model_validate(yaml.safe_load(config_path.read_text())), config_path)
+    with caplog.at_level(logging.INFO, logger="focuspress.daemon"):
+        service.start()
+    try:
+        assert service.server is not None
+        with urllib.request.urlopen(f"http://127.0.0.1:{service.server.port}/metrics", timeout=5) as response:
+            body = response.read().decode()
+        used, other = ("turbojpeg", "mozjpeg") if turbojpeg else ("mozjpeg", "turbojpeg")
+        assert f'focuspress_rescan_backend{{backend="{used}"}} 1.0' in body
+        assert f'focuspress_rescan_backend{{backend="{other}"}} 0.0' in body
+        warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+        assert any("apt install libturbojpeg0" in message for message in warned) is not turbojpeg
+        assert any(f"re-scan by {used}" in r.getMessage() for r in caplog.records if "daemon ready" in r.getMessage())
+    finally:
+        service.shutdown()

@@ -27,6 +27,7 @@ def exported_names() -> set[str]:
     metrics = DaemonMetrics()
     metrics.initialize(["cam"])
     metrics.set_device("cpu")
+    metrics.set_rescan_backend("turbojpeg")
     metrics.outbox_free_bytes.labels("cam").set(1)
     metrics.outbox_size_bytes.labels("cam").set(2)
     text = generate_latest(metrics.registry).decode()

@@ -33,14 +33,23 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"focuspress {__version__}")
+        from focuspress.engine.api import rescan_backend
+
+        out.print(f"focuspress {__version__}", highlight=False)
+        out.print(rescan_backend()[1], highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+        Optional[bool],
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and the progressive re-scan this machine has, and exit.",
+        ),
     ] = None,
 ) -> None:
     """focuspress: importance-steered JPEG compression."""

@@ -221,9 +221,12 @@ def bench_latency(
     focuspress bench latency ../shared/data/camera-native --sizes --plot benchmarks/plots/latency_sizes.png
     """
     from focuspress.bench.latency import measure
+    from focuspress.engine.api import rescan_backend
 
     check_choice("--saliency", saliency, saliency_choices())
     paths = _photos(images)
+    # the figures depend on it: without libturbojpeg the encodes take mozjpeg's slower re-scan
+    out.print(rescan_backend()[1], highlight=False, markup=False, soft_wrap=True)
     if sizes:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
