@@ -137,7 +137,7 @@ class Service:
         rescan, rescan_line = rescan_backend()
         self.metrics.set_rescan_backend(rescan)
         if rescan != "turbojpeg":
-            log.warning("%s", rescan_line)
+            log.warning("%s; the daemon picks it up when it next starts", rescan_line)
         self._finish_written()
         self.pool = WorkerPool(self.processor, threads, self.config.queue_size, batch_size, self.metrics)
         self.pool.start()

@@ -182,3 +182,31 @@ def test_an_interrupted_dump_resumes_with_skip_existing(tmp_path):
     names = sorted(p.name for p in out.iterdir())
     assert outputs[0].name in names  # the missing one under its own name, not name-1.jpg
     assert len(names) == 6  # the cut and the stale ones kept, their photos done again beside them
+
+
+def test_a_dump_on_a_machine_without_libturbojpeg_says_so_once(tmp_path, monkeypatch):
+    """Without the system's libturbojpeg every encode takes mozjpeg's re-scan (about 4x slower in
+    that step; pip cannot install it): a folder's worth of photos is told once, on stderr, with
+    what to install; a single photo is not, nor a dump where TurboJPEG is there."""
+    from typer.testing import CliRunner
+
+    from focuspress.cli import app
+    from focuspress.cli.compress import PROCESSES_FROM_PHOTOS
+    from focuspress.engine.compositor.block import rescan
+
+    dump = _dump(tmp_path / "dump", PROCESSES_FROM_PHOTOS)
+    single = sorted(dump.iterdir())[0]
+
+    def notes(*inputs: Path, out: str) -> list[str]:
+        args = ["compress", *map(str, inputs), "-o", str(tmp_path / out), "--executor", "local", "--saliency", "none"]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return [line for line in result.stderr.splitlines() if "libturbojpeg" in line]
+
+    if rescan.backend() == "turbojpeg":
+        assert notes(dump, out="fast") == []
+    monkeypatch.setattr(rescan, "_turbojpeg", lambda: None)
+    told = notes(dump, out="slow")
+    assert len(told) == 1 and told[0].startswith("note: progressive re-scan: mozjpeg's")
+    assert "apt install libturbojpeg0" in told[0]
+    assert notes(single, out="one") == []

@@ -55,7 +55,7 @@ def backend() -> str:
 SLOW_RESCAN = (
     "progressive re-scan: mozjpeg's, about 4x slower than libjpeg-turbo's TurboJPEG, which is not "
     "installed (a 1080p photo's contract takes about 1.5x as long): install libturbojpeg "
-    "(Debian/Ubuntu: apt install libturbojpeg0) and restart"
+    "(Debian/Ubuntu: apt install libturbojpeg0)"
 )
 
 

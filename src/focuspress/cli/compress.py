@@ -211,6 +211,7 @@ def compress(
             _finish(reports, output, json_lines, table, 0.0, "-", [])
             return
         raise typer.Exit(EXIT_BAD_INPUT)
+    _note_slow_rescan(len(plan.runnable))
     if executor == "auto":
         executor = auto_executor(len(plan.runnable))
     ray = RayOptions(address=ray_address, actors=ray_actors, num_gpus=ray_gpus) if executor == "ray" else None
@@ -220,6 +221,19 @@ def compress(
         raise typer.Exit(EXIT_FAILURE)
     if totals.failures or plan.refused:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _note_slow_rescan(photos: int) -> None:
+    """One note before a folder's worth of photos where this machine re-scans with mozjpeg (no
+    libturbojpeg: every encode about 4x slower in that step, and pip cannot install it); a photo or
+    two is not worth the line."""
+    if photos < PROCESSES_FROM_PHOTOS:
+        return
+    from focuspress.engine.api import rescan_backend
+
+    backend, line = rescan_backend()
+    if backend != "turbojpeg":
+        note(line)
 
 
 #: ``--executor auto`` starts worker processes (a model each, a second or two to load) from this
