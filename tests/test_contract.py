@@ -272,6 +272,7 @@ class _ScriptedEstimator:
 
     exact = False
     subject_at_every_trial = False
+    small = False
 
     def __init__(
         self, photo_per_doubling: float = 4.0, photo_with_subject: bool = False, subject_ceiling: float = 100.0
@@ -306,6 +307,7 @@ def test_a_photo_without_a_subject_starts_where_its_target_with_the_margin_lies(
         exact = False
         photo_with_subject = False
         subject_at_every_trial = False
+        small = False
 
         def __init__(self) -> None:
             self.calls: list[float] = []
@@ -576,6 +578,62 @@ def test_tiles_on_the_photos_left_edge_show_what_the_whole_encode_does(sampling,
         groups = mosaic_groups(tiles, variant.grid, variant.margin)
         assert sorted(i for group in groups for i in group) == [0, 1, 2, 3] and len(groups) == 2
         _assert_tiles_as_encoded(variant, tiles, image, ((90.0, 8.0),), sampling)
+
+
+@pytest.mark.parametrize("sampling", ["420", "422", "411"])
+def test_tiles_of_two_sizes_in_one_probe_show_what_the_whole_encode_does(sampling, tmp_path):
+    """Where the photo is sampled with small tiles (``estimate.SMALL_BELOW_COVERAGE``) a trial probes
+    them with the subject's 256-pixel tiles: a mosaic holds windows of one size, so each size gets
+    its own (a left-edge tile of each size still opens one of its own), and every tile, in the
+    order asked, is pixel for pixel what the real encode shows there."""
+    from focuspress.engine.compositor.block.probe import Tile, mosaic_groups
+
+    image, _, variants = _camera_variants(sampling, 6, tmp_path)
+    tiles = [Tile(8, 40, 16), Tile(0, 0, 32), Tile(36, 64, 16), Tile(24, 0, 16), Tile(40, 88, 32), Tile(4, 100, 16)]
+    for variant in variants:
+        groups = mosaic_groups(tiles, variant.grid, variant.margin)
+        assert sorted(i for group in groups for i in group) == list(range(len(tiles)))
+        assert all(len({tiles[i].size for i in group}) == 1 for group in groups)
+        _assert_tiles_as_encoded(variant, tiles, image, ((90.0, 8.0), (94.0, 1.0)), sampling)
+
+
+@pytest.mark.parametrize(
+    "size, small", [((1080, 1920), True), ((720, 1280), False), ((480, 640), False), ((1600, 2400), False)]
+)
+def test_photos_the_large_tiles_barely_cover_are_sampled_with_small_ones(size, small):
+    """At 1080p three 256-pixel photo tiles cover a tenth of the photo, each a quarter of its height:
+    the photo is then sampled with four 128-pixel tiles for each (the same pixels, spread over more
+    places), debiased by their own fit, while the subject keeps the 256-pixel tiles it had (its
+    estimate and bias are theirs). Smaller snapshots keep the large tiles (they cover a fifth of
+    the photo or more), and so do photos whose short side holds six tiles or more."""
+    from focuspress.engine.fidelity import estimate
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.options import CompressOptions
+
+    height, width = size
+    rgb = np.asarray(Image.fromarray(detailed_photo(192, 256, seed=3)).resize((width, height), Image.BICUBIC))
+    image = load_image(encoded(rgb, "JPEG", quality=95, subsampling=2))
+    importance = _blob_map(height, width, [(height // 4, width // 3, 3 * height // 4, 2 * width // 3)])
+    prepared, subject, _ = prepare_contract(image, importance, CompressOptions())
+    assert prepared.tiles is not None and not subject.empty
+    tiles = estimate.TileEstimator(prepared.tiles, subject)
+    photo = tiles.tiles[: tiles.photo_count]
+    large = estimate.photo_tile_count(prepared.tiles.grid)
+    assert tiles.small is small
+    if small:
+        assert {t.size for t in photo} == {estimate.SMALL_TILE_BLOCKS}
+        assert len(photo) >= estimate.SMALL_PER_TILE * large
+    else:
+        assert {t.size for t in photo} == {estimate.TILE_BLOCKS} and len(photo) >= large
+    assert tiles.subject_index and all(tiles.tiles[i].size == estimate.TILE_BLOCKS for i in tiles.subject_index)
+    raw = estimate.TileEstimator(prepared.tiles, subject, raw=True).scores(90.0, 8.0)
+    fixed = tiles.scores(90.0, 8.0)
+    assert fixed.photo == pytest.approx(estimate.debias(raw.photo, "photo_small" if small else "photo"))
+    assert fixed.subject == pytest.approx(estimate.debias(raw.subject, "subject"))
+    # the subject's tiles, and so its score, are the large design's whichever samples the photo
+    large = estimate.TileEstimator(prepared.tiles, subject, design=estimate.large_design(prepared.tiles.grid))
+    assert [tiles.tiles[i] for i in tiles.subject_index] == [large.tiles[i] for i in large.subject_index]
+    assert fixed.subject == pytest.approx(large.scores(90.0, 8.0).subject, abs=1e-6)
 
 
 @pytest.mark.parametrize("sampling", ["444", "422"])

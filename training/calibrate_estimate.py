@@ -11,8 +11,10 @@ whole photo and on the subject (the photo's error maps pooled over the subject's
 ``raw - full = a * (100 - raw) + b`` is fitted per score (least squares) and printed as the
 ``BIAS`` to ship in ``engine/fidelity/estimate.py``; the residuals after it, per size and per
 background multiplier, on the training photos and on the validation photos it never saw, are the
-estimate's stated error. Photos too small for a tile are scored exactly by the contract, and
-have no points here.
+estimate's stated error. The photo score is measured with 256-pixel tiles at every size
+(``photo``) and, where they would cover little of the photo, with the 128-pixel tiles the engine
+samples 1080p-class photos with (``photo_small``: ``estimate.SMALL_BELOW_COVERAGE``). Photos too
+small for a tile are scored exactly by the contract, and have no points here.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ def _points(job: tuple[str, tuple[int, int] | None]) -> list[tuple[str, str, flo
 
     from focuspress.engine.api import Engine
     from focuspress.engine.fidelity.contract import prepare_contract
-    from focuspress.engine.fidelity.estimate import TileEstimator, fits_tiles
+    from focuspress.engine.fidelity.estimate import (
+        TileEstimator,
+        covers_little,
+        fits_tiles,
+        large_design,
+        small_design,
+    )
     from focuspress.engine.io import load_image
     from focuspress.engine.jpeg_input import to_stored_orientation
     from focuspress.engine.metrics.ssimulacra2 import ssimulacra2_with_region
@@ -61,7 +69,13 @@ def _points(job: tuple[str, tuple[int, int] | None]) -> list[tuple[str, str, flo
     probe = prepared.tiles
     if probe is None or not fits_tiles(probe.grid):
         return []
-    estimator = TileEstimator(probe, subject, raw=True)
+    # the 256-pixel photo tiles at every size; the 128-pixel ones too wherever the large ones cover
+    # little of the photo (1920x1080 crops and whole photos: wider than where the engine uses them,
+    # ``estimate.photo_design``, so that their bias is fitted on both sides of that line)
+    estimator = TileEstimator(probe, subject, raw=True, design=large_design(probe.grid))
+    small = (
+        TileEstimator(probe, subject, raw=True, design=small_design(probe.grid)) if covers_little(probe.grid) else None
+    )
     reference = to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
     weight = subject.weight() if not subject.empty else np.zeros(reference.shape[:2], np.float32)
     label = _size_label(size)
@@ -73,6 +87,8 @@ def _points(job: tuple[str, tuple[int, int] | None]) -> list[tuple[str, str, flo
                 shown = np.asarray(decoded.convert("RGB"))
             photo, region = ssimulacra2_with_region(reference, shown, weight)
             out.append(("photo", label, background, raw.photo, photo))
+            if small is not None:
+                out.append(("photo_small", label, background, small.scores(quality, background).photo, photo))
             if not subject.empty and raw.subject is not None:
                 out.append(("subject", label, background, raw.subject, region))
     return out
@@ -106,7 +122,7 @@ def main() -> None:
         train = [p for rows in pool.map(_points, jobs("train")) for p in rows]
         val = [p for rows in pool.map(_points, jobs("val")) for p in rows]
     bias = {}
-    for kind in ("photo", "subject"):
+    for kind in ("photo", "subject", "photo_small"):
         fitted = fit([(r, f) for k, _, _, r, f in train if k == kind])
         bias[kind] = fitted
         for label, rows in (("train", train), ("val", val)):

@@ -3,11 +3,13 @@
 A photo's full SSIMULACRA2 costs more than its encode (a decode and six scales over every pixel,
 about 140 ms per megapixel here), and the search needs several trials. :class:`TileEstimator`
 scores a trial on sampled tiles instead, at every photo size: 256-pixel squares, stratified over
-the photo (the photo score) plus tiles where the subject is (the subject score), decoded as a
-viewer decodes them (``compositor/block/probe.py``) and pooled over all six of the photo's
-scales (a tile alone would stop at five, and a missing scale counts as no error at all). Both
-scores come from one pass over each tile's error maps: the photo's pools every pixel of the
-photo tiles, the subject's pools the subject's pixels of every tile
+the photo (the photo score; from 1080p up, where three of them cover under a tenth of it, four
+times as many 128-pixel squares: :data:`SMALL_BELOW_COVERAGE`) plus 256-pixel tiles where the
+subject is (the subject score), decoded as a viewer decodes them (``compositor/block/probe.py``)
+and pooled over all six of the photo's scales (a tile alone would stop at five, and a missing
+scale counts as no error at all). Both scores come from one pass over each tile's error maps:
+the photo's pools every pixel of the photo tiles, the subject's pools the subject's pixels of
+every 256-pixel tile
 (:meth:`~focuspress.engine.metrics.ssimulacra2.Reference.both_sums`). A trial asks only for what
 it needs: the quality step of the search probes the subject's tiles alone, the background step
 the photo's (the subject's blocks do not change with the background: ``subject.py``).
@@ -80,7 +82,8 @@ JOINT_EXTRA_TILES = 1
 #: are pooled as they come (what the calibration compares against).
 STRATIFY = True
 #: The raw tile estimate's bias, per score: estimate - full ~= a * (100 - estimate) + b (see the docstring).
-BIAS = {"photo": (0.0138, 0.2641), "subject": (-0.0023, 0.3345)}
+#: "photo_small": the photo's from small tiles (:data:`SMALL_BELOW_COVERAGE`).
+BIAS = {"photo": (0.0138, 0.2641), "subject": (-0.0023, 0.3345), "photo_small": (0.0610, 0.0685)}
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class Estimator(Protocol):
     #: blurs reach blocks the multiplier changes) and costs nothing more to score there; a tile
     #: estimate's subject is taken where its quality settled, within its stated error
     subject_at_every_trial: bool
+    #: whether the photo is sampled with small tiles (its estimate then has its own bias and margin)
+    small: bool
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
         """The scores of the encode at (``quality``, ``background``); a score not asked for may be NaN
@@ -131,6 +136,49 @@ def photo_tile_count(grid: tuple[int, int]) -> int:
     return int(np.clip(round(PHOTO_FRACTION * rows * cols / TILE_BLOCKS**2), *PHOTO_TILES))
 
 
+#: Where the photo tiles would cover under :data:`SMALL_BELOW_COVERAGE` of the photo and each
+#: spans more than :data:`SMALL_WHERE_TILE_SPANS` of its short side (1080p and 1440p snapshots,
+#: photos under 1536 pixels a side), they are 128-pixel squares instead, four for each 256-pixel
+#: one (the same pixels). A photo's error is clustered (a sky's banding, a wall's lost grain), and
+#: three tiles that each span a quarter of the frame sample three places of it: at the settled
+#: knobs of camera-native's 22 photos cropped to 1920x1080, scored on every tile place, three
+#: 256-pixel tiles drawn as the contract draws them gave a raw photo estimate off the full metric
+#: by sd 2.04 (1.70 of it from the draw alone), twelve 128-pixel tiles 1.10 (0.80). In the
+#: contract (three tile draws each, ``benchmarks/README.md``): at 1920x1080 the settled estimate's
+#: error sd 1.09 -> 0.75 and p10 photo 80.1 -> 80.8 for 0.9% more bytes and 6% more of the
+#: search's time; at 2560x1440 sd 1.43 -> 0.94, p10 79.1 -> 79.8, the same bytes, 10% more time.
+#: On whole 4-16 MP photos, whose tiles already span under a sixth of the frame, they did not
+#: help (sd 0.59 -> 0.66, median saving 60.0 -> 57.5%): large tiles there. A 128-pixel tile keeps
+#: less of the coarsest scales, so its estimate has its own bias (``BIAS["photo_small"]``), and
+#: the subject keeps the 256-pixel tiles it had (its estimate, bias and margin are theirs). Below
+#: 1080p the tiles cover a fifth of the photo or more: smaller ones would only cost time.
+SMALL_TILE_BLOCKS, SMALL_BELOW_COVERAGE, SMALL_WHERE_TILE_SPANS = 16, 0.15, 1 / 6
+SMALL_PER_TILE = (TILE_BLOCKS // SMALL_TILE_BLOCKS) ** 2
+
+
+def large_design(grid: tuple[int, int]) -> tuple[int, int]:
+    """(side in blocks, count) of 256-pixel photo tiles for a photo of ``grid`` luma blocks."""
+    return TILE_BLOCKS, photo_tile_count(grid)
+
+
+def small_design(grid: tuple[int, int]) -> tuple[int, int]:
+    """The same pixels in 128-pixel photo tiles, four for each 256-pixel one."""
+    return SMALL_TILE_BLOCKS, photo_tile_count(grid) * SMALL_PER_TILE
+
+
+def covers_little(grid: tuple[int, int]) -> bool:
+    """Whether the 256-pixel photo tiles would cover under :data:`SMALL_BELOW_COVERAGE` of the photo."""
+    rows, cols = grid
+    return photo_tile_count(grid) * TILE_BLOCKS**2 < SMALL_BELOW_COVERAGE * rows * cols
+
+
+def photo_design(grid: tuple[int, int]) -> tuple[int, int]:
+    """(side in blocks, count) of the stratified photo tiles of a photo of ``grid`` luma blocks (see
+    :data:`SMALL_BELOW_COVERAGE`)."""
+    spans = TILE_BLOCKS > SMALL_WHERE_TILE_SPANS * min(grid)
+    return small_design(grid) if covers_little(grid) and spans else large_design(grid)
+
+
 def fits_tiles(grid: tuple[int, int]) -> bool:
     """Whether a photo of ``grid`` luma blocks holds one tile's mosaic window (else: scored whole)."""
     return window_fits(grid, TILE_BLOCKS)
@@ -155,21 +203,32 @@ class TileEstimator:
         seed: int = 0,
         raw: bool = False,
         source_pixels: np.ndarray | None = None,
+        design: tuple[int, int] | None = None,
     ) -> None:
         self.prepared = prepared
         #: report the pooled tile scores as they are (the calibration fits the bias on them)
         self.raw = raw
         rows, cols = prepared.grid
         self.scales = scale_count(rows * 8, cols * 8)
-        photo = sample_tiles(prepared.grid, (0, 0, rows, cols), photo_tile_count(prepared.grid), TILE_BLOCKS, seed)
-        if STRATIFY and not subject.empty:  # (tiles hold the subject wherever one can reach it: _subject_tiles)
-            photo += _background_tiles(prepared.grid, subject, photo, seed)
-        extra = [] if subject.empty else _subject_tiles(prepared.grid, subject, photo, seed)
+        # (side, count) of the photo tiles: :func:`photo_design`'s unless given (the calibration
+        # measures both designs on the same photo)
+        side, count = design or photo_design(prepared.grid)
+        #: whether the photo tiles are the small ones (the photo score then has its own bias)
+        self.small = side < TILE_BLOCKS
+        photo = _photo_tiles(prepared.grid, subject, side, count, seed)
+        # the subject's tiles: the large photo tiles holding it, and tiles added where it is; with
+        # small photo tiles, those of the large design all the same (the subject's estimate, its
+        # bias and its margin are theirs), the large photo tiles that hold none of it left out
+        large = photo if not self.small else _photo_tiles(prepared.grid, subject, *large_design(prepared.grid), seed)
+        extra = [] if subject.empty else _subject_tiles(prepared.grid, subject, large, seed)
+        if self.small:
+            held = _holding_most([_weight(subject, tile) for tile in large + extra])
+            extra = [(large + extra)[i] for i in held]
         self.tiles = photo + extra
         self.photo_count = len(photo)
         weights = [_weight(subject, tile) for tile in self.tiles]
         #: tiles holding some of the subject (their indices), photo tiles first
-        self.subject_index = _holding_most(weights)
+        self.subject_index = list(range(len(photo), len(self.tiles))) if self.small else _holding_most(weights)
         #: the photo's tiles that a subject trial does not probe: at most :data:`JOINT_EXTRA_TILES`
         self.photo_with_subject = len(set(range(len(photo))) - set(self.subject_index)) <= JOINT_EXTRA_TILES
         #: the subject's share of the photo, and its sums per quality from the last trial that scored it
@@ -235,11 +294,17 @@ class TileEstimator:
         # 1280x720 crops that chose as two tiles did for 35 of 36 photos, on its 1920x1080 crops
         # for 18 of 18, and there the choice is a tenth of the contract's time.
         rows, cols = self.prepared.grid
-        step = self.photo_count if rows * cols * 64 < ONE_TILE_CHOICE_PIXELS else 2
-        tiles = self.tiles[: self.photo_count : step]
+        if rows * cols * 64 < ONE_TILE_CHOICE_PIXELS:
+            # one tile's pixels: the first tile, or four small ones (:data:`SMALL_BELOW_COVERAGE`)
+            # spread over the photo
+            one = SMALL_PER_TILE if self.small else 1
+            chosen = list(range(0, self.photo_count, max(1, self.photo_count // one)))[:one]
+        else:
+            chosen = list(range(0, self.photo_count, 2))
+        tiles = [self.tiles[i] for i in chosen]
         if not tiles:
             return None
-        references = self._refs[: self.photo_count : step]
+        references = [self._refs[i] for i in chosen]
         kept = keeps_sampling(self.prepared, other, tiles, references, quality)  # type: ignore[arg-type]
         return other if kept else None
 
@@ -252,7 +317,18 @@ class TileEstimator:
         return clone
 
     def _fix(self, raw: float, kind: str) -> float:
+        kind = "photo_small" if kind == "photo" and self.small else kind
         return raw if self.raw else debias(raw, kind)
+
+
+def _photo_tiles(grid: tuple[int, int], subject: Subject, side: int, count: int, seed: int) -> list[Tile]:
+    """``count`` stratified tiles of ``side`` blocks over the photo, and those added where the subject
+    leaves the rest of the photo unsampled (:func:`_background_tiles`)."""
+    rows, cols = grid
+    photo = sample_tiles(grid, (0, 0, rows, cols), count, side, seed)
+    if STRATIFY and not subject.empty:  # (tiles hold the subject wherever one can reach it: _subject_tiles)
+        photo += _background_tiles(grid, subject, photo, seed)
+    return photo
 
 
 def _source_tiles(prepared: TileProbe, tiles: list[Tile], source_pixels: np.ndarray | None) -> list[np.ndarray]:
@@ -371,21 +447,23 @@ def _background_tiles(grid: tuple[int, int], subject: Subject, photo: list[Tile]
     which is what the background multiplier coarsens, unseen: on camera-native's Minolta cropped to
     1280x720 (a subject of 68% of the frame, three photo tiles 90-100% subject) the estimate stayed
     at 87.6 from multiplier 4 to 32 while the full metric fell from 85.9 to 76.8."""
+    side = photo[0].size if photo else TILE_BLOCKS
+    per = (TILE_BLOCKS // side) ** 2  # (small photo tiles: four for each large one, counts with them)
     held = sum(1.0 - _coverage(subject, tile) for tile in photo)
     wanted = (1.0 - subject.share) * len(photo)
-    if len(photo) * TILE_BLOCKS**2 >= DENSE_PHOTO_SHARE * grid[0] * grid[1]:
-        wanted = min(wanted, DENSE_REST_TILES)
+    if len(photo) * side**2 >= DENSE_PHOTO_SHARE * grid[0] * grid[1]:
+        wanted = min(wanted, DENSE_REST_TILES * per)
     if held >= wanted:
         return []
     taken = {(t.row, t.col) for t in photo}
     candidates = [
         t
-        for t in sample_tiles(grid, (0, 0, grid[0], grid[1]), 4 * BACKGROUND_TILES, TILE_BLOCKS, seed + 2)
+        for t in sample_tiles(grid, (0, 0, grid[0], grid[1]), 4 * BACKGROUND_TILES * per, side, seed + 2)
         if (t.row, t.col) not in taken
     ]
     covered = sorted((_coverage(subject, t), index, t) for index, t in enumerate(candidates))
     added: list[Tile] = []
-    for coverage, _, tile in covered[:BACKGROUND_TILES]:
+    for coverage, _, tile in covered[: BACKGROUND_TILES * per]:
         if held >= wanted or coverage >= 1.0:
             break
         added.append(tile)
@@ -425,6 +503,7 @@ class FullEstimator:
     exact = True
     photo_with_subject = True  # (both scores come from the one pass every trial makes)
     subject_at_every_trial = True
+    small = False
 
     def __init__(self, prepared: Prepared, reference: np.ndarray, subject: Subject, *, orientation: int = 1) -> None:
         self.prepared = prepared

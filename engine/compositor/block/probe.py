@@ -126,12 +126,14 @@ def mosaic_groups(tiles: list[Tile], grid: tuple[int, int], margin: int) -> tupl
     would do; the grouping depends on the margin alone all the same, so that the sampling choice's
     two variants, coded with the same margin, are coded as the same number of files and their
     sizes compare blocks, not headers.)"""
-    edge = [i for i, tile in enumerate(tiles) if tile.window(grid, margin)[2] < 8 * margin]
-    on_edge = set(edge)
-    inner = [i for i in range(len(tiles)) if i not in on_edge]
-    if not edge:
-        return (tuple(inner),)
-    return (tuple([edge[0], *inner]), *((i,) for i in edge[1:]))
+    groups: list[tuple[int, ...]] = []
+    for size in dict.fromkeys(tile.size for tile in tiles):  # (a mosaic holds windows of one size)
+        members = [i for i, tile in enumerate(tiles) if tile.size == size]
+        edge = [i for i in members if tiles[i].window(grid, margin)[2] < 8 * margin]
+        on_edge = set(edge)
+        inner = [i for i in members if i not in on_edge]
+        groups += [tuple(inner)] if not edge else [tuple([edge[0], *inner]), *((i,) for i in edge[1:])]
+    return tuple(groups)
 
 
 def code_windows(
@@ -147,9 +149,14 @@ def code_windows(
     """The mosaics of ``tiles``' windows (``planes[c][t]``: component ``c`` of tile ``t``'s window,
     ``margin`` blocks around the tile), grouped by :func:`mosaic_groups`."""
     groups = mosaic_groups(tiles, grid, margin)
-    size = tiles[0].size + 2 * margin
     files = tuple(
-        mosaic([[component[i] for i in group] for component in planes], tables, factors, size, optimize=optimize)
+        mosaic(
+            [[component[i] for i in group] for component in planes],
+            tables,
+            factors,
+            tiles[group[0]].size + 2 * margin,
+            optimize=optimize,
+        )
         for group in groups
     )
     return Mosaics(groups, files)
