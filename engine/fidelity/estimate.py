@@ -3,13 +3,13 @@
 A photo's full SSIMULACRA2 costs more than its encode (a decode and six scales over every pixel,
 about 140 ms per megapixel here), and the search needs several trials. :class:`TileEstimator`
 scores a trial on sampled tiles instead, at every photo size: 256-pixel squares, stratified over
-the photo (the photo score; from 1080p up, where three of them cover under a tenth of it, four
-times as many 128-pixel squares: :data:`SMALL_BELOW_COVERAGE`) plus 256-pixel tiles where the
-subject is (the subject score), decoded as a viewer decodes them (``compositor/block/probe.py``)
-and pooled over all six of the photo's scales (a tile alone would stop at five, and a missing
-scale counts as no error at all). Both scores come from one pass over each tile's error maps:
-the photo's pools every pixel of the photo tiles, the subject's pools the subject's pixels of
-every 256-pixel tile
+the photo (the photo score; at 1080p and 1440p, where three of them cover a tenth of it and each
+spans a quarter of its height, four times as many 128-pixel squares: :data:`SMALL_BELOW_COVERAGE`)
+plus 256-pixel tiles where the subject is (the subject score), decoded as a viewer decodes them
+(``compositor/block/probe.py``) and pooled over all six of the photo's scales (a tile alone would
+stop at five, and a missing scale counts as no error at all). Both scores come from one pass over
+each tile's error maps: the photo's pools every pixel of the photo tiles, the subject's pools the
+subject's pixels of every 256-pixel tile
 (:meth:`~focuspress.engine.metrics.ssimulacra2.Reference.both_sums`). A trial asks only for what
 it needs: the quality step of the search probes the subject's tiles alone, the background step
 the photo's (the subject's blocks do not change with the background: ``subject.py``).
@@ -105,7 +105,7 @@ class Estimator(Protocol):
     #: blurs reach blocks the multiplier changes) and costs nothing more to score there; a tile
     #: estimate's subject is taken where its quality settled, within its stated error
     subject_at_every_trial: bool
-    #: whether the photo is sampled with small tiles (its estimate then has its own bias and margin)
+    #: whether the photo is sampled with small tiles (its estimate then has its own bias)
     small: bool
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
