@@ -618,13 +618,13 @@ def test_photos_the_large_tiles_barely_cover_are_sampled_with_small_ones(size, s
     assert prepared.tiles is not None and not subject.empty
     tiles = estimate.TileEstimator(prepared.tiles, subject)
     photo = tiles.tiles[: tiles.photo_count]
-    large = estimate.photo_tile_count(prepared.tiles.grid)
+    count = estimate.photo_tile_count(prepared.tiles.grid)
     assert tiles.small is small
     if small:
         assert {t.size for t in photo} == {estimate.SMALL_TILE_BLOCKS}
-        assert len(photo) >= estimate.SMALL_PER_TILE * large
+        assert len(photo) >= estimate.SMALL_PER_TILE * count
     else:
-        assert {t.size for t in photo} == {estimate.TILE_BLOCKS} and len(photo) >= large
+        assert {t.size for t in photo} == {estimate.TILE_BLOCKS} and len(photo) >= count
     assert tiles.subject_index and all(tiles.tiles[i].size == estimate.TILE_BLOCKS for i in tiles.subject_index)
     raw = estimate.TileEstimator(prepared.tiles, subject, raw=True).scores(90.0, 8.0)
     fixed = tiles.scores(90.0, 8.0)
