@@ -272,7 +272,6 @@ class _ScriptedEstimator:
 
     exact = False
     subject_at_every_trial = False
-    small = False
 
     def __init__(
         self, photo_per_doubling: float = 4.0, photo_with_subject: bool = False, subject_ceiling: float = 100.0
@@ -307,7 +306,6 @@ def test_a_photo_without_a_subject_starts_where_its_target_with_the_margin_lies(
         exact = False
         photo_with_subject = False
         subject_at_every_trial = False
-        small = False
 
         def __init__(self) -> None:
             self.calls: list[float] = []

@@ -105,8 +105,6 @@ class Estimator(Protocol):
     #: blurs reach blocks the multiplier changes) and costs nothing more to score there; a tile
     #: estimate's subject is taken where its quality settled, within its stated error
     subject_at_every_trial: bool
-    #: whether the photo is sampled with small tiles (its estimate then has its own bias)
-    small: bool
 
     def scores(self, quality: float, background: float, *, photo: bool = True, subject: bool = True) -> Scores:
         """The scores of the encode at (``quality``, ``background``); a score not asked for may be NaN
@@ -503,7 +501,6 @@ class FullEstimator:
     exact = True
     photo_with_subject = True  # (both scores come from the one pass every trial makes)
     subject_at_every_trial = True
-    small = False
 
     def __init__(self, prepared: Prepared, reference: np.ndarray, subject: Subject, *, orientation: int = 1) -> None:
         self.prepared = prepared

@@ -42,8 +42,10 @@ SUPPORTED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "TIFF", "BMP", "GIF", "HEIF",
 SUPPORTED_SUFFIXES = (
     ".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".avif",
 )  # fmt: skip
+#: The formats as people name them (refusals and the CLI's help list them from here).
+FORMAT_NAMES = ("PNG", "JPEG", "WebP", "TIFF", "BMP", "GIF", "HEIC", "AVIF")
 #: How refusals name the formats (one wording everywhere).
-FORMAT_LIST = "a PNG, JPEG, WebP, TIFF, BMP, GIF, HEIC or AVIF"
+FORMAT_LIST = f"a {', '.join(FORMAT_NAMES[:-1])} or {FORMAT_NAMES[-1]}"
 #: The preview's long side is at least this (the map network sees 448, the face detector 400).
 PREVIEW_SIDE = 512
 #: JPEGs with more pixels than this are decoded at full size only on demand.

@@ -31,6 +31,7 @@ from focuspress.cli.common import saliency_choices as _saliency_choices
 from focuspress.cli.report import TABLE_MODES, LiveProgress, PhotoReport, json_line, print_summary, summary_record
 from focuspress.cli.schema import schema_options
 from focuspress.engine.executors.ray_cluster import RayOptions
+from focuspress.engine.io.load import FORMAT_NAMES
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 
@@ -68,7 +69,7 @@ def compress(
     images: Annotated[
         list[Path],
         typer.Argument(
-            help="Photos to compress (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC, AVIF), or folders of them.",
+            help=f"Photos to compress ({', '.join(FORMAT_NAMES)}), or folders of them.",
             show_default=False,
             readable=False,  # unreadable files get the engine's one-line reason; the rest still run
         ),
