@@ -107,7 +107,8 @@ def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> t
     metadata = output_metadata(image, options)
     try:
         with image.native():  # the re-scans read the source: their complaints are this photo's
-            rescanned = source_rescan(source)  # (checked first: see its docstring)
+            # (an arithmetic-coded source is re-scanned from its Huffman-coded copy: the same levels)
+            rescanned = source_rescan(image.coded or source)  # (checked first: see its docstring)
         lossless: bytes | None = with_metadata(rescanned, metadata)
     except Exception:  # a source mozjpeg cannot re-scan: keeping its bytes is still right
         lossless = None

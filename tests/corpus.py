@@ -169,11 +169,42 @@ def _truncated(fmt: str) -> Callable[[Path], None]:
     return make
 
 
+def arithmetic_jpeg(huffman: bytes) -> bytes:
+    """``huffman`` (a JPEG) with the same levels and markers arithmetic-coded (SOF9): jpeglib's
+    libjpeg writes it (the engine's build: its default, 6b, has no arithmetic coder)."""
+    import tempfile
+
+    import jpeglib
+
+    from focuspress.engine.compositor.block.writer import LIBJPEG
+
+    with tempfile.TemporaryDirectory() as folder, jpeglib.version(LIBJPEG):
+        source, coded = Path(folder) / "huffman.jpg", Path(folder) / "arithmetic.jpg"
+        source.write_bytes(huffman)
+        jpeg = jpeglib.read_dct(str(source))
+        jpeg.load()
+        jpeg.write_dct(str(coded), flags=["+ARITH_CODE"])
+        return coded.read_bytes()
+
+
+def _arithmetic(cut: bool) -> Callable[[Path], None]:
+    def make(path: Path) -> None:
+        # (over 64 KB coded: Pillow decoded smaller ones itself, and refused this as a broken stream)
+        data = arithmetic_jpeg(encode(_photo(480, 640, seed=11), "JPEG", quality=95))
+        path.write_bytes(data[: len(data) // 2] if cut else data)
+
+    return make
+
+
 CASES: list[Case] = [
     Case("empty.jpg", "refused", "empty file", _write(b""), "empty"),
     Case("truncated-png.png", "refused", "cannot decode image", _truncated("PNG"), "truncated"),
     Case("truncated-jpeg.jpg", "refused", "cannot decode image", _truncated("JPEG"), "truncated"),
     Case("png-named.jpg", "ok", "decoded by content, not by name", _write(encode(_photo()))),
+    Case("arithmetic.jpg", "ok", "read through a Huffman-coded copy", _arithmetic(cut=False)),
+    Case(
+        "truncated-arithmetic.jpg", "refused", "an arithmetic-coded JPEG cut short", _arithmetic(cut=True), "truncated"
+    ),
     Case("text.jpg", "refused", "not a PNG, JPEG", _write(b"Hello, this is a text file.\n" * 20), "not_an_image"),
     Case("bomb.png", "refused", "decompression-bomb guard", _write(bomb_png()), "too_large"),
     Case("cmyk.jpg", "ok", "converted to RGB", _cmyk),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 
@@ -172,3 +173,69 @@ def test_refuse_overwrite(tmp_path):
     with pytest.raises(OutputError, match="refusing to overwrite"):
         refuse_overwrite(tmp_path / "." / "a.jpg", [src])
     refuse_overwrite(tmp_path / "b.jpg", [src])
+
+
+def test_an_arithmetic_coded_jpeg_is_read_as_the_same_pixels_and_levels():
+    """Pillow refuses arithmetic coding past its first 64 KB read ("broken data stream": a valid photo
+    called broken). The loader reads it through a Huffman-coded copy: the same pixels as its twin,
+    the contract's output byte for byte the twin's (the DCT route reads the same levels), EXIF kept,
+    and never larger than the arithmetic-coded file itself."""
+    from focuspress.engine import Engine
+    from focuspress.engine.io.jpeg import arithmetic_coded
+    from focuspress.engine.io.load import ARITHMETIC_NOTE
+    from focuspress.engine.options import CompressOptions
+    from tests.corpus import arithmetic_jpeg
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: stored turned, shown upright
+    exif[0x010F] = "TestMake"
+    twin = encode(synthetic_photo(480, 640, 5), "JPEG", quality=95, exif=exif.tobytes())  # (over 64 KB coded)
+    coded = arithmetic_jpeg(twin)
+    assert arithmetic_coded(coded) and not arithmetic_coded(twin)
+    with pytest.raises(OSError):  # (what the loader once passed on as the photo's fault)
+        Image.open(io.BytesIO(coded)).load()
+
+    image, reference = load_image(coded), load_image(twin)
+    assert ARITHMETIC_NOTE in image.notes
+    assert image.data == coded and image.source_bytes == len(coded)
+    assert image.orientation == 6 and image.metadata.exif == reference.metadata.exif
+    assert np.array_equal(image.rgb, reference.rgb)
+
+    engine = Engine(saliency="none")
+    out, out_twin = engine.compress(image, CompressOptions()), engine.compress(reference, CompressOptions())
+    assert out.data == out_twin.data and not arithmetic_coded(out.data)
+    # a saving the output cannot reach: the arithmetic-coded file's own bytes, not its larger copy's
+    kept = engine.compress(load_image(coded), CompressOptions(min_saving=0.95))
+    assert kept.data == coded
+
+
+@pytest.mark.parametrize(
+    ("head", "arithmetic"),
+    [
+        (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc9\x00\x0b", True),  # APP0, then SOF9
+        (b"\xff\xd8\xff\xff\xcf\x00\x0b", True),  # a fill byte, then SOF15
+        (b"\xff\xd8\xff\xc0\x00\x11", False),  # baseline
+        (b"\xff\xd8\xff\xc2\x00\x11", False),  # progressive Huffman
+        (b"\xff\xd8\xff\xda\x00\x08", False),  # scans before any frame (damaged)
+        (b"\x89PNG\r\n\x1a\n", False),
+        (b"\xff\xd8\xff\xe1\xff\xff", False),  # a length past the end
+    ],
+)
+def test_arithmetic_coding_is_read_from_the_frame_marker(head, arithmetic):
+    from focuspress.engine.io.jpeg import arithmetic_coded
+
+    assert arithmetic_coded(head + b"\x00" * 8) is arithmetic
+
+
+def test_a_truncated_arithmetic_coded_jpeg_is_refused_as_truncated(photo):
+    """libjpeg reads a cut arithmetic-coded file with a warning and grey below: refused as truncated,
+    so a daemon waits for the rest of an upload instead of compressing half a photo."""
+    from tests.corpus import arithmetic_jpeg
+
+    coded = arithmetic_jpeg(encode(photo, "JPEG", quality=92))
+    with pytest.raises(InputError) as caught:
+        load_image(coded[: len(coded) // 2], name="cut.jpg")
+    assert caught.value.reason == Reason.TRUNCATED
+    assert str(caught.value) == (
+        "cut.jpg: cannot decode image (image file is truncated: an arithmetic-coded JPEG cut short)"
+    )

@@ -23,6 +23,7 @@ from focuspress.daemon.prometheus import DaemonMetrics
 from focuspress.daemon.workers import Job, Processor
 from focuspress.engine import Engine
 from focuspress.engine.executors.local import LocalExecutor
+from focuspress.engine.io.jpeg import arithmetic_coded
 from focuspress.engine.io.names import display_name, fit_name
 from tests.conftest import encode, synthetic_photo
 from tests.corpus import CASES, as_unprivileged, build
@@ -54,6 +55,9 @@ def _check_ok_outputs(outbox: Path, names: list[str]) -> None:
             if case.name == "exif-rotated.jpg":
                 # a viewer shows it upright: either the pixels were turned or the tag was kept with them
                 assert (ImageOps.exif_transpose(image) or image).size == (96, 128)
+            if case.name == "arithmetic.jpg":
+                # an ordinary (Huffman-coded) JPEG every viewer opens
+                assert not arithmetic_coded(out.read_bytes())
             if case.name == "icc-profile.jpg":
                 assert image.info.get("icc_profile"), "ICC profile dropped"
             if case.name == "float-grey.tif":

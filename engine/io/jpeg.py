@@ -87,6 +87,36 @@ class JpegInfo:
         return self.components == 3 and self.adobe_transform in (None, 1)
 
 
+#: Start-of-frame markers of arithmetic-coded frames (T.81 Table B.1: SOF9-SOF11, SOF13-SOF15) and of
+#: Huffman-coded ones (SOF0-SOF3, SOF5-SOF7)
+_ARITHMETIC_FRAMES = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_HUFFMAN_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7})
+
+
+def arithmetic_coded(data: bytes) -> bool:
+    """Whether ``data`` is a JPEG whose (first) frame is arithmetic-coded, read from its markers up
+    to the frame header (nothing decoded; False for anything else, damaged headers included)."""
+    if data[:2] != b"\xff\xd8":
+        return False
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return False
+        marker = data[at + 1]
+        if marker == 0xFF:  # (fill bytes before a marker)
+            at += 1
+            continue
+        if marker in _ARITHMETIC_FRAMES:
+            return True
+        if marker in _HUFFMAN_FRAMES or marker == 0xDA:  # (a frame of the other kind, or scans already)
+            return False
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # (markers without a length)
+            at += 2
+            continue
+        at += 2 + ((data[at + 2] << 8) | data[at + 3])
+    return False
+
+
 def inspect_jpeg(image: Image.Image) -> JpegInfo | None:
     """The coding parameters of an opened (not yet decoded) JPEG, or None if it is not one."""
     if image.format not in ("JPEG", "MPO"):

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from focuspress.engine.errors import InputError, Reason
-from focuspress.engine.io.jpeg import JpegInfo, inspect_jpeg
+from focuspress.engine.io.jpeg import JpegInfo, arithmetic_coded, inspect_jpeg
 from focuspress.engine.io.metadata import Metadata, read_metadata
 from focuspress.engine.io.names import display_name
 from focuspress.engine.io.native import native_warnings
@@ -57,7 +57,8 @@ class LoadedImage:
 
     ``rgb`` (HxWx3 uint8, upright, alpha flattened) is decoded on first use for a large JPEG;
     ``preview()`` is a small upright copy for the importance map; ``data`` is the file's
-    bytes (None for an array given directly), ``jpeg`` its coding parameters when it is a JPEG.
+    bytes (None for an array given directly), ``coded`` the bytes decoders read (see ``__init__``),
+    ``jpeg`` its coding parameters when it is a JPEG.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class LoadedImage:
         rgb: np.ndarray | None = None,
         *,
         data: bytes | None = None,
+        coded: bytes | None = None,
         size: tuple[int, int] | None = None,
         source_format: str = "",
         source_path: Path | None = None,
@@ -79,6 +81,10 @@ class LoadedImage:
             raise ValueError("a LoadedImage needs pixels, or a file's bytes and its size")
         self._rgb = rgb
         self.data = data
+        #: what decoders read: ``data`` itself, or for an arithmetic-coded JPEG its Huffman-coded copy
+        #: (the same levels: ``io.jpeg.arithmetic_coded``); ``data`` stays the file (its size, and the
+        #: bytes a never-larger result keeps)
+        self.coded = coded if coded is not None else data
         if size is None:
             assert rgb is not None
             size = (int(rgb.shape[1]), int(rgb.shape[0]))
@@ -106,10 +112,10 @@ class LoadedImage:
     @property
     def rgb(self) -> np.ndarray:
         if self._rgb is None:
-            assert self.data is not None
+            assert self.coded is not None
             t0 = time.perf_counter()
             with self.native():
-                self._rgb = _decode(self.data, display_name(self.source_path or "<bytes>"), self._background)[0]
+                self._rgb = _decode(self.coded, display_name(self.source_path or "<bytes>"), self._background)[0]
             self.deferred_decode_ms += (time.perf_counter() - t0) * 1000.0
         return self._rgb
 
@@ -216,11 +222,20 @@ def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
 
 
 def _load(data: bytes, name: str, path: Path | None, max_pixels: int, background) -> LoadedImage:
+    coded, said = _decodable(data, name)
+    loaded = _load_coded(data, coded, name, path, max_pixels, background)
+    loaded._warnings.extend(line for line in said if line not in loaded._warnings)
+    return loaded
+
+
+def _load_coded(data: bytes, coded: bytes, name: str, path: Path | None, max_pixels: int, background) -> LoadedImage:
+    """The photo whose file is ``data``, decoded from ``coded`` (``data``, or its Huffman-coded copy)."""
+    copy_note = () if coded is data else (ARITHMETIC_NOTE,)
     with warnings.catch_warnings():
         # Pillow warns (then errors at 2x) on big images, and on damaged EXIF; our own limit
         # applies before decoding, and a damaged EXIF block is simply not used.
         warnings.simplefilter("ignore")
-        image = _open(data, name, max_pixels)
+        image = _open(coded, name, max_pixels)
         jpeg = inspect_jpeg(image)
         metadata = read_metadata(image, data)
         if image.mode == "CMYK":  # a CMYK profile does not describe the RGB we make of it
@@ -229,19 +244,20 @@ def _load(data: bytes, name: str, path: Path | None, max_pixels: int, background
         if metadata.orientation in (5, 6, 7, 8):
             width, height = height, width
         if jpeg is None or width * height <= LAZY_PIXELS:
-            rgb, notes = _decode(data, name, background)
+            rgb, notes = _decode(coded, name, background)
             return LoadedImage(
-                rgb, data=data, source_format=image.format or "", source_path=path, notes=notes,
-                jpeg=jpeg, metadata=metadata,
+                rgb, data=data, coded=coded, source_format=image.format or "", source_path=path,
+                notes=copy_note + notes, jpeg=jpeg, metadata=metadata,
             )  # fmt: skip
         # A large JPEG: decode at reduced scale only (see the module's docstring).
         image.draft(image.mode if image.mode in ("RGB", "L") else None, _draft_size(image.size))
         image.load()
         converted: list[str] = []
         preview = _to_rgb8(ImageOps.exif_transpose(image) or image, background, converted)
-        notes = tuple(converted)
+        notes = copy_note + tuple(converted)
     return LoadedImage(
         data=data,
+        coded=coded,
         size=(width, height),
         source_format=image.format or "",
         source_path=path,
@@ -251,6 +267,39 @@ def _load(data: bytes, name: str, path: Path | None, max_pixels: int, background
         preview=preview,
         background=background,
     )
+
+
+#: The note an arithmetic-coded JPEG carries (see :func:`_decodable`).
+ARITHMETIC_NOTE = "arithmetic-coded JPEG: read through a Huffman-coded copy of its levels (lossless)"
+
+
+def _decodable(data: bytes, name: str) -> tuple[bytes, list[str]]:
+    """``data``, or for an arithmetic-coded JPEG its Huffman-coded copy (``writer.huffman_coded``),
+    with what libjpeg said while reading it. Pillow refused every such file over 64 KB ("broken
+    data stream": its libjpeg-turbo cannot decode arithmetic coding in pieces), which named a valid
+    photo broken. libjpeg reads such a file cut short
+    without an error (the rest of the copy grey), so "premature end" refuses it as truncated, like
+    any JPEG cut short (an upload still arriving waits for the rest)."""
+    if not arithmetic_coded(data):
+        return data, []
+    # (the JPEG writer's module: jpeglib with the libjpeg build the engine loads, which decodes it)
+    from focuspress.engine.compositor.block.writer import huffman_coded
+
+    said: list[str] = []
+    try:
+        with native_warnings(said):
+            copy = huffman_coded(data)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise InputError(
+            f"{name}: cannot decode image (an arithmetic-coded JPEG libjpeg does not read: {_short(exc)})",
+            reason=Reason.UNDECODABLE,
+        ) from exc
+    if any("premature end" in line.lower() for line in said):
+        raise InputError(
+            f"{name}: cannot decode image (image file is truncated: an arithmetic-coded JPEG cut short)",
+            reason=Reason.TRUNCATED,
+        )
+    return copy, said
 
 
 _heif_registered = False

@@ -357,10 +357,10 @@ def prepare_transcode(
     Raises :class:`CoefficientsUnreadable` where libjpeg cannot read the coefficients of a file
     Pillow decoded (a damaged header, a missing Huffman table): the pixel route still can.
     """
-    assert image.data is not None
+    assert image.coded is not None
     try:
         with image.native():
-            jpeg = read_dct(image.data)
+            jpeg = read_dct(image.coded)
     except (OSError, ValueError, IndexError) as exc:  # libjpeg's refusal, or jpeglib sizing a damaged header
         raise CoefficientsUnreadable("libjpeg refused the file's headers or Huffman tables") from exc
     levels = [jpeg.Y] + ([jpeg.Cb, jpeg.Cr] if jpeg.has_chrominance else [])

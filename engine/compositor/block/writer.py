@@ -167,6 +167,25 @@ def _write_via_tempfile(jpeg: jpeglib.DCTJPEG, optimize: bool = True) -> bytes:
         os.unlink(name)
 
 
+def huffman_coded(data: bytes) -> bytes:
+    """An arithmetic-coded JPEG (T.81's other entropy coder, SOF9-SOF15) as the same frame, tables,
+    markers and levels Huffman-coded: a lossless copy that every decoder reads. Pillow feeds
+    libjpeg-turbo a file 64 KB at a time, and libjpeg's arithmetic decoder cannot wait for more
+    input ("broken data stream" past the first 64 KB); many viewers have no arithmetic decoder at
+    all. jpeglib's libjpeg (:data:`LIBJPEG`) reads the whole file, so the engine reads such a
+    photo's pixels and levels from this copy (the same pixels as its Huffman-coded twin, and the
+    same output: ``tests/test_io.py``)."""
+    fd, name = tempfile.mkstemp(prefix="focuspress-", suffix=".jpg")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        jpeg = jpeglib.read_dct(name)
+        jpeg.load()
+        return _write_via_tempfile(jpeg)
+    finally:
+        os.unlink(name)
+
+
 def read_dct(data: bytes) -> jpeglib.DCTJPEG:
     """A JPEG's coefficients, tables and sampling (jpeglib reads from a path: a private temp file).
 
