@@ -50,6 +50,7 @@ def test_the_quick_matrix_meets_every_value_of_every_axis():
     assert {(c.scan, c.restart, c.route, c.mode) for c in cases} >= {
         ("baseline", 0, "auto", "contract"),
         ("progressive", 1, "pixel", "quality"),
+        ("arithmetic", 0, "auto", "contract"),
     }
     for sampling in SAMPLINGS:  # every orientation meets every sampling
         assert {c.orientation for c in cases if c.sampling == sampling} == set(ORIENTATIONS)

@@ -5,11 +5,12 @@ programs write, and checks that each gets a proper output: one that decodes, is 
 the source's upright size and the right way round. A refusal must be a one-line reason a user can
 act on, and there should be none for these files. JPEGs are written by libjpeg-turbo's own
 ``cjpeg`` (every sampling it writes: 4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, grey, and two layouts no
-camera writes: Cb and Cr sampled apart, chroma finer than luma; baseline and progressive; restart
-intervals), CMYK JPEGs and PNGs by Pillow; the EXIF Orientation tag is set on each, with the
+camera writes: Cb and Cr sampled apart, chroma finer than luma; baseline, progressive and
+arithmetic-coded; restart intervals), CMYK JPEGs and PNGs by Pillow (arithmetic-coded CMYK by
+``jpegtran``); the EXIF Orientation tag is set on each, with the
 stored pixels turned so that the photo is upright once a viewer applies it.
 
-:func:`matrix_cases` lists the whole product (about 240,000 combinations) or a covering subset:
+:func:`matrix_cases` lists the whole product (about 92,000 combinations) or a covering subset:
 each (size, sampling) pair with every scan, orientation, route, mode and policy drawn in turn, so
 that every value of every axis meets every size and sampling. ``tests/test_matrix.py`` runs a
 subset in CI; ``focuspress bench matrix`` runs as many as asked.
@@ -62,7 +63,8 @@ SAMPLINGS: dict[str, str | None] = {
     "cmyk": None,
     "png": None,
 }
-SCANS = ("baseline", "progressive")
+#: (arithmetic: T.81's other entropy coder, which Pillow decoded only up to its first 64 KB read)
+SCANS = ("baseline", "progressive", "arithmetic")
 #: restart interval in MCU rows (0: none)
 RESTARTS = (0, 1)
 ORIENTATIONS = tuple(range(1, 9))
@@ -88,7 +90,7 @@ class MatrixCase:
 
     @property
     def name(self) -> str:
-        scan = "prog" if self.scan == "progressive" else "base"
+        scan = {"progressive": "prog", "arithmetic": "arith"}.get(self.scan, "base")
         return (
             f"{self.width}x{self.height}-{self.sampling}-{scan}-r{self.restart}-o{self.orientation}-"
             f"{self.route}-{self.mode}-{self.policy}"
@@ -124,7 +126,7 @@ def matrix_cases(*, full: bool = False, per_pair: int = 2, sizes=SIZES, sampling
                     h,
                     w,
                     sampling,
-                    scan=SCANS[n % 2],
+                    scan=SCANS[(n // 7) % 3],
                     restart=RESTARTS[(n // 2) % 2],
                     orientation=ORIENTATIONS[(n + shift) % 8],
                     route=ROUTES[(n // 3) % 2],
@@ -195,13 +197,15 @@ def source_bytes(case: MatrixCase) -> bytes:
         image.convert("CMYK").save(
             out, "JPEG", quality=90, progressive=case.scan == "progressive", exif=_exif(case.orientation)
         )
+        if case.scan == "arithmetic":
+            return _tool("jpegtran", ["-arithmetic", "-copy", "all"], out.getvalue())
         return out.getvalue()
     if CJPEG is None:
         raise RuntimeError("cjpeg (libjpeg-turbo-progs) is needed to write the matrix's JPEGs")
     args = [CJPEG, "-quality", "90"]
     args += ["-grayscale"] if case.sampling == "grey" else ["-sample", str(SAMPLINGS[case.sampling])]
-    if case.scan == "progressive":
-        args.append("-progressive")
+    if case.scan in ("progressive", "arithmetic"):
+        args.append(f"-{case.scan}")
     if case.restart:
         args += ["-restart", str(case.restart)]
     with tempfile.TemporaryDirectory() as folder:
@@ -211,6 +215,14 @@ def source_bytes(case: MatrixCase) -> bytes:
     from focuspress.engine.io.metadata import Metadata, with_metadata
 
     return with_metadata(coded, Metadata(exif=_exif(case.orientation)[6:], jfif=True))
+
+
+def _tool(name: str, args: list[str], data: bytes) -> bytes:
+    """``data`` through one of libjpeg-turbo's tools (stdin to stdout)."""
+    tool = shutil.which(name)
+    if tool is None:
+        raise RuntimeError(f"{name} (libjpeg-turbo-progs) is needed to write the matrix's JPEGs")
+    return subprocess.run([tool, *args], input=data, capture_output=True, check=True).stdout
 
 
 @dataclass(frozen=True)

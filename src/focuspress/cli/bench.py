@@ -408,13 +408,16 @@ def bench_matrix(
     per_pair: Annotated[
         int, typer.Option("--per-pair", min=1, help="Cases per (size, sampling) pair, the other axes cycling.")
     ] = 8,
-    full: Annotated[bool, typer.Option("--full", help="The whole product of every axis (about 240,000).")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="The whole product of every axis (about 92,000 cases: hours).")
+    ] = False,
     saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
 ) -> None:
     """Valid photos of every size class (1x1 to 601x451), sampling (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1,
-    grey, CMYK, PNG), scan, restart interval, EXIF orientation, route, mode and metadata policy
-    through compress: each output must decode, upright at the source's size and the right way round.
-    Prints counts; exits 1 if any case is wrong (needs cjpeg: apt install libjpeg-turbo-progs).
+    grey, CMYK, PNG), scan (baseline, progressive, arithmetic-coded), restart interval, EXIF
+    orientation, route, mode and metadata policy through compress: each output must decode, upright
+    at the source's size and the right way round. Prints counts; exits 1 if any case is wrong (needs
+    cjpeg: apt install libjpeg-turbo-progs).
 
     Example: focuspress bench matrix --per-pair 8
     """
