@@ -174,16 +174,9 @@ def huffman_coded(data: bytes) -> bytes:
     input ("broken data stream" past the first 64 KB); many viewers have no arithmetic decoder at
     all. jpeglib's libjpeg (:data:`LIBJPEG`) reads the whole file, so the engine reads such a
     photo's pixels and levels from this copy (the same pixels as its Huffman-coded twin, and the
-    same output: ``tests/test_io.py``)."""
-    fd, name = tempfile.mkstemp(prefix="focuspress-", suffix=".jpg")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        jpeg = jpeglib.read_dct(name)
-        jpeg.load()
-        return _write_via_tempfile(jpeg)
-    finally:
-        os.unlink(name)
+    same output: ``tests/test_io.py``). jpeglib's whole route, markers and all: the copy's EXIF is
+    what turns its pixels upright."""
+    return _write_via_tempfile(_read_whole(data))
 
 
 def read_dct(data: bytes) -> jpeglib.DCTJPEG:
@@ -204,6 +197,11 @@ def read_dct(data: bytes) -> jpeglib.DCTJPEG:
         if jpeg.height * jpeg.width > TURBO_READ_PIXELS or not _read_with_turbojpeg(jpeg, data):
             jpeg.load()  # jpeglib writes the content to its own temporary file and reads the levels
         return jpeg
+    return _read_whole(data)
+
+
+def _read_whole(data: bytes) -> jpeglib.DCTJPEG:
+    """jpeglib's whole route (its information pass, the markers copied out, the levels read)."""
     fd, name = tempfile.mkstemp(prefix="focuspress-", suffix=".jpg")
     try:
         with os.fdopen(fd, "wb") as handle:
