@@ -97,8 +97,10 @@ def output_metadata(image: LoadedImage, options: CompressOptions) -> Metadata:
 def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> tuple[bytes, ResultKind]:
     """The steered output if it saves ``min_saving``; else the source made smaller losslessly; else
     the source's own bytes (with the metadata policy applied): a JPEG input never grows."""
-    source = image.data
-    assert source is not None
+    # the file, and what decoders and the re-scans read (the same bytes but for an arithmetic-coded
+    # file: its Huffman-coded copy, the same levels)
+    source, coded = image.data, image.coded
+    assert source is not None and coded is not None
     if len(data) <= len(source) * (1.0 - options.min_saving):
         return data, "recompressed"
     if image.jpeg is not None and not image.jpeg.is_ycbcr:
@@ -107,8 +109,7 @@ def never_larger(image: LoadedImage, data: bytes, options: CompressOptions) -> t
     metadata = output_metadata(image, options)
     try:
         with image.native():  # the re-scans read the source: their complaints are this photo's
-            # (an arithmetic-coded source is re-scanned from its Huffman-coded copy: the same levels)
-            rescanned = source_rescan(image.coded or source)  # (checked first: see its docstring)
+            rescanned = source_rescan(coded)  # (checked first: see its docstring)
         lossless: bytes | None = with_metadata(rescanned, metadata)
     except Exception:  # a source mozjpeg cannot re-scan: keeping its bytes is still right
         lossless = None

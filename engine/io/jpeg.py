@@ -9,6 +9,7 @@ header Pillow has already parsed; nothing is decoded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -93,27 +94,31 @@ _ARITHMETIC_FRAMES = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _HUFFMAN_FRAMES = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7})
 
 
+def header_segments(data: bytes) -> Iterator[tuple[int, int, int]]:
+    """(marker, position, length) of each segment of a JPEG's header after its SOI, fill bytes
+    skipped, up to and including the first SOS (or EOI); it stops at a byte that is not a marker.
+    A length is as the file says it: a caller that reads a payload checks that it fits."""
+    position = 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        length = (data[position + 2] << 8) | data[position + 3]
+        yield marker, position, length
+        if marker in (0xDA, 0xD9):
+            return
+        position += 2 + length
+
+
 def arithmetic_coded(data: bytes) -> bool:
     """Whether ``data`` is a JPEG whose (first) frame is arithmetic-coded, read from its markers up
     to the frame header (nothing decoded; False for anything else, damaged headers included)."""
     if data[:2] != b"\xff\xd8":
         return False
-    at = 2
-    while at + 4 <= len(data):
-        if data[at] != 0xFF:
-            return False
-        marker = data[at + 1]
-        if marker == 0xFF:  # (fill bytes before a marker)
-            at += 1
-            continue
-        if marker in _ARITHMETIC_FRAMES:
-            return True
-        if marker in _HUFFMAN_FRAMES or marker == 0xDA:  # (a frame of the other kind, or scans already)
-            return False
-        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # (markers without a length)
-            at += 2
-            continue
-        at += 2 + ((data[at + 2] << 8) | data[at + 3])
+    for marker, _, _ in header_segments(data):
+        if marker in _ARITHMETIC_FRAMES or marker in _HUFFMAN_FRAMES:
+            return marker in _ARITHMETIC_FRAMES
     return False
 
 

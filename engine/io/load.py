@@ -277,9 +277,9 @@ def _decodable(data: bytes, name: str) -> tuple[bytes, list[str]]:
     """``data``, or for an arithmetic-coded JPEG its Huffman-coded copy (``writer.huffman_coded``),
     with what libjpeg said while reading it. Pillow refused every such file over 64 KB ("broken
     data stream": its libjpeg-turbo cannot decode arithmetic coding in pieces), which named a valid
-    photo broken. libjpeg reads such a file cut short
-    without an error (the rest of the copy grey), so "premature end" refuses it as truncated, like
-    any JPEG cut short (an upload still arriving waits for the rest)."""
+    photo broken. libjpeg reads such a file cut short without an error (the rest of the copy grey),
+    so "premature end" refuses it as truncated, like any JPEG cut short (an upload still arriving
+    waits for the rest)."""
     if not arithmetic_coded(data):
         return data, []
     # (the JPEG writer's module: jpeglib with the libjpeg build the engine loads, which decodes it)

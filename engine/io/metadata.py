@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from PIL import Image
 
 from focuspress.engine.io.exif import with_orientation, without_location, without_thumbnail
+from focuspress.engine.io.jpeg import header_segments
 
 EXIF_HEADER = b"Exif\x00\x00"
 XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
@@ -198,13 +199,7 @@ def _raw_jpeg_parts(data: bytes) -> dict:
     mpf: bytes | None = None
     mpf_header = None
     jfif = False
-    position = 2
-    while position + 4 <= len(data) and data[position] == 0xFF:
-        marker = data[position + 1]
-        if marker == 0xFF:
-            position += 1
-            continue
-        length = struct.unpack(">H", data[position + 2 : position + 4])[0]
+    for marker, position, length in header_segments(data):
         if length < 2 or position + 2 + length > len(data):
             break  # a damaged header: what was read so far is all that is carried
         payload = data[position + 4 : position + 2 + length]
@@ -219,7 +214,6 @@ def _raw_jpeg_parts(data: bytes) -> dict:
                 extra.append(data[position : position + 2 + length])
         elif marker in (0xDA, 0xD9):
             break
-        position += 2 + length
     end = primary_end(data)
     tail = data[end:] if end is not None else b""
     gap = 0
