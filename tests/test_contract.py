@@ -630,14 +630,17 @@ def test_tiles_of_two_sizes_in_one_probe_show_what_the_whole_encode_does(samplin
 
 
 @pytest.mark.parametrize(
-    "size, small", [((1080, 1920), True), ((720, 1280), False), ((480, 640), False), ((1600, 2400), False)]
+    "size, small, count",
+    [((1080, 1920), True, 12), ((720, 1280), True, 9), ((480, 640), False, 3), ((1600, 2400), False, 3)],
 )
-def test_photos_the_large_tiles_barely_cover_are_sampled_with_small_ones(size, small):
+def test_photos_the_large_tiles_barely_cover_are_sampled_with_small_ones(size, small, count):
     """At 1080p three 256-pixel photo tiles cover a tenth of the photo, each a quarter of its height:
     the photo is then sampled with four 128-pixel tiles for each (the same pixels, spread over more
     places), debiased by their own fit, while the subject keeps the 256-pixel tiles it had (its
-    estimate and bias are theirs). Smaller snapshots keep the large tiles (they cover a fifth of
-    the photo or more), and so do photos whose short side holds six tiles or more."""
+    estimate and bias are theirs). At 720p (a fifth) with about as many as cover 16% of it (nine,
+    drawn on a grid of 2 x 4 cells).
+    640x480 snapshots keep the large tiles (they cover a quarter of the photo or more), and so do
+    photos whose short side holds six tiles or more."""
     from focuspress.engine.fidelity import estimate
     from focuspress.engine.fidelity.contract import prepare_contract
     from focuspress.engine.options import CompressOptions
@@ -650,11 +653,10 @@ def test_photos_the_large_tiles_barely_cover_are_sampled_with_small_ones(size, s
     assert prepared.tiles is not None and not subject.empty
     tiles = estimate.TileEstimator(prepared.tiles, subject)
     photo = tiles.tiles[: tiles.photo_count]
-    count = estimate.photo_tile_count(prepared.tiles.grid)
-    assert tiles.small is small
+    assert tiles.small is small and estimate.photo_design(prepared.tiles.grid)[1] == count
     if small:
         assert {t.size for t in photo} == {estimate.SMALL_TILE_BLOCKS}
-        assert len(photo) >= estimate.SMALL_PER_TILE * count
+        assert len(photo) >= count - 1  # (a stratified grid of about ``count`` cells)
     else:
         assert {t.size for t in photo} == {estimate.TILE_BLOCKS} and len(photo) >= count
     assert tiles.subject_index and all(tiles.tiles[i].size == estimate.TILE_BLOCKS for i in tiles.subject_index)

@@ -3,8 +3,8 @@
 A photo's full SSIMULACRA2 costs more than its encode (a decode and six scales over every pixel,
 about 140 ms per megapixel here), and the search needs several trials. :class:`TileEstimator`
 scores a trial on sampled tiles instead, at every photo size: 256-pixel squares, stratified over
-the photo (the photo score; at 1080p and 1440p, where three of them cover a tenth of it and each
-spans a quarter of its height, four times as many 128-pixel squares: :data:`SMALL_BELOW_COVERAGE`)
+the photo (the photo score; from 720p to 1440p, where three of them cover a fifth of it or less and
+each spans a sixth of its height or more, 128-pixel squares: :data:`SMALL_BELOW_COVERAGE`)
 plus 256-pixel tiles where the subject is (the subject score), decoded as a viewer decodes them
 (``compositor/block/probe.py``) and pooled over all six of the photo's scales (a tile alone would
 stop at five, and a missing scale counts as no error at all). Both scores come from one pass over
@@ -143,7 +143,7 @@ def photo_tile_count(grid: tuple[int, int]) -> int:
 
 
 #: Where the photo tiles would cover under :data:`SMALL_BELOW_COVERAGE` of the photo and each
-#: spans more than :data:`SMALL_WHERE_TILE_SPANS` of its short side (1080p and 1440p snapshots,
+#: spans more than :data:`SMALL_WHERE_TILE_SPANS` of its short side (720p to 1440p snapshots,
 #: photos under 1536 pixels a side), they are 128-pixel squares instead, four for each 256-pixel
 #: one (the same pixels). A photo's error is clustered (a sky's banding, a wall's lost grain), and
 #: three tiles that each span a quarter of the frame sample three places of it: at the settled
@@ -156,10 +156,20 @@ def photo_tile_count(grid: tuple[int, int]) -> int:
 #: On whole 4-16 MP photos, whose tiles already span under a sixth of the frame, they did not
 #: help (sd 0.59 -> 0.66, median saving 60.0 -> 57.5%): large tiles there. A 128-pixel tile keeps
 #: less of the coarsest scales, so its estimate has its own bias (``BIAS["photo_small"]``), and
-#: the subject keeps the 256-pixel tiles it had (its estimate, bias and margin are theirs). Below
-#: 1080p the tiles cover a fifth of the photo or more: smaller ones would only cost time.
-SMALL_TILE_BLOCKS, SMALL_BELOW_COVERAGE, SMALL_WHERE_TILE_SPANS = 16, 0.15, 1 / 6
+#: the subject keeps the 256-pixel tiles it had (its estimate, bias and margin are theirs). Since
+#: the tenth session 720p-class photos too (the large tiles cover a fifth of a 1280x720 photo):
+#: checked on photos nothing was tuned on, 40 lossless 1280x720 crops of ``../shared/data/camera``,
+#: their three large tiles had left five photos under 80 on the full metric, one at 71.9 (a
+#: background of lit wood and deep shadow: the tiles' scores there range 74-95 and three drew the
+#: better places); small tiles: p10 79.92 -> 80.47, lowest 77.98. Photos whose tiles cover a
+#: quarter or more (640x480 and smaller snapshots) keep the large ones.
+SMALL_TILE_BLOCKS, SMALL_BELOW_COVERAGE, SMALL_WHERE_TILE_SPANS = 16, 0.25, 1 / 6
 SMALL_PER_TILE = (TILE_BLOCKS // SMALL_TILE_BLOCKS) ** 2
+#: ...and no more small tiles than cover this fraction of the photo: at 1280x720 four for each large
+#: tile (twelve, 21% of the photo) cost the contract 15-25% more CPU (their windows' margins) where
+#: nine cost 0-4%, for the same p10 (80.50 against 80.47 on those crops); 1080p and larger keep four
+#: for each.
+SMALL_MOST_COVERAGE = 0.16
 
 
 def large_design(grid: tuple[int, int]) -> tuple[int, int]:
@@ -168,8 +178,11 @@ def large_design(grid: tuple[int, int]) -> tuple[int, int]:
 
 
 def small_design(grid: tuple[int, int]) -> tuple[int, int]:
-    """The same pixels in 128-pixel photo tiles, four for each 256-pixel one."""
-    return SMALL_TILE_BLOCKS, photo_tile_count(grid) * SMALL_PER_TILE
+    """The same pixels in 128-pixel photo tiles, four for each 256-pixel one, at most as many as
+    cover :data:`SMALL_MOST_COVERAGE` of the photo."""
+    rows, cols = grid
+    most = int(np.ceil(SMALL_MOST_COVERAGE * rows * cols / SMALL_TILE_BLOCKS**2))
+    return SMALL_TILE_BLOCKS, min(photo_tile_count(grid) * SMALL_PER_TILE, most)
 
 
 def covers_little(grid: tuple[int, int]) -> bool:
