@@ -22,9 +22,7 @@ import io
 import itertools
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -71,6 +69,7 @@ ORIENTATIONS = tuple(range(1, 9))
 ROUTES = ("auto", "pixel")
 MODES = ("contract", "quality")
 POLICIES = ("keep", "no-location", "strip")
+#: cjpeg where installed: ``bench matrix`` refuses in one line without it (:func:`_tool` writes through it)
 CJPEG = shutil.which("cjpeg")
 
 
@@ -200,18 +199,14 @@ def source_bytes(case: MatrixCase) -> bytes:
         if case.scan == "arithmetic":
             return _tool("jpegtran", ["-arithmetic", "-copy", "all"], out.getvalue())
         return out.getvalue()
-    if CJPEG is None:
-        raise RuntimeError("cjpeg (libjpeg-turbo-progs) is needed to write the matrix's JPEGs")
-    args = [CJPEG, "-quality", "90"]
+    args = ["-quality", "90"]
     args += ["-grayscale"] if case.sampling == "grey" else ["-sample", str(SAMPLINGS[case.sampling])]
     if case.scan in ("progressive", "arithmetic"):
         args.append(f"-{case.scan}")
     if case.restart:
         args += ["-restart", str(case.restart)]
-    with tempfile.TemporaryDirectory() as folder:
-        ppm = Path(folder) / "in.ppm"
-        image.save(ppm)
-        coded = subprocess.run(args + [str(ppm)], capture_output=True, check=True).stdout
+    image.save(ppm := io.BytesIO(), "PPM")
+    coded = _tool("cjpeg", args, ppm.getvalue())
     from focuspress.engine.io.metadata import Metadata, with_metadata
 
     return with_metadata(coded, Metadata(exif=_exif(case.orientation)[6:], jfif=True))
