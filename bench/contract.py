@@ -58,7 +58,7 @@ def subject_bytes_share(data: bytes, subject) -> float:
     """The share of a JPEG's coded bits that its subject's blocks take (bits per block estimated from
     its levels: each nonzero level's magnitude category plus an average Huffman code, as the RDO
     quantizer counts them), on the stored grid."""
-    from focuspress.engine.compositor.block.writer import read_dct
+    from focuspress.engine.jpegfile.reader import read_dct
 
     jpeg = read_dct(data)
     luma = jpeg.Y
@@ -108,8 +108,8 @@ def _jpegli(rgb: np.ndarray, quality: int) -> bytes:
 
 def measure_photo(path_text: str) -> dict:
     """One photo's row (see the module's docstring)."""
-    from focuspress.engine.compositor.block.rescan import mozjpeg_progressive
     from focuspress.engine.fidelity.subject import find_subject
+    from focuspress.engine.jpegfile.rescan import mozjpeg_progressive
     from focuspress.engine.options import CompressOptions
     from focuspress.engine.pipeline import Work
     from focuspress.evaluation import coded_image, source_coded_image, split_of

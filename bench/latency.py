@@ -213,8 +213,8 @@ def memory(source: Path, megapixels: float = 24.0) -> list[str]:
 def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]:
     """Default settings over real JPEGs: per photo and median saving and SSIMULACRA2 against the source."""
     from focuspress.engine import CompressOptions, Engine
-    from focuspress.engine.compositor.block.rescan import mozjpeg_progressive
     from focuspress.engine.io import decode_upright, load_image
+    from focuspress.engine.jpegfile.rescan import mozjpeg_progressive
     from focuspress.engine.metrics import ssimulacra2
 
     engine = Engine(saliency=saliency)

@@ -134,6 +134,6 @@ def rescan_backend() -> tuple[str, str]:
     """This machine's progressive re-scan (``turbojpeg``, or ``mozjpeg`` where the system has no
     libturbojpeg) and one line for an operator saying so, with what to install where it is the
     slow one: the daemon logs it at start and exports it, ``--version`` and the latency bench print it."""
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.jpegfile import rescan
 
     return rescan.backend(), rescan.backend_line()

@@ -23,9 +23,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from focuspress.engine.compositor.block.rescan import source_rescan
 from focuspress.engine.io.load import LoadedImage
 from focuspress.engine.io.metadata import Metadata, orientation_only_exif, with_metadata
+from focuspress.engine.jpegfile.rescan import source_rescan
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.results import ResultKind
 

@@ -176,7 +176,7 @@ def arithmetic_jpeg(huffman: bytes) -> bytes:
 
     import jpeglib
 
-    from focuspress.engine.compositor.block.writer import LIBJPEG
+    from focuspress.engine.jpegfile.libjpeg import LIBJPEG
 
     with tempfile.TemporaryDirectory() as folder, jpeglib.version(LIBJPEG):
         source, coded = Path(folder) / "huffman.jpg", Path(folder) / "arithmetic.jpg"

@@ -201,19 +201,19 @@ def test_progressive_auto_writes_the_optimized_baseline_only_where_it_could_win(
     """Without TurboJPEG's one pass (or for a file it cannot carry) the re-scan reads a standard-table
     baseline; the optimized baseline is written too only where the progressive file is not clearly
     smaller, and then the smaller file is kept."""
-    from focuspress.engine.compositor.block import writer
+    from focuspress.engine.jpegfile import writer
 
     monkeypatch.setattr(writer, "_one_pass", lambda *_a, **_k: None)  # as where libturbojpeg is absent
     calls: list[bool] = []
-    original = writer._write_via_tempfile
+    original = writer.write_with_jpeglib
 
     def counting(jpeg, optimize=True):
         calls.append(optimize)
         return original(jpeg, optimize)
 
-    monkeypatch.setattr(writer, "_write_via_tempfile", counting)
+    monkeypatch.setattr(writer, "write_with_jpeglib", counting)
     from focuspress.bench.photos import detailed_photo, encoded
-    from focuspress.engine.compositor.block.writer import read_dct
+    from focuspress.engine.jpegfile.reader import read_dct
 
     jpeg = read_dct(encoded(detailed_photo(256, 320), "JPEG", quality=90))
     clear = writer.write_dct(jpeg, progressive="auto")
@@ -245,7 +245,8 @@ def test_420_at_any_size_matches_libjpeg_turbos_own_420(size):
 
 
 def _baseline_of(rgb: np.ndarray) -> bytes:
-    from focuspress.engine.compositor.block.writer import read_dct, write_dct
+    from focuspress.engine.jpegfile.reader import read_dct
+    from focuspress.engine.jpegfile.writer import write_dct
 
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, "JPEG", quality=92)
@@ -255,8 +256,8 @@ def _baseline_of(rgb: np.ndarray) -> bytes:
 @pytest.mark.parametrize("implementation", ["turbojpeg", "mozjpeg"])
 def test_the_progressive_rescan_is_lossless_and_smaller(implementation):
     """Both re-scans keep every coefficient, write a progressive file (SOF2), and save bytes."""
-    from focuspress.engine.compositor.block import rescan
-    from focuspress.engine.compositor.block.writer import read_dct
+    from focuspress.engine.jpegfile import rescan
+    from focuspress.engine.jpegfile.reader import read_dct
 
     if implementation == "turbojpeg" and rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
@@ -271,7 +272,7 @@ def test_the_progressive_rescan_is_lossless_and_smaller(implementation):
 
 def test_the_rescan_falls_back_to_mozjpeg(monkeypatch):
     """Where TurboJPEG is absent or refuses a file, mozjpeg's re-scan does the same job."""
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.jpegfile import rescan
 
     baseline = _baseline_of(synthetic_photo(128, 160, seed=5))
 
@@ -289,7 +290,7 @@ def test_the_rescan_falls_back_to_mozjpeg(monkeypatch):
 def test_sparse_files_get_mozjpegs_scan_search_dense_ones_turbojpeg():
     """Under MOZJPEG_BELOW_BPP the re-scan is mozjpeg's (its scan search saves most there, and costs
     little), otherwise TurboJPEG's (where it is installed), whatever the photo's size."""
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.jpegfile import rescan
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
@@ -307,17 +308,17 @@ def test_a_small_file_is_the_smaller_of_its_one_pass_progressive_file_and_its_ba
     progressive file (a small file's scan headers weigh more: on this smooth photo the baseline is
     the smaller); above it the progressive file is written alone. Never through the
     baseline-then-re-scan route."""
-    from focuspress.engine.compositor.block import rescan, writer
+    from focuspress.engine.jpegfile import reader, rescan, writer
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
     monkeypatch.setattr(rescan, "progressive", lambda *_a, **_k: pytest.fail("the two-pass route was taken"))
     calls: list[bool] = []
-    original = writer._write_via_tempfile
+    original = writer.write_with_jpeglib
     monkeypatch.setattr(
-        writer, "_write_via_tempfile", lambda j, optimize=True: calls.append(optimize) or original(j, optimize)
+        writer, "write_with_jpeglib", lambda j, optimize=True: calls.append(optimize) or original(j, optimize)
     )
-    jpeg = writer.read_dct(encode(synthetic_photo(), "JPEG", quality=75))
+    jpeg = reader.read_dct(encode(synthetic_photo(), "JPEG", quality=75))
     progressive = writer._one_pass(jpeg, progressive=True)
     assert progressive is not None and len(progressive) < writer.SMALL_FILE_BYTES
     small = writer.write_dct(jpeg)
@@ -358,22 +359,22 @@ def test_the_one_pass_progressive_file_is_the_rescan_of_its_baseline(sampling, s
     its custom filter) holds the same levels, tables and sampling, decodes to the same pixels and is
     as small as the re-scan of a baseline written first; at every sampling libjpeg reads, at sizes
     that are not multiples of an MCU."""
-    from focuspress.engine.compositor.block import rescan, writer
+    from focuspress.engine.jpegfile import reader, rescan, writer
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
     monkeypatch.setattr(rescan, "MOZJPEG_BELOW_BPP", 0.0)  # TurboJPEG's file whatever its density
-    jpeg = writer.read_dct(_cjpeg(synthetic_photo(*size, seed=size[0]), sampling, tmp_path))
+    jpeg = reader.read_dct(_cjpeg(synthetic_photo(*size, seed=size[0]), sampling, tmp_path))
     calls: list[bool] = []
-    original = writer._write_via_tempfile
+    original = writer.write_with_jpeglib
     monkeypatch.setattr(
-        writer, "_write_via_tempfile", lambda j, optimize=True: calls.append(optimize) or original(j, optimize)
+        writer, "write_with_jpeglib", lambda j, optimize=True: calls.append(optimize) or original(j, optimize)
     )
     one_pass = writer.write_dct(jpeg, progressive="always")
     assert calls == []  # no baseline was written
     rescanned = rescan.turbojpeg_progressive(original(jpeg, False))
     assert b"\xff\xc2" in one_pass[:2048] and len(one_pass) == len(rescanned)
-    ours, theirs = writer.read_dct(one_pass), writer.read_dct(rescanned)
+    ours, theirs = reader.read_dct(one_pass), reader.read_dct(rescanned)
     assert np.array_equal(ours.samp_factor, jpeg.samp_factor) and np.array_equal(ours.qt, theirs.qt)
     for component in ("Y", "Cb", "Cr") if jpeg.has_chrominance else ("Y",):
         assert np.array_equal(getattr(ours, component), getattr(jpeg, component))
@@ -383,7 +384,7 @@ def test_the_one_pass_progressive_file_is_the_rescan_of_its_baseline(sampling, s
 def test_the_one_pass_write_refuses_planes_its_header_does_not_hold():
     """A plane of another size than the header gives it is refused (libjpeg would write past its
     arrays): the writer then takes the two-pass route."""
-    from focuspress.engine.compositor.block import rescan, turbojpeg
+    from focuspress.engine.jpegfile import rescan, turbojpeg
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
@@ -397,8 +398,8 @@ def test_the_one_pass_write_refuses_planes_its_header_does_not_hold():
 @pytest.mark.parametrize("sampling", [[(1, 1)], [(2, 2), (1, 1), (1, 1)], [(1, 4), (1, 1), (1, 1)], [(1, 1)] * 3])
 def test_the_blank_carrier_is_a_jpeg_of_zero_coefficients(sampling):
     """The carrier libjpeg reads: every coefficient 0 (mid-grey), its tables as given (16-bit ones too)."""
-    from focuspress.engine.compositor.block.blank import blank_baseline
-    from focuspress.engine.compositor.block.writer import read_dct
+    from focuspress.engine.jpegfile.blank import blank_baseline
+    from focuspress.engine.jpegfile.reader import read_dct
 
     tables = np.stack([np.arange(1, 65).reshape(8, 8) * 5, np.full((8, 8), 300)]).astype(np.uint16)
     table_of = [0] + [1] * (len(sampling) - 1)
@@ -416,7 +417,9 @@ def test_the_blank_carrier_is_a_jpeg_of_zero_coefficients(sampling):
 def test_the_engine_reads_and_writes_through_libjpeg_turbo(photo, tmp_path):
     """The writer loads libjpeg-turbo's build into jpeglib (faster Huffman coding); a coefficient
     read and write through it keeps every level."""
-    from focuspress.engine.compositor.block.writer import LIBJPEG, LOADED_LIBJPEG, read_dct, write_dct
+    from focuspress.engine.jpegfile.libjpeg import LIBJPEG, LOADED_LIBJPEG
+    from focuspress.engine.jpegfile.reader import read_dct
+    from focuspress.engine.jpegfile.writer import write_dct
 
     if LIBJPEG not in jpeglib.version.versions():
         pytest.skip(f"this jpeglib has no {LIBJPEG} build")
@@ -434,8 +437,9 @@ def test_a_probe_mosaic_is_the_same_jpeg_whichever_library_writes_it(factors, mo
     """The contract's probe mosaics (a baseline with standard tables, only decoded) are written by
     TurboJPEG in one pass where it is installed and by jpeglib elsewhere: the same levels, tables
     and sampling, so the same decoded pixels."""
-    from focuspress.engine.compositor.block import probe, rescan, turbojpeg
-    from focuspress.engine.compositor.block.writer import read_dct
+    from focuspress.engine.compositor.block import probe
+    from focuspress.engine.jpegfile import rescan, turbojpeg
+    from focuspress.engine.jpegfile.reader import read_dct
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
@@ -469,8 +473,8 @@ def test_the_coefficient_read_described_from_the_header_is_jpeglibs(sampling, si
     sampling cjpeg writes and at sizes off the MCU grid (a size in blocks that differed from
     libjpeg's would have it write past the arrays), whether TurboJPEG reads the levels (a snapshot,
     where it is installed) or jpeglib does."""
-    from focuspress.engine.compositor.block import turbojpeg
-    from focuspress.engine.compositor.block.writer import _coefficient_image, read_dct
+    from focuspress.engine.jpegfile import turbojpeg
+    from focuspress.engine.jpegfile.reader import _coefficient_image, read_dct
 
     data = _cjpeg(synthetic_photo(*size, seed=size[1]), sampling, tmp_path)
     if progressive:
@@ -503,9 +507,9 @@ def test_a_damaged_snapshots_levels_are_read_by_libjpeg_which_reports_it(tmp_pat
     """TurboJPEG refuses a file it reads with a warning (damaged entropy data), and the read falls
     through to jpeglib: the same levels as jpeglib's own route, and libjpeg's warning said on
     descriptor 2, where the engine catches it for the photo (``io.native``)."""
-    from focuspress.engine.compositor.block import turbojpeg
-    from focuspress.engine.compositor.block.writer import _coefficient_image, read_dct
     from focuspress.engine.io.native import native_warnings
+    from focuspress.engine.jpegfile import turbojpeg
+    from focuspress.engine.jpegfile.reader import _coefficient_image, read_dct
 
     if turbojpeg.library() is None:
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
@@ -538,7 +542,7 @@ def test_an_rgb_jpeg_is_read_by_jpeglibs_whole_route(tmp_path):
     import shutil
     import subprocess
 
-    from focuspress.engine.compositor.block.writer import _coefficient_image, read_dct
+    from focuspress.engine.jpegfile.reader import _coefficient_image, read_dct
 
     cjpeg = shutil.which("cjpeg")
     if cjpeg is None:
@@ -553,7 +557,7 @@ def test_a_sources_lossless_rescan_is_the_smaller_of_turbojpegs_and_mozjpegs(mon
     """The never-larger path's re-scan of a source keeps the smaller of the two implementations'
     files (TurboJPEG's had been computed only to check the source, then thrown away), and holds the
     source's levels."""
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.jpegfile import rescan
 
     if rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (Debian: libturbojpeg0)")
@@ -562,7 +566,7 @@ def test_a_sources_lossless_rescan_is_the_smaller_of_turbojpegs_and_mozjpegs(mon
     assert rescan.source_rescan(source) == min(moz, turbo, key=len)
     monkeypatch.setattr(rescan, "_turbojpeg", lambda: None)  # as without libturbojpeg: mozjpeg's alone
     assert rescan.source_rescan(source) == moz
-    from focuspress.engine.compositor.block.writer import read_dct
+    from focuspress.engine.jpegfile.reader import read_dct
 
     assert np.array_equal(read_dct(source).Y, read_dct(rescan.source_rescan(source)).Y)
 
@@ -570,7 +574,7 @@ def test_a_sources_lossless_rescan_is_the_smaller_of_turbojpegs_and_mozjpegs(mon
 def test_within_baseline_holds_the_bounds_clip_to_baseline_clips_to():
     """The check before mozjpeg's re-scan: a baseline's DC range and 10-bit AC, an int16 -32768 included
     (it has no absolute value in int16); clipped levels always pass."""
-    from focuspress.engine.compositor.block.transcode import DC_LEVELS, MAX_AC_LEVEL, clip_to_baseline, within_baseline
+    from focuspress.engine.jpegfile.levels import DC_LEVELS, MAX_AC_LEVEL, clip_to_baseline, within_baseline
 
     levels = np.zeros((2, 3, 8, 8), np.int16)
     levels[0, 0, 0, 0], levels[1, 2, 7, 7] = DC_LEVELS[0], MAX_AC_LEVEL

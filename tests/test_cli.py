@@ -34,7 +34,7 @@ def test_version_names_the_rescan_and_what_to_install(monkeypatch, turbojpeg):
 
     from focuspress import __version__
     from focuspress.cli import app
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.jpegfile import rescan
 
     if turbojpeg and rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (apt-get install libturbojpeg0)")

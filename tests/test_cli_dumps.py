@@ -192,7 +192,7 @@ def test_a_dump_on_a_machine_without_libturbojpeg_says_so_once(tmp_path, monkeyp
 
     from focuspress.cli import app
     from focuspress.cli.compress import PROCESSES_FROM_PHOTOS
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.jpegfile import rescan
 
     dump = _dump(tmp_path / "dump", PROCESSES_FROM_PHOTOS)
     single = sorted(dump.iterdir())[0]

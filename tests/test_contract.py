@@ -88,8 +88,8 @@ def test_two_regions_half_the_frame_apart_leave_the_gap_to_the_background():
 def test_the_subject_keeps_its_coefficients_whatever_the_background():
     """Raising the background multiplier changes nothing of the subject: its luma blocks and the
     chroma blocks that touch it are coded the same (importance 1 there), the background coarser."""
-    from focuspress.engine.compositor.block.writer import read_dct
     from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.jpegfile.reader import read_dct
     from focuspress.engine.options import CompressOptions
 
     source = encoded(detailed_photo(480, 640, seed=3), "JPEG", quality=95, subsampling=1)

@@ -302,7 +302,7 @@ def test_the_progressive_rescan_in_use_is_logged_and_exported(tmp_path, monkeypa
 
     from focuspress.daemon.config import DaemonConfig
     from focuspress.daemon.service import Service
-    from focuspress.engine.compositor.block import rescan
+    from focuspress.engine.jpegfile import rescan
 
     if turbojpeg and rescan.backend() != "turbojpeg":
         pytest.skip("libturbojpeg is not installed (apt-get install libturbojpeg0)")

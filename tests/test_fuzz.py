@@ -114,7 +114,7 @@ def test_unreadable_coefficients_with_route_dct_are_one_line(monkeypatch):
 def test_clipping_to_baseline_keeps_every_level_an_intact_source_can_hold():
     import numpy as np
 
-    from focuspress.engine.compositor.block.transcode import clip_to_baseline
+    from focuspress.engine.jpegfile.levels import clip_to_baseline
 
     levels = np.zeros((2, 2, 8, 8), np.int16)
     levels[0, 0, 0, 0] = -1024  # a black 8-bit block at step 1: legal, must survive
@@ -188,7 +188,7 @@ def test_without_turbojpeg_a_source_mozjpeg_cannot_rescan_is_refused_by_its_leve
 
     data = base64.b64decode("".join(_MOZJPEG_EXIT_CASE))
     script = (
-        "import sys; from focuspress.engine.compositor.block import rescan, turbojpeg\n"
+        "import sys; from focuspress.engine.jpegfile import rescan, turbojpeg\n"
         "turbojpeg.library = lambda: None; rescan._turbojpeg = lambda: None\n"
         "from focuspress.bench.fuzz.cases import run_case\n"
         "data = sys.stdin.buffer.read()\n"

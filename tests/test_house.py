@@ -1,5 +1,6 @@
 """The house's structure holds: one rate-control registry, the pipeline keeping only what is asked for,
-``focuspress map`` showing the map compress uses, and bench and training apart."""
+``focuspress map`` showing the map compress uses, bench and training apart, and the loader and the
+JPEG file layer below the stages that use them."""
 
 from __future__ import annotations
 
@@ -80,20 +81,33 @@ def test_focuspress_map_shows_the_map_compress_uses(tmp_path):
     assert shown.shape == expected.shape and np.abs(shown.astype(int) - expected.astype(int)).max() <= 1
 
 
+def _imports_from(folder: Path, prefixes: tuple[str, ...]) -> list[str]:
+    """Every import in ``folder``'s modules (functions' own imports too) of a module under ``prefixes``."""
+    imported = []
+    for path in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            names += [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            imported += [f"{path.relative_to(ROOT)}: {name}" for name in names if name.startswith(prefixes)]
+    return imported
+
+
 @pytest.mark.parametrize("package, other", [("bench", "training"), ("training", "bench")])
 def test_bench_and_training_do_not_import_each_other(package, other):
-    imported = []
-    for path in (ROOT / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(f"focuspress.{other}"):
-                imported.append(f"{path.relative_to(ROOT)}: {node.module}")
-            elif isinstance(node, ast.Import):
-                imported += [
-                    f"{path.relative_to(ROOT)}: {a.name}"
-                    for a in node.names
-                    if a.name.startswith(f"focuspress.{other}")
-                ]
-    assert imported == []
+    assert _imports_from(ROOT / package, (f"focuspress.{other}",)) == []
+
+
+@pytest.mark.parametrize("folder", ["engine/io", "engine/jpegfile"])
+def test_loading_and_jpeg_files_do_not_import_the_stages_after_them(folder):
+    """Data flows one way (load -> map -> composite -> write): the loader and the JPEG file layer
+    (levels in and out of files, which the loader and the compositors both use) import none of the
+    stages that consume them. Before round 5 the loader reached into the block compositor's writer
+    for an arithmetic-coded JPEG's Huffman copy."""
+    later = tuple(
+        f"focuspress.engine.{stage}"
+        for stage in ("compositor", "fidelity", "ratecontrol", "saliency", "pipeline", "api", "executors")
+    )
+    assert _imports_from(ROOT / folder, later) == []
 
 
 def test_public_type_names_are_defined_once():

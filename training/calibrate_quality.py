@@ -22,8 +22,8 @@ from PIL import Image
 from focuspress.engine.compositor.block.encoder import BlockSettings, prepare
 from focuspress.engine.compositor.block.quantize import quantize_rdo
 from focuspress.engine.compositor.block.tables import integer_tables, tables_at_distance
-from focuspress.engine.compositor.block.writer import write_jpeg
 from focuspress.engine.io import load_image
+from focuspress.engine.jpegfile.writer import write_jpeg
 from focuspress.engine.metrics import ssimulacra2
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository (data default: ../shared/data)

@@ -274,7 +274,7 @@ ARITHMETIC_NOTE = "arithmetic-coded JPEG: read through a Huffman-coded copy of i
 
 
 def _decodable(data: bytes, name: str) -> tuple[bytes, list[str]]:
-    """``data``, or for an arithmetic-coded JPEG its Huffman-coded copy (``writer.huffman_coded``),
+    """``data``, or for an arithmetic-coded JPEG its Huffman-coded copy (``jpegfile/reader.py``),
     with what libjpeg said while reading it. Pillow refused every such file over 64 KB ("broken
     data stream": its libjpeg-turbo cannot decode arithmetic coding in pieces), which named a valid
     photo broken. libjpeg reads such a file cut short without an error (the rest of the copy grey),
@@ -282,8 +282,8 @@ def _decodable(data: bytes, name: str) -> tuple[bytes, list[str]]:
     waits for the rest)."""
     if not arithmetic_coded(data):
         return data, []
-    # (the JPEG writer's module: jpeglib with the libjpeg build the engine loads, which decodes it)
-    from focuspress.engine.compositor.block.writer import huffman_coded
+    # (imported here: jpeglib loads its libjpeg build on import, which only such a file needs)
+    from focuspress.engine.jpegfile.reader import huffman_coded
 
     said: list[str] = []
     try:

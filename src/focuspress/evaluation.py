@@ -56,9 +56,10 @@ def lossless_crop(data: bytes, size: tuple[int, int] = CROP) -> bytes:
     Orientation of the source (so it is shown the same way up), no other metadata."""
     import jpeglib
 
-    from focuspress.engine.compositor.block.writer import read_dct, write_dct
     from focuspress.engine.io import load_image
     from focuspress.engine.io.metadata import Metadata, orientation_only_exif, with_metadata
+    from focuspress.engine.jpegfile.reader import read_dct
+    from focuspress.engine.jpegfile.writer import write_dct
 
     source = read_dct(data)
     (vy, hy) = (int(source.samp_factor[0][0]), int(source.samp_factor[0][1]))

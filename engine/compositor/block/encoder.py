@@ -24,7 +24,7 @@ from focuspress.engine.compositor.block.masking import (
 from focuspress.engine.compositor.block.probe import Tile, plane_slice
 from focuspress.engine.compositor.block.quantize import quantize_rdo
 from focuspress.engine.compositor.block.tables import DEFAULT_TUNING, TableTuning, tables_for
-from focuspress.engine.compositor.block.writer import write_jpeg
+from focuspress.engine.jpegfile.writer import write_jpeg
 
 SUBSAMPLING_CHOICES = ("420", "444")
 

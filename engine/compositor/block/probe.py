@@ -23,7 +23,7 @@ import jpeglib
 import numpy as np
 from PIL import Image
 
-from focuspress.engine.compositor.block.writer import write_dct
+from focuspress.engine.jpegfile.writer import write_dct
 
 #: Tiles are placed on multiples of this many blocks (32 px): an MCU of every sampling up to 4:1:1.
 ALIGN_BLOCKS = 4

@@ -41,11 +41,13 @@ from focuspress.engine.compositor.block.probe import (
 from focuspress.engine.compositor.block.quantize import quantize_rdo, stripe_rows
 from focuspress.engine.compositor.block.resample import chroma_subsampling, chroma_to_420, factors_to_420
 from focuspress.engine.compositor.block.tables import TableTuning
-from focuspress.engine.compositor.block.writer import read_dct, write_dct
 from focuspress.engine.io.jpeg import JpegInfo, annex_k_tables
 from focuspress.engine.io.load import LoadedImage
 from focuspress.engine.io.native import native_warnings
 from focuspress.engine.jpeg_input import to_stored_orientation
+from focuspress.engine.jpegfile.levels import clip_to_baseline
+from focuspress.engine.jpegfile.reader import read_dct
+from focuspress.engine.jpegfile.writer import write_dct
 
 #: Table multipliers, lambda and masking for JPEG sources: the output of
 #: ``python -m focuspress.training.tune_tables --camera ../shared/data/camera-native --rounds 2``
@@ -85,38 +87,6 @@ def is_software_resave(info: JpegInfo | None) -> bool:
     if info is None or info.components != 3 or info.subsampling != "420" or info.quality > RESAVE_MAX_QUALITY:
         return False
     return bool(np.array_equal(info.tables, annex_k_tables(info.quality)))
-
-
-#: the largest quantized AC coefficient a baseline JPEG's Huffman code holds (10 bits of magnitude)
-MAX_AC_LEVEL = 1023
-#: DC levels whose differences fit its 11 bits (an 8-bit black block at step 1 is -1024)
-DC_LEVELS = (-1024, 1023)
-
-
-def within_baseline(levels: np.ndarray) -> bool:
-    """Whether every level of ``levels`` (..., 8, 8 blocks) is one a baseline JPEG can code: the
-    bounds :func:`clip_to_baseline` clips a damaged source's levels to. (Bounds by min and max, not
-    by ``abs``: an int16 -32768 has no absolute value in int16.)"""
-    if not levels.size:
-        return True
-    dc = levels[..., 0, 0]
-    ac = levels.reshape(*levels.shape[:-2], 64)[..., 1:]
-    return bool(
-        dc.min() >= DC_LEVELS[0] and dc.max() <= DC_LEVELS[1] and ac.min() >= -MAX_AC_LEVEL and ac.max() <= MAX_AC_LEVEL
-    )
-
-
-def clip_to_baseline(levels: np.ndarray) -> None:
-    """Clip a damaged source's levels, in place, to what a baseline JPEG can code.
-
-    Damaged entropy data can decode to levels libjpeg then refuses to write ("DCT coefficient
-    out of range"); an intact 8-bit source never exceeds these bounds. Once per source is
-    enough: requantizing never takes a step finer than the source's (the tables' floor), so it
-    never makes a level larger.
-    """
-    dc = np.clip(levels[..., 0, 0], *DC_LEVELS)  # a copy, 1/64 of the plane
-    np.clip(levels, -MAX_AC_LEVEL, MAX_AC_LEVEL, out=levels)
-    levels[..., 0, 0] = dc
 
 
 class CoefficientsUnreadable(Exception):

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import mozjpeg_lossless_optimization as mozjpeg_opt
 
-from focuspress.engine.compositor.block import turbojpeg
+from focuspress.engine.jpegfile import turbojpeg
 
 #: the system's TurboJPEG, or None (``turbojpeg.py``)
 _turbojpeg = turbojpeg.library
@@ -117,8 +117,8 @@ def source_rescan(jpeg: bytes) -> bytes:
 
 def _check_levels(jpeg: bytes) -> None:
     """``ValueError`` unless jpeglib reads ``jpeg``'s levels and each fits a baseline JPEG's codes."""
-    from focuspress.engine.compositor.block.transcode import within_baseline
-    from focuspress.engine.compositor.block.writer import read_dct
+    from focuspress.engine.jpegfile.levels import within_baseline
+    from focuspress.engine.jpegfile.reader import read_dct
 
     try:
         coefficients = read_dct(jpeg)

@@ -6,7 +6,7 @@ jpeglib (``writer.py``) or mozjpeg (``rescan.py``). Two uses of one C function, 
 
 * :func:`progressive`: a baseline re-scanned progressive (``jpegtran -progressive``);
 * :func:`read_levels`: a JPEG's quantized levels, read by the same filter with no output coded
-  (``writer.read_dct`` for snapshots);
+  (``reader.read_dct`` for snapshots);
 * :func:`from_levels`: a JPEG written from quantized levels in one pass. The transform calls a
   custom filter with each row of coefficient blocks after it has read its source and before it
   codes anything; given a blank carrier of the same size, sampling and tables (``blank.py``), the
@@ -31,7 +31,7 @@ from functools import cache
 
 import numpy as np
 
-from focuspress.engine.compositor.block.blank import blank_baseline
+from focuspress.engine.jpegfile.blank import blank_baseline
 
 #: tjTransform options (turbojpeg.h): no output image (a filter reads the coefficients), progressive
 #: output, no markers copied (the writer adds them)
