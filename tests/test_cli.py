@@ -26,6 +26,24 @@ def test_help_teaches():
     assert "--target-size" in proc.stdout and "--roi-strength" in proc.stdout and "Example" in proc.stdout
 
 
+@pytest.mark.parametrize("command", [["compress"], ["daemon"], ["bench", "contract"], []])
+def test_help_shows_no_type_beside_an_on_off_flag(command):
+    """A flag takes no value: ``--help`` shows none beside it (typer prints ``<bool>`` there), while an
+    option that takes one keeps its type. (Typer's own ``--help`` line keeps its ``<bool>``: typer
+    makes that option itself.)"""
+    import os
+
+    proc = subprocess.run(
+        [*CLI, *command, "--help"], capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "120"}
+    )
+    assert proc.returncode == 0 and "--help" in proc.stdout
+    assert [line for line in proc.stdout.splitlines() if "<bool>" in line and "--help" not in line] == []
+    if command == ["compress"]:
+        output = next(line for line in proc.stdout.splitlines() if "--output" in line)
+        recursive = next(line for line in proc.stdout.splitlines() if "--recursive" in line)
+        assert "<path>" in output and "<" not in recursive
+
+
 @pytest.mark.parametrize("turbojpeg", [True, False], ids=["libturbojpeg", "without-libturbojpeg"])
 def test_version_names_the_rescan_and_what_to_install(monkeypatch, turbojpeg):
     """`--version` says which progressive re-scan this machine has: where libturbojpeg is missing

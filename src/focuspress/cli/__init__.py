@@ -15,7 +15,7 @@ import typer
 
 from focuspress import __version__
 from focuspress.cli import bench, compress, daemon, gui, train
-from focuspress.cli.common import fail, out, reflow_help
+from focuspress.cli.common import fail, hide_flag_types, out, reflow_help
 
 app = typer.Typer(
     name="focuspress",
@@ -63,6 +63,7 @@ app.add_typer(bench.bench_app, name="bench")
 app.add_typer(train.train_app, name="train")
 app.command("eval-map")(train.eval_map)
 reflow_help(app)
+hide_flag_types(app)
 
 
 def main() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from typing import NoReturn
+from types import UnionType
+from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.models import OptionInfo
 
 #: Exit codes: 0 all done; 2 a bad input or option (one line each, no traceback); 1 a bug or an
 #: unreachable cluster (the traceback of a bug is printed so it can be reported).
@@ -46,6 +48,37 @@ def reflow_help(app: typer.Typer) -> None:
             if text:
                 info.help = reflow(text)
             reflow_help(group.typer_instance)
+
+
+def hide_flag_types(app: typer.Typer) -> None:
+    """Every on/off flag in ``app`` shown without a type in ``--help`` (typer 0.29 prints ``<bool>``
+    beside each, which reads as though ``--recursive`` took a value). Options that take one keep
+    theirs (``<path>``, ``<int>``, the schema's ``NUMBER``)."""
+    callbacks = [command.callback for command in app.registered_commands]
+    if app.registered_callback is not None:
+        callbacks.append(app.registered_callback.callback)
+    for callback in callbacks:
+        if callback is None:
+            continue
+        # (the evaluated signature is kept on the function: typer reads ``__signature__`` where there
+        # is one, and would otherwise evaluate the annotations, and make their options, afresh)
+        signature = inspect.signature(callback, eval_str=True)
+        for parameter in signature.parameters.values():
+            if get_origin(parameter.annotation) is not Annotated:
+                continue
+            kind, *extras = get_args(parameter.annotation)
+            for info in extras:
+                if isinstance(info, OptionInfo) and info.metavar is None and _is_bool(kind):
+                    info.metavar = ""
+        callback.__signature__ = signature  # type: ignore[attr-defined]
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            hide_flag_types(group.typer_instance)
+
+
+def _is_bool(kind: Any) -> bool:
+    """``bool`` or ``Optional[bool]``."""
+    return kind is bool or (get_origin(kind) in (Union, UnionType) and set(get_args(kind)) == {bool, type(None)})
 
 
 def fail(message: str) -> None:
