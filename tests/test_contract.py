@@ -700,6 +700,32 @@ def test_the_sampling_choice_weighs_two_mosaics_of_the_same_blocks(sampling, tmp
     assert {prepared.tiles.margin, prepared.alternative.tiles.margin} == ({1, 2} if sampling == "444" else {2})
 
 
+@pytest.mark.parametrize("size, count", [((1440, 2560), 4), ((1520, 2688), 6)])
+def test_a_snapshot_chooses_its_sampling_on_one_tiles_pixels(size, count, tmp_path, monkeypatch):
+    """Up to 2560x1440 (:data:`ONE_TILE_CHOICE_PIXELS`) the chroma-sampling choice codes and scores
+    one large tile's pixels (four small tiles spread over the photo); a larger photo every other
+    photo tile (here six of twelve small ones)."""
+    from focuspress.engine.compositor.block import sampling
+    from focuspress.engine.fidelity.contract import prepare_contract
+    from focuspress.engine.fidelity.estimate import TileEstimator
+    from focuspress.engine.options import CompressOptions
+    from tests.test_block_encoder import _cjpeg
+
+    height, width = size
+    rgb = np.asarray(Image.fromarray(detailed_photo(height // 4, width // 4, seed=5)).resize((width, height)))
+    image = load_image(_cjpeg(rgb, "422", tmp_path))
+    importance = _blob_map(height, width, [(height // 4, width // 4, height // 2, width // 2)])
+    prepared, subject, _ = prepare_contract(image, importance, CompressOptions())
+    assert prepared.tiles is not None and prepared.alternative is not None
+    estimator = TileEstimator(prepared.tiles, subject)
+    assert estimator.small and estimator.photo_count == 12
+    probed: list[list] = []
+    monkeypatch.setattr(sampling, "keeps_sampling", lambda _a, _b, tiles, *_r: probed.append(tiles) or False)
+    estimator.sampling_choice(prepared.alternative, 92.5)
+    assert len(probed) == 1 and len(probed[0]) == count
+    assert len({tile.row for tile in probed[0]}) > 1  # spread over the photo, not one row of it
+
+
 def test_the_subject_score_skips_tiles_holding_a_sliver_of_it():
     """The subject's tiles are the fullest ones holding 95% of its pixels: a tile with 3% of them
     beside tiles with the rest is not probed for the subject, and every fuller one is."""

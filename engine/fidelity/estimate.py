@@ -74,9 +74,12 @@ PHOTO_FRACTION, PHOTO_TILES = 0.04, (3, 10)
 #: none scored whole (all 500: p10 80.1), for a little more saving (39.2% -> 40.0%) and less CPU;
 #: on ECSSD's 80 held-out photos two at 76-77 -> none (``benchmarks/README.md``).
 WHOLE_BELOW_PIXELS = 3 * (TILE_BLOCKS * 8) ** 2
-#: Photos under this many pixels (1080p snapshots and smaller) choose their chroma sampling on one tile
-#: (:meth:`TileEstimator.sampling_choice`).
-ONE_TILE_CHOICE_PIXELS = 2_500_000
+#: Photos under this many pixels (2560x1440 snapshots and smaller) choose their chroma sampling on one
+#: tile's pixels (:meth:`TileEstimator.sampling_choice`). It was 2.5 MP (1080p) until the eleventh
+#: session: on camera-native's 15 crops of 2560x1440 with a sampling to choose, four small tiles chose
+#: as every other one (six) did for 14 (Nikon D70 keeps its 4:2:2 now), and the contract took 3.5%
+#: less CPU (232-241 -> 221-230 ms a photo), bytes +0.14%, p10 photo 79.84 -> 80.15.
+ONE_TILE_CHOICE_PIXELS = 4_000_000
 #: Tiles for the subject score: about this fraction of the subject, within these bounds (the photo
 #: tiles that hold some of the subject count too).
 SUBJECT_FRACTION, SUBJECT_TILES = 0.08, (2, 8)
@@ -312,9 +315,10 @@ class TileEstimator:
 
         # every other photo tile (still spread over the photo): on camera-native's crops at three
         # sizes the choice was the same as on all of them for 49 of 51 photos, at half the cost.
-        # A photo up to 1080p decides on its first tile alone: on camera-native's 640x480 and
+        # A photo up to 2560x1440 decides on one tile's pixels: on camera-native's 640x480 and
         # 1280x720 crops that chose as two tiles did for 35 of 36 photos, on its 1920x1080 crops
-        # for 18 of 18, and there the choice is a tenth of the contract's time.
+        # for 18 of 18, on its 2560x1440 crops as six small tiles did for 14 of 15; there the
+        # choice is a tenth of the contract's time.
         rows, cols = self.prepared.grid
         if rows * cols * 64 < ONE_TILE_CHOICE_PIXELS:
             # one tile's pixels: the first tile, or four small ones (:data:`SMALL_BELOW_COVERAGE`)
