@@ -60,6 +60,13 @@ def to_stored_orientation(upright: np.ndarray, orientation: int) -> np.ndarray:
 
     Works on maps (H, W) and on pixels (H, W, C) alike: the transposes (5 and 7) swap the first two
     axes only, never the channels."""
+    return np.ascontiguousarray(stored_view(upright, orientation))
+
+
+def stored_view(upright: np.ndarray, orientation: int) -> np.ndarray:
+    """:func:`to_stored_orientation` as a view of ``upright`` (no copy): for a caller that reads a few
+    regions of it (the contract's source tiles: a turned 1280x720 snapshot's copy cost 4.3 ms, a
+    tenth of its estimator's set-up)."""
     inverse: dict[int, Callable[[np.ndarray], np.ndarray]] = {
         1: lambda a: a,
         2: np.fliplr,
@@ -70,7 +77,7 @@ def to_stored_orientation(upright: np.ndarray, orientation: int) -> np.ndarray:
         7: lambda a: _transpose(np.rot90(a, 2)),
         8: lambda a: np.rot90(a, -1),
     }
-    return np.ascontiguousarray(inverse.get(orientation, inverse[1])(upright))
+    return inverse.get(orientation, inverse[1])(upright)
 
 
 def to_upright(stored: np.ndarray, orientation: int) -> np.ndarray:

@@ -38,7 +38,7 @@ from focuspress.engine.compositor import Compositor, Prepared, get_compositor
 from focuspress.engine.fidelity.estimate import Estimator, FullEstimator, Scores, TileEstimator, fits_tiles
 from focuspress.engine.fidelity.subject import Subject, find_subject
 from focuspress.engine.io.load import LoadedImage
-from focuspress.engine.jpeg_input import keeps_stored_orientation, to_stored_orientation, to_upright
+from focuspress.engine.jpeg_input import keeps_stored_orientation, stored_view, to_stored_orientation, to_upright
 from focuspress.engine.options import CompressOptions
 from focuspress.engine.ratecontrol import RateResult
 
@@ -161,8 +161,9 @@ def estimator_for(image: LoadedImage, prepared: Prepared, subject: Subject, stor
 
 
 def _grid_pixels(image: LoadedImage, stored: bool) -> np.ndarray:
-    """The photo's pixels on the encoder's block grid: as stored where it keeps the stored orientation."""
-    return to_stored_orientation(image.rgb, image.orientation) if stored else image.rgb
+    """The photo's pixels on the encoder's block grid: as stored where it keeps the stored orientation
+    (a view: the tiles cut from it are copies of their own)."""
+    return stored_view(image.rgb, image.orientation) if stored else image.rgb
 
 
 def settle(
