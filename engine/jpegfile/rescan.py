@@ -37,6 +37,7 @@ from __future__ import annotations
 import mozjpeg_lossless_optimization as mozjpeg_opt
 
 from focuspress.engine.jpegfile import turbojpeg
+from focuspress.engine.jpegfile.levels import within_baseline
 
 #: the system's TurboJPEG, or None (``turbojpeg.py``)
 _turbojpeg = turbojpeg.library
@@ -117,7 +118,7 @@ def source_rescan(jpeg: bytes) -> bytes:
 
 def _check_levels(jpeg: bytes) -> None:
     """``ValueError`` unless jpeglib reads ``jpeg``'s levels and each fits a baseline JPEG's codes."""
-    from focuspress.engine.jpegfile.levels import within_baseline
+    # (jpeglib and its libjpeg build, loaded only where TurboJPEG is missing)
     from focuspress.engine.jpegfile.reader import read_dct
 
     try:
