@@ -315,10 +315,10 @@ class TileEstimator:
 
         # every other photo tile (still spread over the photo): on camera-native's crops at three
         # sizes the choice was the same as on all of them for 49 of 51 photos, at half the cost.
-        # A photo up to 2560x1440 decides on one tile's pixels: on camera-native's 640x480 and
-        # 1280x720 crops that chose as two tiles did for 35 of 36 photos, on its 1920x1080 crops
-        # for 18 of 18, on its 2560x1440 crops as six small tiles did for 14 of 15; there the
-        # choice is a tenth of the contract's time.
+        # A photo under :data:`ONE_TILE_CHOICE_PIXELS` decides on one tile's pixels (there the
+        # choice is a tenth of the contract's time): on camera-native's 640x480 and 1280x720 crops
+        # that chose as two tiles did for 35 of 36 photos, its 1920x1080 crops for 18 of 18 (its
+        # 2560x1440 crops: the constant's comment).
         rows, cols = self.prepared.grid
         if rows * cols * 64 < ONE_TILE_CHOICE_PIXELS:
             # one tile's pixels: the first tile, or four small ones (:data:`SMALL_BELOW_COVERAGE`)

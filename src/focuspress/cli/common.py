@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from collections.abc import Callable, Iterator
 from types import UnionType
 from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
 
@@ -35,45 +36,50 @@ def reflow(text: str) -> str:
     )
 
 
+def _apps(app: typer.Typer) -> Iterator[typer.Typer]:
+    """``app`` and every command group under it (``bench``, ``train``), nested ones too."""
+    yield app
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            yield from _apps(group.typer_instance)
+
+
 def reflow_help(app: typer.Typer) -> None:
     """Every command's and group's help in ``app`` reflowed (:func:`reflow`), its docstring's where it
     sets none: the help is written once, in the docstring, and shown at any width."""
-    for command in app.registered_commands:
-        text = command.help or inspect.getdoc(command.callback)
-        command.help = reflow(text) if text else text
-    for group in app.registered_groups:
-        if group.typer_instance is not None:
-            info = group.typer_instance.info
-            text = info.help if isinstance(info.help, str) else None
-            if text:
-                info.help = reflow(text)
-            reflow_help(group.typer_instance)
+    for each in _apps(app):
+        for command in each.registered_commands:
+            text = command.help or inspect.getdoc(command.callback)
+            command.help = reflow(text) if text else text
+        text = each.info.help if each is not app and isinstance(each.info.help, str) else None
+        if text:
+            each.info.help = reflow(text)
 
 
 def hide_flag_types(app: typer.Typer) -> None:
     """Every on/off flag in ``app`` shown without a type in ``--help`` (typer 0.29 prints ``<bool>``
     beside each, which reads as though ``--recursive`` took a value). Options that take one keep
     theirs (``<path>``, ``<int>``, the schema's ``NUMBER``)."""
-    callbacks = [command.callback for command in app.registered_commands]
-    if app.registered_callback is not None:
-        callbacks.append(app.registered_callback.callback)
-    for callback in callbacks:
-        if callback is None:
+    for each in _apps(app):
+        callbacks = [command.callback for command in each.registered_commands]
+        callbacks += [each.registered_callback.callback] if each.registered_callback is not None else []
+        for callback in callbacks:
+            if callback is not None:
+                _hide_flag_types_of(callback)
+
+
+def _hide_flag_types_of(callback: Callable[..., Any]) -> None:
+    # (the evaluated signature is kept on the function: typer reads ``__signature__`` where there
+    # is one, and would otherwise evaluate the annotations, and make their options, afresh)
+    signature = inspect.signature(callback, eval_str=True)
+    for parameter in signature.parameters.values():
+        if get_origin(parameter.annotation) is not Annotated:
             continue
-        # (the evaluated signature is kept on the function: typer reads ``__signature__`` where there
-        # is one, and would otherwise evaluate the annotations, and make their options, afresh)
-        signature = inspect.signature(callback, eval_str=True)
-        for parameter in signature.parameters.values():
-            if get_origin(parameter.annotation) is not Annotated:
-                continue
-            kind, *extras = get_args(parameter.annotation)
-            for info in extras:
-                if isinstance(info, OptionInfo) and info.metavar is None and _is_bool(kind):
-                    info.metavar = ""
-        callback.__signature__ = signature  # type: ignore[attr-defined]
-    for group in app.registered_groups:
-        if group.typer_instance is not None:
-            hide_flag_types(group.typer_instance)
+        kind, *extras = get_args(parameter.annotation)
+        for info in extras:
+            if isinstance(info, OptionInfo) and info.metavar is None and _is_bool(kind):
+                info.metavar = ""
+    callback.__signature__ = signature  # type: ignore[attr-defined]
 
 
 def _is_bool(kind: Any) -> bool:
