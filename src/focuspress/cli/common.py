@@ -12,7 +12,8 @@ from typing import Annotated, Any, NoReturn, Union, get_args, get_origin
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.models import OptionInfo
+from typer.core import TyperCommand, TyperGroup
+from typer.models import DefaultPlaceholder, OptionInfo
 
 #: Exit codes: 0 all done; 2 a bad input or option (one line each, no traceback); 1 a bug or an
 #: unreachable cluster (the traceback of a bug is printed so it can be reported).
@@ -58,14 +59,40 @@ def reflow_help(app: typer.Typer) -> None:
 
 def hide_flag_types(app: typer.Typer) -> None:
     """Every on/off flag in ``app`` shown without a type in ``--help`` (typer 0.29 prints ``<bool>``
-    beside each, which reads as though ``--recursive`` took a value). Options that take one keep
-    theirs (``<path>``, ``<int>``, the schema's ``NUMBER``)."""
+    beside each, which reads as though ``--recursive`` took a value), ``--help`` itself too. Options
+    that take one keep theirs (``<path>``, ``<int>``, the schema's ``NUMBER``)."""
     for each in _apps(app):
         callbacks = [command.callback for command in each.registered_commands]
         callbacks += [each.registered_callback.callback] if each.registered_callback is not None else []
         for callback in callbacks:
             if callback is not None:
                 _hide_flag_types_of(callback)
+        # ``--help`` is made by click for each command, not declared: its classes blank its type
+        for command in each.registered_commands:
+            if command.cls in (None, TyperCommand):
+                command.cls = _FlagHelpCommand
+        if isinstance(each.info.cls, DefaultPlaceholder) or each.info.cls is None:
+            each.info.cls = _FlagHelpGroup
+
+
+def _help_without_type(option: Any) -> Any:
+    if option is not None and option.metavar is None:
+        option.metavar = ""
+    return option
+
+
+class _FlagHelpCommand(TyperCommand):
+    """A command whose ``--help`` line shows no ``<bool>``."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_without_type(super().get_help_option(ctx))
+
+
+class _FlagHelpGroup(TyperGroup):
+    """A command group whose ``--help`` line shows no ``<bool>``."""
+
+    def get_help_option(self, ctx: Any) -> Any:
+        return _help_without_type(super().get_help_option(ctx))
 
 
 def _hide_flag_types_of(callback: Callable[..., Any]) -> None:
