@@ -20,7 +20,7 @@ Each trial is scored by an estimator (``estimate.py``): from sampled tiles decod
 decodes them at every size a tile fits (no Huffman coding, no file, no re-scan), exactly on photos
 under 320 pixels a side or about 0.2 MP (``estimate.WHOLE_BELOW_PIXELS``). The whole contract costs
 about 1.3-1.6 fixed-quality encodes at every size from a 640x480 snapshot up, summed over photos;
-a 4:2:0 snapshot, whose fixed encode has no chroma sampling to choose, up to 2.5
+a 4:2:0 snapshot, whose fixed encode has no chroma sampling to choose, up to 2.6
 (``benchmarks/README.md``, "Speed by photo size"). Targets are met on the estimate with
 :data:`MARGIN` to spare (the tile estimate's error; see ``estimate.py``). Where a target cannot be
 met (a source already coarser than it), the finest encode is taken; never-larger still applies
