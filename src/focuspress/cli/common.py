@@ -76,6 +76,8 @@ def hide_flag_types(app: typer.Typer) -> None:
 
 
 def _help_without_type(option: Any) -> Any:
+    """Click's ``--help`` option (None where a command has none) with an empty type: typer prints the
+    metavar where one is set, and an empty one prints nothing."""
     if option is not None and option.metavar is None:
         option.metavar = ""
     return option
