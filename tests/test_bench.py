@@ -24,6 +24,42 @@ def test_registry_has_every_anchor():
         codecs.get("nope")
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--codecs", "jpeg-turbo,nope"], "error: unknown codec(s): nope; known: "),
+        (["--anchor", "nope"], "error: --anchor: unknown codec 'nope'; known: "),
+        (["--s2-window", "x"], "error: --s2-window takes two numbers like 50,90 (got x)"),
+    ],
+    ids=["codecs", "anchor", "s2-window"],
+)
+def test_a_bad_bench_option_is_one_line(tmp_path, args, line):
+    """`focuspress bench` refuses an unknown codec, anchor or window before any work: one line, exit 2
+    (an unknown ``--anchor`` ended in a KeyError's traceback)."""
+    from typer.testing import CliRunner
+
+    from focuspress.cli import app
+
+    (tmp_path / "a.png").write_bytes(encode(synthetic_photo(32, 32)))
+    result = CliRunner().invoke(app, ["bench", "--data", str(tmp_path), "--codecs", "jpeg-turbo", *args])
+    assert result.exit_code == 2, result.output
+    assert len(result.output.splitlines()) == 1 and result.output.startswith(line), result.output
+
+
+@pytest.mark.parametrize("command", ["throughput", "daemon"])
+def test_a_load_test_on_a_folder_without_images_is_one_line(tmp_path, command):
+    """`bench throughput` and `bench daemon` on an empty folder: one line and exit 2 (a bad input), not
+    a bare exit 1 from inside the load test; on a missing folder the same."""
+    from typer.testing import CliRunner
+
+    from focuspress.cli import app
+
+    for data, line in ((tmp_path, f"error: {tmp_path}: no images"), (tmp_path / "nope", "error: --data must be a")):
+        result = CliRunner().invoke(app, ["bench", command, "--data", str(data)])
+        assert result.exit_code == 2, result.output
+        assert len(result.output.splitlines()) == 1 and result.output.startswith(line), result.output
+
+
 @pytest.mark.parametrize("name", ["jpeg-turbo", "mozjpeg", "jpegli", "webp", "avif-420", "jxl"])
 def test_each_anchor_roundtrips_and_rate_grows_with_knob(name):
     codec = codecs.get(name)

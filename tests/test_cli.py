@@ -44,6 +44,42 @@ def test_help_shows_no_type_beside_an_on_off_flag(command):
         assert "<path>" in output and "<" not in recursive
 
 
+def test_every_choice_option_shows_its_choices_and_refuses_others_in_one_line():
+    """The options that take one of a few names and that the schema does not declare (``--saliency``
+    wherever a command takes it, ``--executor``, ``--table``, ``--log-format``) show their choices in
+    ``--help`` as the schema's own do, and refuse anything else as they are parsed: one line, exit 2,
+    in every command (``bench throughput`` and ``bench daemon`` took any ``--saliency`` and ended
+    in a traceback)."""
+    from typer.core import TyperOption
+    from typer.main import get_command
+    from typer.testing import CliRunner
+
+    from focuspress.cli import app
+
+    found: list[tuple[list[str], str, str]] = []
+
+    def walk(command, path: list[str]) -> None:
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+        for param in command.params:
+            # (the schema's own choices show the same way and are checked with the other options, below
+            # their command's arguments: ``test_every_bad_option_value_is_one_line_naming_the_field``)
+            made_here = param.callback is not None and "choice_option" in param.callback.__qualname__
+            if isinstance(param, TyperOption) and made_here and (param.metavar or "").startswith("["):
+                found.append((path, param.opts[0], param.metavar))
+
+    walk(get_command(app), [])
+    assert {option for _, option, _ in found} >= {"--saliency", "--executor", "--table", "--log-format"}
+    assert [path for path, option, _ in found if option == "--saliency"].count(["bench", "throughput"]) == 1
+    assert len([option for _, option, _ in found if option == "--saliency"]) >= 9
+    runner = CliRunner()
+    for path, option, metavar in found:
+        result = runner.invoke(app, [*path, option, "bogus"])
+        choices = ", ".join(metavar.strip("[]").split("|"))
+        assert result.exit_code == 2, (path, option, result.output)
+        assert result.output.splitlines() == [f"error: {option}: must be one of {choices} (got 'bogus')"], path
+
+
 @pytest.mark.parametrize("turbojpeg", [True, False], ids=["libturbojpeg", "without-libturbojpeg"])
 def test_version_names_the_rescan_and_what_to_install(monkeypatch, turbojpeg):
     """`--version` says which progressive re-scan this machine has: where libturbojpeg is missing

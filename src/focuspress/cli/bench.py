@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from focuspress.cli.common import EXIT_FAILURE, check_choice, err, out, refuse, saliency_choices, saliency_help
+from focuspress.cli.common import EXIT_FAILURE, choice_option, err, out, refuse, saliency_option
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 bench_app = typer.Typer(
@@ -19,6 +19,8 @@ bench_app = typer.Typer(
     invoke_without_command=True,
     no_args_is_help=False,
 )
+#: the daemon's executors `bench daemon` can run (ray needs a cluster the load test does not start)
+DAEMON_EXECUTORS = ("processes", "local")
 DEFAULT_CODECS = (
     "focuspress-block,focuspress-block-roi0,focuspress-pixel,jpeg-turbo,mozjpeg,jpegli,webp,avif-444,avif-420,jxl"
 )
@@ -69,6 +71,8 @@ def bench(
     unknown = [name for name in names if name not in known]
     if unknown:
         refuse(f"unknown codec(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    if anchor not in known:
+        refuse(f"--anchor: unknown codec {anchor!r}; known: {', '.join(sorted(known))}")
     if anchor not in names:
         names.append(anchor)
     try:
@@ -108,17 +112,18 @@ def bench_daemon(
     ),
     count: Annotated[int, typer.Option("--count", min=1, help="How many files to drop at once.")] = 200,
     workers: Annotated[int, typer.Option("--workers", min=1)] = 2,
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
     executor: Annotated[
-        str, typer.Option("--executor", help="The daemon's executor: processes (its default) or local (threads).")
+        str,
+        choice_option(
+            "--executor", DAEMON_EXECUTORS, "The daemon's executor: processes (its default) or local (threads)."
+        ),
     ] = "processes",
 ) -> None:
     """Drop COUNT images at once into a real daemon's inbox; report images/s, latency, memory."""
     from focuspress.bench.daemon_load import run_load
 
-    if not data.is_dir():
-        refuse(f"--data must be a folder of images (got {data})")
-    check_choice("--executor", executor, ("processes", "local"))
+    _image_folder(data)
     report_lines = run_load(data, count, workers=workers, saliency=saliency, executor=executor, console=err)
     for line in report_lines:
         out.print(line, highlight=False, soft_wrap=True)
@@ -193,7 +198,7 @@ def bench_latency(
         list[Path], typer.Argument(help="Photos or folders of photos (e.g. ../shared/data/camera).", show_default=False)
     ],
     repeat: Annotated[int, typer.Option("--repeat", min=1, help="Rounds per photo (the median is shown).")] = 1,
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
     anchors: Annotated[
         bool, typer.Option("--anchors/--no-anchors", help="Also time mozjpeg and libjpeg-turbo.")
     ] = True,
@@ -223,7 +228,6 @@ def bench_latency(
     from focuspress.bench.latency import measure
     from focuspress.engine.api import rescan_backend
 
-    check_choice("--saliency", saliency, saliency_choices())
     paths = _photos(images)
     # the figures depend on it: without libturbojpeg the encodes take mozjpeg's slower re-scan
     out.print(rescan_backend()[1], highlight=False, markup=False, soft_wrap=True)
@@ -279,18 +283,28 @@ def bench_memory(
 @bench_app.command("savings")
 def bench_savings(
     data: Annotated[Path, typer.Option("--data", help="A folder of JPEGs (e.g. ../shared/data/camera).")],
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
 ) -> None:
     """What an inbox of real JPEGs saves at default settings: per photo and median, with SSIMULACRA2 vs the source."""
     from focuspress.bench.latency import savings
 
-    check_choice("--saliency", saliency, saliency_choices())
     for line in savings(_photos([data]), saliency=saliency):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 def _advance(progress, task, _result=None) -> None:
     progress.advance(task)
+
+
+def _image_folder(data: Path) -> None:
+    """Refuse (one line, exit 2) a ``--data`` that is not a folder holding images, before any work:
+    the load tests would otherwise end with a bare exit 1 on an empty folder."""
+    from focuspress.bench.runner import list_images
+
+    if not data.is_dir():
+        refuse(f"--data must be a folder of images (got {data})")
+    if not list_images(data):
+        refuse(f"{data}: no images")
 
 
 def _photos(paths: list[Path]) -> list[Path]:
@@ -310,7 +324,7 @@ def bench_throughput(
     modes: Annotated[
         str, typer.Option("--modes", help="Comma-separated: local-1, local-2 (threads), ray-1, ray-2 (actors).")
     ] = "local-1,local-2,ray-1,ray-2",
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
     rounds: Annotated[int, typer.Option("--rounds", min=1, help="Pass over the folder this many times.")] = 1,
 ) -> None:
     """Images/s of the daemon's pipeline (journal, decode, saliency, compositor, durable write)
@@ -322,8 +336,9 @@ def bench_throughput(
 
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     bad = [m for m in chosen if m not in MODES]
-    if bad or not data.is_dir():
-        refuse(f"unknown mode(s) {', '.join(bad)} (known: {', '.join(MODES)})" if bad else f"{data}: not a folder")
+    if bad:
+        refuse(f"unknown mode(s) {', '.join(bad)} (known: {', '.join(MODES)})")
+    _image_folder(data)
     results = run(data, chosen, saliency=saliency, rounds=rounds, console=err)
     table = Table(
         title=f"throughput: {results['images']} photos from {data}, saliency {saliency}, {os.cpu_count()} cores"
@@ -411,7 +426,7 @@ def bench_matrix(
     full: Annotated[
         bool, typer.Option("--full", help="The whole product of every axis (about 92,000 cases: hours).")
     ] = False,
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
 ) -> None:
     """Valid photos of every size class (1x1 to 601x451), sampling (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1,
     grey, CMYK, PNG), scan (baseline, progressive, arithmetic-coded), restart interval, EXIF
@@ -427,7 +442,6 @@ def bench_matrix(
 
     from focuspress.bench.fuzz.matrix import CJPEG, matrix_cases, run_matrix
 
-    check_choice("--saliency", saliency, saliency_choices())
     if CJPEG is None:
         refuse("bench matrix writes its JPEGs with cjpeg: apt install libjpeg-turbo-progs")
     cases = matrix_cases(full=full, per_pair=per_pair)

@@ -138,17 +138,32 @@ def check_choice(option: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def saliency_choices() -> tuple[str, ...]:
-    from focuspress.engine.saliency import SALIENCY_CHOICES
+def one_of(choices: tuple[str, ...]) -> str:
+    """The type column of an option that takes one of ``choices``, as typer shows the options the
+    schema declares with their choices: ``[a|b|c]``."""
+    return "[" + "|".join(choices) + "]"
 
-    return SALIENCY_CHOICES
+
+def choice_option(name: str, choices: tuple[str, ...], help: str) -> Any:
+    """An option taking one of ``choices`` that the schema does not declare (an engine-level choice:
+    saliency model, executor, table, log format): ``--help`` shows its choices, and a value outside
+    them is refused as it is parsed, in the one-line wording of every refusal, by every command
+    that takes the option (two that took any ``--saliency`` ended in a traceback)."""
+
+    def checked(value: str | None) -> str | None:
+        return value if value is None else check_choice(name, value, choices)
+
+    return typer.Option(name, help=help, metavar=one_of(choices), callback=checked)
 
 
-def saliency_help() -> str:
-    """The --saliency help, from the registry (its choices and default written once, there)."""
+def saliency_option() -> Any:
+    """``--saliency``, the same in every command: its choices and default from the registry
+    (written once, there)."""
     from focuspress.engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES
 
-    return f"Importance map: {', '.join(SALIENCY_CHOICES)} (default {DEFAULT_SALIENCY})."
+    return choice_option(
+        "--saliency", SALIENCY_CHOICES, f"Importance map: {', '.join(SALIENCY_CHOICES)} (default {DEFAULT_SALIENCY})."
+    )
 
 
 def kb(n: int) -> str:

@@ -19,17 +19,17 @@ import typer
 from focuspress.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
-    check_choice,
+    choice_option,
     err,
     fail,
     note,
     out,
     refuse,
-    saliency_help,
+    saliency_option,
 )
-from focuspress.cli.common import saliency_choices as _saliency_choices
 from focuspress.cli.report import TABLE_MODES, LiveProgress, PhotoReport, json_line, print_summary, summary_record
 from focuspress.cli.schema import schema_options
+from focuspress.engine.executors import EXECUTORS
 from focuspress.engine.executors.ray_cluster import RayOptions
 from focuspress.engine.io.load import FORMAT_NAMES
 from focuspress.engine.options import CompressOptions
@@ -89,7 +89,7 @@ def compress(
             "--overwrite", help="Replace existing files in OUTPUT (default: write name-1.jpg beside). Never inputs."
         ),
     ] = False,
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
     metrics: Annotated[
         bool, typer.Option("--metrics", help="Also print PSNR, MS-SSIM and SSIMULACRA2 of each output.")
     ] = False,
@@ -102,9 +102,10 @@ def compress(
     ] = False,
     executor: Annotated[
         str,
-        typer.Option(
+        choice_option(
             "--executor",
-            help="auto (worker processes, one per core, for a folder of photos; this process for a few), "
+            ("auto", *EXECUTORS),
+            "auto (worker processes, one per core, for a folder of photos; this process for a few), "
             "processes, local (this process) or ray (actors on a Ray cluster).",
         ),
     ] = "auto",
@@ -125,9 +126,10 @@ def compress(
     ] = False,
     table: Annotated[
         str,
-        typer.Option(
+        choice_option(
             "--table",
-            help="auto: a row per photo for up to 20, else totals and the photos that need a look; "
+            TABLE_MODES,
+            "auto: a row per photo for up to 20, else totals and the photos that need a look; "
             "full: every photo, every column; none: totals only.",
         ),
     ] = "auto",
@@ -186,16 +188,12 @@ def compress(
       focuspress compress camera-dump/ -o out --executor ray --ray-address auto
     """
     from focuspress.engine.errors import FocuspressError
-    from focuspress.engine.executors import EXECUTORS
     from focuspress.engine.io.plan import plan_outputs
 
     try:
         parsed = CompressOptions.parse(**(options or {}))
     except FocuspressError as exc:
         refuse(str(exc))
-    check_choice("--saliency", saliency, _saliency_choices())
-    check_choice("--executor", executor, ("auto", *EXECUTORS))
-    check_choice("--table", table, TABLE_MODES)
     plan = plan_outputs(images, output, overwrite=overwrite, recursive=recursive, skip_existing=skip_existing)
     for message in plan.notes:
         note(message)
@@ -411,7 +409,7 @@ def _metric_cells(reference, decoded, roi_mask: Optional[Path]) -> list[float]:
 def importance_map(
     image: Annotated[Path, typer.Argument(help="The photo to analyse.", show_default=False)],
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the map PNGs.")] = Path("out"),
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
 ) -> None:
     """Write IMAGE's importance map: <name>.map.png (grey) and <name>.overlay.png (heatmap).
 
@@ -423,7 +421,6 @@ def importance_map(
     from focuspress.engine.pipeline import Work, load_and_map
     from focuspress.engine.results import resize_map
 
-    check_choice("--saliency", saliency, _saliency_choices())
     try:
         name = image.name
         (mapped,) = load_and_map(shared_engine(saliency).maps_for, [Work(read_bytes(image), name)])

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from focuspress.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, check_choice, out, refuse
+from focuspress.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, choice_option, out, refuse
+from focuspress.daemon.logs import LOG_FORMATS
 
 
 def daemon(
@@ -34,9 +35,10 @@ def daemon(
     ] = False,
     log_format: Annotated[
         Optional[str],
-        typer.Option(
+        choice_option(
             "--log-format",
-            help="json (one object per line, for journald and log shippers) or text. Default: the config's log_format.",
+            LOG_FORMATS,
+            "json (one object per line, for journald and log shippers) or text. Default: the config's log_format.",
         ),
     ] = None,
 ) -> None:
@@ -54,10 +56,6 @@ def daemon(
     """
     from focuspress.daemon.config import ConfigError, load_config
 
-    if log_format is not None:
-        from focuspress.daemon.logs import LOG_FORMATS
-
-        check_choice("--log-format", log_format, LOG_FORMATS)
     try:
         parsed = load_config(config)
     except ConfigError as exc:

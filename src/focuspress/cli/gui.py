@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from focuspress.cli.common import check_choice, out, refuse, saliency_choices, saliency_help
+from focuspress.cli.common import out, refuse, saliency_option
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 from focuspress.gui.settings import GUI_DEFAULTS
 
@@ -24,7 +24,7 @@ def gui(
     daemon_url: Annotated[
         Optional[str], typer.Option("--daemon", help="A running daemon's metrics address, e.g. http://127.0.0.1:9464.")
     ] = None,
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
     max_upload_mb: Annotated[
         float, typer.Option("--max-upload-mb", min=1, help="Largest upload accepted.")
     ] = GUI_DEFAULTS.max_upload_mb,
@@ -43,7 +43,6 @@ def gui(
     from focuspress.gui import GuiSettings, serve
     from focuspress.gui.folders import validate_folder
 
-    check_choice("--saliency", saliency, saliency_choices())
     try:
         folder = validate_folder(str(output.expanduser().absolute())) if output is not None else None
     except FocuspressError as exc:

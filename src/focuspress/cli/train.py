@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from focuspress.cli.common import check_choice, err, out, refuse, saliency_choices, saliency_help
+from focuspress.cli.common import err, out, refuse, saliency_option
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 train_app = typer.Typer(help="Train the models the engine ships (see training/).", no_args_is_help=True)
@@ -59,7 +59,7 @@ def train_saliency_command(
 
 def eval_map(
     data: Annotated[Path, typer.Option("--data", help="images/ + masks/ folder (e.g. ../shared/data/ecssd).")],
-    saliency: Annotated[str, typer.Option("--saliency", help=saliency_help())] = DEFAULT_SALIENCY,
+    saliency: Annotated[str, saliency_option()] = DEFAULT_SALIENCY,
     split_name: Annotated[str, typer.Option("--split", help="val (never trained on), train or all.")] = "val",
     limit: Annotated[Optional[int], typer.Option("--limit", min=1)] = None,
 ) -> None:
@@ -70,7 +70,6 @@ def eval_map(
     from focuspress.training.datasets import layout, mask_pairs, split
     from focuspress.training.eval_map import evaluate
 
-    check_choice("--saliency", saliency, saliency_choices())
     try:
         if layout(data) != "masks":
             raise ValueError(f"{data}: eval-map needs images/ and masks/")
