@@ -23,6 +23,14 @@ _REGISTRY: dict[str, str] = {
     "none": "focuspress.engine.saliency.base:UniformSaliency",
 }
 SALIENCY_CHOICES: tuple[str, ...] = tuple(_REGISTRY)
+#: each backend in a few words (the CLI's ``--saliency`` help)
+SALIENCY_SUMMARIES: dict[str, str] = {
+    "combined": "salient objects and faces",
+    "trained": "salient objects",
+    "cam": "the 2019 report's class activations",
+    "faces": "faces alone",
+    "none": "uniform: masking alone steers the encoder",
+}
 DEFAULT_SALIENCY = "combined"
 _cache: dict[str, SaliencyModel] = {}
 _lock = threading.Lock()
@@ -47,4 +55,11 @@ def model_device(model: SaliencyModel) -> str:
     return str(getattr(model, "device", "cpu"))
 
 
-__all__ = ["DEFAULT_SALIENCY", "SALIENCY_CHOICES", "SaliencyModel", "load_saliency", "model_device"]
+__all__ = [
+    "DEFAULT_SALIENCY",
+    "SALIENCY_CHOICES",
+    "SALIENCY_SUMMARIES",
+    "SaliencyModel",
+    "load_saliency",
+    "model_device",
+]

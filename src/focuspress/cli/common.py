@@ -157,13 +157,12 @@ def choice_option(name: str, choices: tuple[str, ...], help: str) -> Any:
 
 
 def saliency_option() -> Any:
-    """``--saliency``, the same in every command: its choices and default from the registry
-    (written once, there)."""
-    from focuspress.engine.saliency import DEFAULT_SALIENCY, SALIENCY_CHOICES
+    """``--saliency``, the same in every command: its choices and what each is from the registry
+    (written once, there; typer shows each command's default beside it)."""
+    from focuspress.engine.saliency import SALIENCY_CHOICES, SALIENCY_SUMMARIES
 
-    return choice_option(
-        "--saliency", SALIENCY_CHOICES, f"Importance map: {', '.join(SALIENCY_CHOICES)} (default {DEFAULT_SALIENCY})."
-    )
+    each = ", ".join(f"{name} ({SALIENCY_SUMMARIES[name]})" for name in SALIENCY_CHOICES)
+    return choice_option("--saliency", SALIENCY_CHOICES, f"Importance map: {each}.")
 
 
 def kb(n: int) -> str:
