@@ -48,36 +48,32 @@ def run(cycles: int, *, per_cycle: int = 2, seed: int = 0, progress=None, root: 
     rng = random.Random(seed)
     root = Path(root or tempfile.mkdtemp(prefix="focuspress-chaos-"))
     config = write_config(root, settle_seconds=0.3, upload_grace_seconds=30, scan_interval_seconds=5)
-    daemon = Daemon(config)
-    inbox, outbox, archive, quarantine = (root / name for name in ("in0", "out0", "done0", "quarantine0"))
-    inbox.mkdir(parents=True, exist_ok=True)
-    names: list[str] = []
-    kills = 0
-    started = time.monotonic()
-    for cycle in range(cycles):
-        daemon.start(wait=False)
-        for _ in range(per_cycle):
-            name = f"p{len(names):05d}.png"
-            names.append(name)
-            _drop(inbox, name, _photo(len(names)), rng)
-        time.sleep(rng.uniform(0.2, 3.5))
-        assert daemon.proc is not None
-        if daemon.proc.poll() is None:
-            daemon.proc.send_signal(signal.SIGKILL)
-            daemon.proc.wait(10)
-            kills += 1
-        if progress:
-            progress(cycle)
-    daemon.start()
-    expected = sorted(n.replace(".png", ".jpg") for n in names)
-    try:
+    with Daemon(config) as daemon:
+        inbox, outbox, archive, quarantine = (root / name for name in ("in0", "out0", "done0", "quarantine0"))
+        inbox.mkdir(parents=True, exist_ok=True)
+        names: list[str] = []
+        kills = 0
+        started = time.monotonic()
+        for cycle in range(cycles):
+            daemon.start(wait=False)
+            for _ in range(per_cycle):
+                name = f"p{len(names):05d}.png"
+                names.append(name)
+                _drop(inbox, name, _photo(len(names)), rng)
+            time.sleep(rng.uniform(0.2, 3.5))
+            assert daemon.proc is not None
+            if daemon.proc.poll() is None:
+                daemon.proc.send_signal(signal.SIGKILL)
+                daemon.proc.wait(10)
+                kills += 1
+            if progress:
+                progress(cycle)
+        daemon.start()
+        expected = sorted(n.replace(".png", ".jpg") for n in names)
         wait_for(lambda: len(list(archive.glob("*.png"))) + len(list(quarantine.glob("*.png"))) >= len(names), 900)
         time.sleep(2)
         status = daemon.status()
         code = daemon.stop(120)
-    finally:
-        if daemon.proc and daemon.proc.poll() is None:
-            daemon.kill()
     outputs = sorted(p.name for p in outbox.glob("*.jpg"))
     temps = [
         p for folder in (outbox, archive, quarantine) if folder.exists() for p in folder.rglob(".focuspress-*.tmp")

@@ -93,69 +93,67 @@ def run_load(
     raw["inboxes"][0].update(path=str(root / "in"), outbox=str(root / "out"), quarantine=str(root / "quarantine"))
     del raw["inboxes"][0]["compress"]  # the default: the fidelity contract
     config.write_text(yaml.safe_dump(raw))
-    daemon = Daemon(config)
     try:
-        daemon.start()
-        assert daemon.proc is not None
-        proc = daemon.proc
-        inbox, outbox = root / "in", root / "out"
-        workers_at_start = _descendants(proc.pid)
-        cpu_before = {pid: _cpu_seconds(pid) for pid in [proc.pid, *workers_at_start]}
-        dropped: dict[str, float] = {}
-        dropped_mp: dict[str, float] = {}
-        for i in range(count):
-            source = sources[i % len(sources)]
-            name = f"{i:05d}_{source.stem}{source.suffix}"
-            dropped_mp[Path(name).stem] = megapixels[source]
-            tmp = inbox / f".{name}.part"
-            shutil.copyfile(source, tmp)
-            os.rename(tmp, inbox / name)
-            dropped[Path(name).stem] = time.time()
-        first_drop = min(dropped.values())
-        if console:
-            console.print(f"dropped {count} files in {time.time() - first_drop:.1f} s; waiting for outputs")
-        expected = set(dropped)
-        last_progress, last_count = time.monotonic(), 0
-        while True:
-            done = [p for p in outbox.glob("*.jpg")]
-            quarantined = list((root / "quarantine").glob("*.error.txt")) if (root / "quarantine").exists() else []
-            if len(done) + len(quarantined) >= count:
-                break
-            if len(done) != last_count:
-                last_count, last_progress = len(done), time.monotonic()
-            if time.monotonic() - last_progress > 300:
-                break
-            time.sleep(0.5)
-        outputs = {p.stem: p.stat().st_mtime for p in outbox.glob("*.jpg")}
-        latencies = np.array([outputs[s] - dropped[s] for s in expected if s in outputs])
-        lost = len(expected - set(outputs)) - len(quarantined)
-        duplicated = len([s for s in outputs if s not in expected])
-        elapsed = max(outputs.values()) - first_drop if outputs else float("nan")
-        written_mp = sum(dropped_mp[s] for s in outputs if s in dropped_mp)
-        cpu = {pid: _cpu_seconds(pid) for pid in [proc.pid, *_descendants(proc.pid)]}
+        with Daemon(config) as daemon:
+            daemon.start()
+            assert daemon.proc is not None
+            proc = daemon.proc
+            inbox, outbox = root / "in", root / "out"
+            workers_at_start = _descendants(proc.pid)
+            cpu_before = {pid: _cpu_seconds(pid) for pid in [proc.pid, *workers_at_start]}
+            dropped: dict[str, float] = {}
+            dropped_mp: dict[str, float] = {}
+            for i in range(count):
+                source = sources[i % len(sources)]
+                name = f"{i:05d}_{source.stem}{source.suffix}"
+                dropped_mp[Path(name).stem] = megapixels[source]
+                tmp = inbox / f".{name}.part"
+                shutil.copyfile(source, tmp)
+                os.rename(tmp, inbox / name)
+                dropped[Path(name).stem] = time.time()
+            first_drop = min(dropped.values())
+            if console:
+                console.print(f"dropped {count} files in {time.time() - first_drop:.1f} s; waiting for outputs")
+            expected = set(dropped)
+            last_progress, last_count = time.monotonic(), 0
+            while True:
+                done = [p for p in outbox.glob("*.jpg")]
+                quarantined = list((root / "quarantine").glob("*.error.txt")) if (root / "quarantine").exists() else []
+                if len(done) + len(quarantined) >= count:
+                    break
+                if len(done) != last_count:
+                    last_count, last_progress = len(done), time.monotonic()
+                if time.monotonic() - last_progress > 300:
+                    break
+                time.sleep(0.5)
+            outputs = {p.stem: p.stat().st_mtime for p in outbox.glob("*.jpg")}
+            latencies = np.array([outputs[s] - dropped[s] for s in expected if s in outputs])
+            lost = len(expected - set(outputs)) - len(quarantined)
+            duplicated = len([s for s in outputs if s not in expected])
+            elapsed = max(outputs.values()) - first_drop if outputs else float("nan")
+            written_mp = sum(dropped_mp[s] for s in outputs if s in dropped_mp)
+            cpu = {pid: _cpu_seconds(pid) for pid in [proc.pid, *_descendants(proc.pid)]}
 
-        def spent(pids: list[int]) -> tuple[float, float]:
-            user = sum(cpu.get(p, (0.0, 0.0))[0] - cpu_before.get(p, (0.0, 0.0))[0] for p in pids)
-            system = sum(cpu.get(p, (0.0, 0.0))[1] - cpu_before.get(p, (0.0, 0.0))[1] for p in pids)
-            return 1000.0 * user / max(1, len(outputs)), 1000.0 * system / max(1, len(outputs))
+            def spent(pids: list[int]) -> tuple[float, float]:
+                user = sum(cpu.get(p, (0.0, 0.0))[0] - cpu_before.get(p, (0.0, 0.0))[0] for p in pids)
+                system = sum(cpu.get(p, (0.0, 0.0))[1] - cpu_before.get(p, (0.0, 0.0))[1] for p in pids)
+                return 1000.0 * user / max(1, len(outputs)), 1000.0 * system / max(1, len(outputs))
 
-        main_cpu = spent([proc.pid])
-        worker_cpu = spent([p for p in cpu if p != proc.pid])
-        peak = _peak_rss_mb(proc.pid)
-        workers_peak = sum(v for v in (_peak_rss_mb(child) for child in _descendants(proc.pid)) if v == v)
-        return [
-            f"files: {count} dropped, {len(outputs)} written, {len(quarantined)} quarantined, "
-            f"{lost} lost, {duplicated} duplicated",
-            f"throughput: {len(outputs) / elapsed:.2f} images/s, {written_mp / elapsed:.1f} MP/s sustained "
-            f"({written_mp / max(1, len(outputs)):.1f} MP a photo; {workers} workers, executor {executor}, "
-            f"saliency {saliency})",
-            f"latency arrival->output: p50 {np.percentile(latencies, 50):.1f} s, "
-            f"p99 {np.percentile(latencies, 99):.1f} s",
-            f"daemon peak RSS: {peak:.0f} MB; with its worker processes {peak + workers_peak:.0f} MB",
-            f"CPU per photo: daemon {main_cpu[0]:.0f} ms user + {main_cpu[1]:.0f} ms system; its worker "
-            f"processes {worker_cpu[0]:.0f} ms user + {worker_cpu[1]:.0f} ms system",
-        ]
+            main_cpu = spent([proc.pid])
+            worker_cpu = spent([p for p in cpu if p != proc.pid])
+            peak = _peak_rss_mb(proc.pid)
+            workers_peak = sum(v for v in (_peak_rss_mb(child) for child in _descendants(proc.pid)) if v == v)
+            return [
+                f"files: {count} dropped, {len(outputs)} written, {len(quarantined)} quarantined, "
+                f"{lost} lost, {duplicated} duplicated",
+                f"throughput: {len(outputs) / elapsed:.2f} images/s, {written_mp / elapsed:.1f} MP/s sustained "
+                f"({written_mp / max(1, len(outputs)):.1f} MP a photo; {workers} workers, executor {executor}, "
+                f"saliency {saliency})",
+                f"latency arrival->output: p50 {np.percentile(latencies, 50):.1f} s, "
+                f"p99 {np.percentile(latencies, 99):.1f} s",
+                f"daemon peak RSS: {peak:.0f} MB; with its worker processes {peak + workers_peak:.0f} MB",
+                f"CPU per photo: daemon {main_cpu[0]:.0f} ms user + {main_cpu[1]:.0f} ms system; its worker "
+                f"processes {worker_cpu[0]:.0f} ms user + {worker_cpu[1]:.0f} ms system",
+            ]
     finally:
-        if daemon.proc is not None and daemon.proc.poll() is None:
-            daemon.stop(60)
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)  # (the daemon stopped first: leaving the with block)

@@ -128,6 +128,22 @@ class Daemon:
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.kill()
+
+    def __enter__(self) -> Daemon:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """However a run ends (done, a failure, Ctrl-C on the benchmark), no daemon it started is left
+        running: a SIGTERM and 30 s to drain, then SIGKILL. (``bench chaos`` left one behind when
+        interrupted between its kills.)"""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
         self.proc.wait(10)
 
     def log(self) -> str:

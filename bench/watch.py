@@ -64,18 +64,17 @@ def run(folders: int = 20_000, *, idle_seconds: float = 30.0, storm: int = 30_00
         name: Path(f"/proc/sys/fs/inotify/{name}").read_text().strip()
         for name in ("max_user_watches", "max_queued_events", "max_user_instances")
     }
-    daemon = Daemon(config)
-    t0 = time.monotonic()
-    daemon.start()
-    ready = time.monotonic() - t0
-    assert daemon.proc is not None
-    pid = daemon.proc.pid
-    lines = [
-        f"{folders} subfolders under a recursive inbox; kernel limits: "
-        + ", ".join(f"fs.inotify.{k}={v}" for k, v in limits.items()),
-        f"ready in {ready:.1f} s",
-    ]
-    try:
+    with Daemon(config) as daemon:
+        t0 = time.monotonic()
+        daemon.start()
+        ready = time.monotonic() - t0
+        assert daemon.proc is not None
+        pid = daemon.proc.pid
+        lines = [
+            f"{folders} subfolders under a recursive inbox; kernel limits: "
+            + ", ".join(f"fs.inotify.{k}={v}" for k, v in limits.items()),
+            f"ready in {ready:.1f} s",
+        ]
         time.sleep(3)
         lines.append(f"idle: {_idle(pid, idle_seconds):.2f}% of a core over {idle_seconds:.0f} s")
         deep = Path(f"d{(folders - 1) % top:03d}") / f"e{folders - 1:05d}" / "new1.png"
@@ -96,7 +95,4 @@ def run(folders: int = 20_000, *, idle_seconds: float = 30.0, storm: int = 30_00
         rss = [line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line.startswith("VmHWM")]
         lines.append(f"daemon peak RSS: {rss[0].split(':')[1].strip()}")
         daemon.stop()
-    finally:
-        if daemon.proc and daemon.proc.poll() is None:
-            daemon.kill()
     return lines

@@ -59,6 +59,19 @@ def test_example_config_is_valid():
     assert config.inboxes[0].originals == "archive"
 
 
+def test_a_benchmark_interrupted_leaves_no_daemon_running(tmp_path):
+    """The harness's daemon as a context manager (what `bench chaos`, `bench daemon` and `bench watch`
+    run theirs in): however the block ends, here with Ctrl-C's KeyboardInterrupt while the daemon
+    serves, the process is gone afterwards (`bench chaos` interrupted between its kills left one
+    running, on the inboxes it had made)."""
+    with pytest.raises(KeyboardInterrupt):
+        with Daemon(write_config(tmp_path)) as daemon:
+            daemon.start()
+            assert daemon.proc is not None and daemon.proc.poll() is None
+            raise KeyboardInterrupt
+    assert daemon.proc.poll() is not None
+
+
 def test_settler_waits_for_a_growing_file(tmp_path):
     from focuspress.daemon.config import InboxConfig
 
