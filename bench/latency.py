@@ -33,7 +33,7 @@ from focuspress.engine.saliency import DEFAULT_SALIENCY
 def time_stages(engine, image: Path, options, folder: Path):
     """One photo through the daemon's stages (the pipeline's, plus the read and the durable write):
     (ms per stage of :data:`STAGES` as an array, the loaded image, the result)."""
-    from focuspress.engine.errors import FocuspressError
+    from focuspress.engine.errors import FocuspressError, InputError, Reason
     from focuspress.engine.io import atomic_write
     from focuspress.engine.io.load import read_bytes
     from focuspress.engine.pipeline import Work
@@ -43,7 +43,9 @@ def time_stages(engine, image: Path, options, folder: Path):
     read_ms = (time.perf_counter() - t0) * 1000.0
     outcome = engine.run([Work(data, image.name, options, keep_image=True)])[0]
     if outcome.result is None:
-        raise FocuspressError(outcome.error or f"{image.name}: refused")
+        # a photo it refuses is the user's input (one line from the CLI); a bug stays one (a traceback)
+        error = InputError if outcome.reason is not Reason.INTERNAL else FocuspressError
+        raise error(outcome.error or f"{image.name}: refused")
     t1 = time.perf_counter()
     atomic_write(folder / "out.jpg", outcome.result.data)
     timings = dict(outcome.result.timings_ms, read=read_ms, write=(time.perf_counter() - t1) * 1000.0)

@@ -60,6 +60,24 @@ def test_a_load_test_on_a_folder_without_images_is_one_line(tmp_path, command):
         assert len(result.output.splitlines()) == 1 and result.output.startswith(line), result.output
 
 
+@pytest.mark.parametrize("command", [["latency"], ["memory"]], ids=["latency", "memory"])
+def test_a_bench_photo_that_is_missing_or_no_image_is_one_line(tmp_path, command):
+    """`bench latency` and `bench memory` on a photo that is not there or is not an image: one line,
+    exit 2 (both ended in the engine's error's traceback), through the installed entry point."""
+    text = tmp_path / "notes.jpg"
+    text.write_text("not a photo")
+    for photo, line in ((tmp_path / "nope.jpg", "nope.jpg: no such file"), (text, "notes.jpg: cannot decode image")):
+        proc = subprocess.run(
+            [sys.executable, "-m", "focuspress", "bench", *command, str(photo)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and line in proc.stderr.splitlines()[-1], proc.stderr
+        assert [row for row in proc.stderr.splitlines() if row.startswith("error:")] == [proc.stderr.splitlines()[-1]]
+
+
 @pytest.mark.parametrize("name", ["jpeg-turbo", "mozjpeg", "jpegli", "webp", "avif-420", "jxl"])
 def test_each_anchor_roundtrips_and_rate_grows_with_knob(name):
     codec = codecs.get(name)

@@ -15,7 +15,7 @@ import typer
 
 from focuspress import __version__
 from focuspress.cli import bench, compress, daemon, gui, train
-from focuspress.cli.common import fail, hide_flag_types, out, reflow_help
+from focuspress.cli.common import EXIT_BAD_INPUT, fail, hide_flag_types, out, reflow_help
 
 app = typer.Typer(
     name="focuspress",
@@ -70,11 +70,18 @@ def main() -> None:
     from focuspress.engine.allocator import keep_freed_memory
 
     keep_freed_memory()  # a process that compresses photo after photo (engine/allocator.py)
+    from focuspress.engine.errors import InputError, MissingExtra, OptionsError, OutputError
+
     try:
         app()
     except KeyboardInterrupt:
         fail("interrupted")
         sys.exit(130)
+    except (InputError, OptionsError, MissingExtra, OutputError) as exc:
+        # what a command did not refuse itself (a benchmark's photo that is not there): the engine's
+        # one-line message for people, exit 2, never a traceback
+        fail(str(exc))
+        sys.exit(EXIT_BAD_INPUT)
 
 
 if __name__ == "__main__":

@@ -312,6 +312,8 @@ def _photos(paths: list[Path]) -> list[Path]:
 
     found: list[Path] = []
     for path in paths:
+        if not path.exists():
+            refuse(f"{path}: no such file or folder")
         found += photos_in(path)[0] if path.is_dir() else [path]
     if not found:
         refuse("no photos given")
