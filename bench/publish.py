@@ -226,7 +226,17 @@ def contract_parts(results: Path) -> list[str]:
     return parts
 
 
-def write_readme(results: dict[str, list[dict]], out_root: Path, savings_lines: list[str] | None = None) -> Path:
+#: what ``bench publish`` last wrote to README.md (beside the results): README.md is replaced only
+#: while it still holds exactly that, so notes written there by hand are never lost
+LAST_WRITTEN = Path("results") / "README.published.md"
+
+
+def write_readme(
+    results: dict[str, list[dict]], out_root: Path, savings_lines: list[str] | None = None, *, overwrite: bool = False
+) -> Path:
+    """The benchmark page from ``results``: ``out_root/README.md`` where that is what publish last
+    wrote there (or there is none, or ``overwrite``); else, beside it, ``README.generated.md`` (the
+    README holds notes written since: merging is a person's job). Returns the path written."""
     plots = out_root / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     parts = []
@@ -289,6 +299,14 @@ def write_readme(results: dict[str, list[dict]], out_root: Path, savings_lines: 
         " ".join(plot_lines),
         "",
     ]
-    readme = out_root / "README.md"
-    readme.write_text("\n".join(text))
+    content = "\n".join(text)
+    readme, last = out_root / "README.md", out_root / LAST_WRITTEN
+    untouched = not readme.exists() or (last.exists() and last.read_text() == readme.read_text())
+    if not (untouched or overwrite):
+        generated = out_root / "README.generated.md"
+        generated.write_text(content)
+        return generated
+    readme.write_text(content)
+    last.parent.mkdir(parents=True, exist_ok=True)
+    last.write_text(content)
     return readme

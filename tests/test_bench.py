@@ -78,6 +78,37 @@ def test_a_bench_photo_that_is_missing_or_no_image_is_one_line(tmp_path, command
         assert [row for row in proc.stderr.splitlines() if row.startswith("error:")] == [proc.stderr.splitlines()[-1]]
 
 
+def test_publish_never_overwrites_notes_written_by_hand(tmp_path):
+    """`bench publish` rewrites benchmarks/README.md only while it is what publish last wrote there:
+    a page with notes added by hand (this repository's, a thousand lines of them) gets the new page
+    beside it, README.generated.md, unless --overwrite."""
+    from focuspress.bench.publish import write_readme
+
+    readme = tmp_path / "README.md"
+    first = write_readme({}, tmp_path)  # none there yet: written
+    assert first == readme and readme.read_text().startswith("# Benchmarks")
+    assert write_readme({}, tmp_path) == readme  # untouched since: replaced
+    readme.write_text(readme.read_text() + "\nA note on the 1920x1080 tail, by hand.\n")
+    beside = write_readme({}, tmp_path)
+    assert beside == tmp_path / "README.generated.md" and "by hand" in readme.read_text()
+    assert write_readme({}, tmp_path, overwrite=True) == readme and "by hand" not in readme.read_text()
+
+
+def test_publish_with_nothing_to_publish_is_one_line(tmp_path):
+    """A --data-root with none of the sections' data and no saved results: refused in one line, exit 2,
+    instead of a page with no tables written over the old one."""
+    from typer.testing import CliRunner
+
+    from focuspress.cli import app
+
+    result = CliRunner().invoke(
+        app, ["bench", "publish", "--data-root", str(tmp_path / "nope"), "-o", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines()[-1].startswith("error: nothing to publish: no section's data under")
+    assert not (tmp_path / "out" / "README.md").exists()
+
+
 @pytest.mark.parametrize("name", ["jpeg-turbo", "mozjpeg", "jpegli", "webp", "avif-420", "jxl"])
 def test_each_anchor_roundtrips_and_rate_grows_with_knob(name):
     codec = codecs.get(name)

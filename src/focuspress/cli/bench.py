@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from focuspress.cli.common import EXIT_FAILURE, choice_option, err, out, refuse, saliency_option
+from focuspress.cli.common import EXIT_FAILURE, choice_option, err, note, out, refuse, saliency_option
 from focuspress.engine.saliency import DEFAULT_SALIENCY
 
 bench_app = typer.Typer(
@@ -142,6 +142,14 @@ def bench_publish(
     savings: Annotated[
         bool, typer.Option("--savings/--no-savings", help="Also run the camera folder at default settings.")
     ] = True,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace README.md even where it holds notes written since publish last wrote it (else the "
+            "page goes to README.generated.md beside it).",
+        ),
+    ] = False,
 ) -> None:
     """Run the benchmark sections (Kodak, Kodak and photos as q92 JPEG inputs, ECSSD ROI, the camera
     folder at default settings) and rewrite benchmarks/README.md with tables and plots.
@@ -151,7 +159,7 @@ def bench_publish(
     from rich.progress import Progress
 
     _require_bench_extra()
-    from focuspress.bench.publish import SECTIONS, load_rows, sweep, write_readme
+    from focuspress.bench.publish import SECTIONS, contract_parts, load_rows, sweep, write_readme
 
     chosen = [name.strip() for name in (only or "").split(",") if name.strip()]
     known = [section.name for section in SECTIONS]
@@ -187,9 +195,17 @@ def bench_publish(
         (output / "results" / "camera-savings.txt").write_text("\n".join(savings_lines) + "\n")
     elif (output / "results" / "camera-savings.txt").exists():
         savings_lines = (output / "results" / "camera-savings.txt").read_text().splitlines()
-    readme = write_readme(results, output, savings_lines)
+    if not results and not savings_lines and not contract_parts(output / "results"):
+        refuse(f"nothing to publish: no section's data under {data_root} and no saved results under {output}")
+    readme = write_readme(results, output, savings_lines, overwrite=overwrite)
     out.print(readme.read_text(), highlight=False, markup=False)
-    out.print(f"wrote {readme}", highlight=False)
+    if readme.name == "README.md":
+        out.print(f"wrote {readme}", highlight=False)
+    else:
+        note(
+            f"{output / 'README.md'} holds notes written since bench publish last wrote it: the page is "
+            f"{readme} (merge what you want; --overwrite replaces README.md)"
+        )
 
 
 @bench_app.command("latency")
