@@ -236,14 +236,20 @@ def savings(paths: list[Path], *, saliency: str = DEFAULT_SALIENCY) -> list[str]
         lines.append(
             f"{path.name}: {image.width}x{image.height}, {sizes} "
             f"({100 * saving:.1f}% smaller, {result.outcome}), SSIMULACRA2 {score:.1f} vs the source; "
-            f"mozjpeg's lossless re-scan alone: {-100 * moz:+.1f}% size"
+            f"mozjpeg's lossless re-scan alone: {_rescan_size(moz)}"
         )
+    jpegs = [value for value in lossless if value == value]
     lines.append(
         f"median saving {100 * np.median(saved):.1f}% (mean {100 * np.mean(saved):.1f}%), median SSIMULACRA2 "
         f"{np.median(scores):.1f} vs the source; "
-        f"mozjpeg's lossless re-scan alone: median {-100 * np.nanmedian(lossless):+.1f}% size"
+        f"mozjpeg's lossless re-scan alone: median {_rescan_size(float(np.median(jpegs)) if jpegs else float('nan'))}"
     )
     return lines
+
+
+def _rescan_size(saving: float) -> str:
+    """A lossless re-scan's size change, or why there is none (the source is not a JPEG)."""
+    return "n/a (not a JPEG)" if saving != saving else f"{-100 * saving:+.1f}% size"
 
 
 #: (width, height) of the sweep's crops: what IoT and security cameras drop, then bigger frames;

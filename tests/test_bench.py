@@ -109,6 +109,18 @@ def test_publish_with_nothing_to_publish_is_one_line(tmp_path):
     assert not (tmp_path / "out" / "README.md").exists()
 
 
+def test_savings_says_a_png_has_no_lossless_rescan(tmp_path):
+    """`bench savings` on a folder that holds a PNG: its re-scan column says why it is empty, not
+    "+nan%" (the median is over the JPEGs)."""
+    from focuspress.bench.latency import savings
+
+    png = tmp_path / "a.png"
+    png.write_bytes(encode(synthetic_photo(64, 96)))
+    lines = savings([png], saliency="none")
+    assert "nan" not in " ".join(lines)
+    assert lines[0].endswith("mozjpeg's lossless re-scan alone: n/a (not a JPEG)")
+
+
 @pytest.mark.parametrize("name", ["jpeg-turbo", "mozjpeg", "jpegli", "webp", "avif-420", "jxl"])
 def test_each_anchor_roundtrips_and_rate_grows_with_knob(name):
     codec = codecs.get(name)
