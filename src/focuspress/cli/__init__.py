@@ -16,6 +16,7 @@ import typer
 from focuspress import __version__
 from focuspress.cli import bench, compress, daemon, gui, train
 from focuspress.cli.common import EXIT_BAD_INPUT, fail, hide_flag_types, out, reflow_help
+from focuspress.engine.errors import InputError, MissingExtra, OptionsError, OutputError
 
 app = typer.Typer(
     name="focuspress",
@@ -70,8 +71,6 @@ def main() -> None:
     from focuspress.engine.allocator import keep_freed_memory
 
     keep_freed_memory()  # a process that compresses photo after photo (engine/allocator.py)
-    from focuspress.engine.errors import InputError, MissingExtra, OptionsError, OutputError
-
     try:
         app()
     except KeyboardInterrupt:
