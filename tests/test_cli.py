@@ -148,6 +148,24 @@ def test_bad_inputs_exit_2_without_traceback(tmp_path):
     assert not (tmp_path / "out" / "bad.jpg").exists()
 
 
+@pytest.mark.parametrize("kind", ["a file", "under a file"])
+def test_an_output_folder_that_cannot_be_made_is_one_line_before_any_photo(tmp_path, kind):
+    """-o naming a file, or a folder under one: one line and exit 2 before the model loads, not a
+    "cannot create output" line for every photo after it has."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file")
+    output = blocker if kind == "a file" else blocker / "out"
+    photos = []
+    for i in range(3):
+        photos.append(tmp_path / f"p{i}.png")
+        photos[-1].write_bytes(encode(synthetic_photo(48, 64, seed=i)))
+    proc = run("compress", *photos, "-o", output, "--saliency", "none")
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [proc.stderr.strip().splitlines()[-1]] and str(output) in errors[0], proc.stderr
+    assert "p0.png" not in proc.stderr and blocker.read_text() == "a file"
+
+
 def test_refuses_to_overwrite_input(tmp_path):
     src = tmp_path / "photo.jpg"
     Image.fromarray(synthetic_photo()).save(src, quality=95)

@@ -210,6 +210,7 @@ def compress(
             _finish(reports, output, json_lines, table, 0.0, "-", [])
             return
         raise typer.Exit(EXIT_BAD_INPUT)
+    _output_folder(output)
     _note_slow_rescan(len(plan.runnable))
     if executor == "auto":
         executor = auto_executor(len(plan.runnable))
@@ -220,6 +221,19 @@ def compress(
         raise typer.Exit(EXIT_FAILURE)
     if totals.failures or plan.refused:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _output_folder(output: Path) -> None:
+    """OUTPUT made (where missing) and writable, before the model loads: else one line and exit 2,
+    where each photo got its own "cannot create output" line after the model had loaded for nothing."""
+    if output.exists() and not output.is_dir():
+        refuse(f"{output}: is a file, not a folder")
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        refuse(f"{output}: cannot create the output folder ({exc.strerror or exc})")
+    if not os.access(output, os.W_OK | os.X_OK):
+        refuse(f"{output}: the output folder is not writable")
 
 
 def _note_slow_rescan(photos: int) -> None:
