@@ -166,6 +166,20 @@ def test_an_output_folder_that_cannot_be_made_is_one_line_before_any_photo(tmp_p
     assert "p0.png" not in proc.stderr and blocker.read_text() == "a file"
 
 
+def test_gui_on_a_port_in_use_is_one_line():
+    """`focuspress gui --port N` where N is taken: one line naming the port, exit 2 (werkzeug's own
+    bind printed two lines of its own and exited 1)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = run("gui", "--port", port, "--no-browser", "--saliency", "none")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{port} (Address already in use)"]
+
+
 def test_refuses_to_overwrite_input(tmp_path):
     src = tmp_path / "photo.jpg"
     Image.fromarray(synthetic_photo()).save(src, quality=95)

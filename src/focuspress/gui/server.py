@@ -12,6 +12,7 @@ import hmac
 import io
 import json
 import re
+import socket
 import threading
 import time
 import urllib.error
@@ -377,12 +378,28 @@ def _metric_sum(text: str, name: str) -> float:
     )
 
 
+def _listener(port: int) -> socket.socket:
+    """127.0.0.1:``port`` bound and listening (0: any free port). A port already taken raises the
+    OSError here, for the caller's one line: werkzeug's own bind prints two lines and exits 1."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # (as werkzeug's own bind)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 def serve(settings: GuiSettings, *, port: int = 0, open_browser: bool = True, announce=print) -> None:
-    """Serve until Quit (or Ctrl-C). Prints the address (with its token) first."""
+    """Serve until Quit (or Ctrl-C). Prints the address (with its token) first. Raises OSError where
+    the port cannot be listened on."""
     app = create_app(settings)
-    server = make_server("127.0.0.1", port, app, threaded=True)
+    listener = _listener(port)
+    server = make_server("127.0.0.1", listener.getsockname()[1], app, threaded=True, fd=listener.fileno())
     app.extensions["focuspress"]["state"]["shutdown"] = server.shutdown
-    url = f"http://127.0.0.1:{server.server_port}/?token={settings.token}"
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/?token={settings.token}"
     announce(url)
     if open_browser:
         import webbrowser
@@ -392,3 +409,4 @@ def serve(settings: GuiSettings, *, port: int = 0, open_browser: bool = True, an
         server.serve_forever()
     finally:
         server.server_close()
+        listener.close()
