@@ -397,9 +397,10 @@ def serve(settings: GuiSettings, *, port: int = 0, open_browser: bool = True, an
     the port cannot be listened on."""
     app = create_app(settings)
     listener = _listener(port)
-    server = make_server("127.0.0.1", listener.getsockname()[1], app, threaded=True, fd=listener.fileno())
+    port = listener.getsockname()[1]  # (the one the system chose, for 0)
+    server = make_server("127.0.0.1", port, app, threaded=True, fd=listener.fileno())
     app.extensions["focuspress"]["state"]["shutdown"] = server.shutdown
-    url = f"http://127.0.0.1:{listener.getsockname()[1]}/?token={settings.token}"
+    url = f"http://127.0.0.1:{port}/?token={settings.token}"
     announce(url)
     if open_browser:
         import webbrowser
