@@ -138,11 +138,10 @@ class Daemon:
         interrupted between its kills.)"""
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
         try:
-            self.proc.wait(30)
+            self.stop(30)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
+            self.kill()
             self.proc.wait()
         self.proc.wait(10)
 

@@ -14,23 +14,17 @@ import threading
 
 from focuspress.engine.saliency.base import SaliencyModel
 
-#: name -> "module:class" (imported on first use, so choosing ``none`` never loads a network).
-_REGISTRY: dict[str, str] = {
-    "combined": "focuspress.engine.saliency.combined:CombinedSaliency",
-    "trained": "focuspress.engine.saliency.trained:TrainedSaliency",
-    "cam": "focuspress.engine.saliency.cam:CamSaliency",
-    "faces": "focuspress.engine.saliency.faces:FaceSaliency",
-    "none": "focuspress.engine.saliency.base:UniformSaliency",
+#: name -> ("module:class", the backend in a few words: the CLI's ``--saliency`` help). Imported on
+#: first use, so choosing ``none`` never loads a network.
+_REGISTRY: dict[str, tuple[str, str]] = {
+    "combined": ("focuspress.engine.saliency.combined:CombinedSaliency", "salient objects and faces"),
+    "trained": ("focuspress.engine.saliency.trained:TrainedSaliency", "salient objects"),
+    "cam": ("focuspress.engine.saliency.cam:CamSaliency", "the 2019 report's class activations"),
+    "faces": ("focuspress.engine.saliency.faces:FaceSaliency", "faces alone"),
+    "none": ("focuspress.engine.saliency.base:UniformSaliency", "uniform: masking alone steers the encoder"),
 }
 SALIENCY_CHOICES: tuple[str, ...] = tuple(_REGISTRY)
-#: each backend in a few words (the CLI's ``--saliency`` help)
-SALIENCY_SUMMARIES: dict[str, str] = {
-    "combined": "salient objects and faces",
-    "trained": "salient objects",
-    "cam": "the 2019 report's class activations",
-    "faces": "faces alone",
-    "none": "uniform: masking alone steers the encoder",
-}
+SALIENCY_SUMMARIES: dict[str, str] = {name: summary for name, (_, summary) in _REGISTRY.items()}
 DEFAULT_SALIENCY = "combined"
 _cache: dict[str, SaliencyModel] = {}
 _lock = threading.Lock()
@@ -43,7 +37,7 @@ def load_saliency(name: str = DEFAULT_SALIENCY) -> SaliencyModel:
     with _lock:
         model = _cache.get(name)
     if model is None:
-        module, _, attribute = _REGISTRY[name].partition(":")
+        module, _, attribute = _REGISTRY[name][0].partition(":")
         model = getattr(importlib.import_module(module), attribute)()  # outside the lock: "combined" loads parts
         with _lock:
             model = _cache.setdefault(name, model)
